@@ -1,0 +1,3 @@
+from autograd_cli.cli import app
+
+app(prog_name="autograd-cli")

@@ -1,0 +1,135 @@
+"""The `autograd-cli` commands: parse options, then wire build -> inspect -> render.
+
+Nothing here imports torch at module level (ruff's TID253 enforces it): `--help` must
+answer instantly, so each command imports the layers it needs when it runs.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from typing import Annotated, Any, ParamSpec, TypeVar
+
+import typer
+
+from autograd_cli.errors import EXIT_INTERNAL, CliError
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+app = typer.Typer(
+    name="autograd-cli",
+    help="See PyTorch's autograd at work: grad_fn graphs, gradients, grad modes, accumulation.",
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+    pretty_exceptions_enable=False,
+)
+
+_state = {"debug": False}
+
+Seed = Annotated[int, typer.Option("--seed", help="Seed for every random tensor.")]
+Json = Annotated[
+    bool, typer.Option("--json", help="One JSON document on stdout (schema autograd-cli/1).")
+]
+
+
+def _report(message: str, hint: str | None) -> None:
+    from rich.console import Console
+    from rich.text import Text
+
+    err = Console(stderr=True)
+    err.print(Text.assemble(("error: ", "bold red"), message))
+    if hint:
+        err.print(Text.assemble(("hint: ", "bold"), hint))
+
+
+def handled(command: Callable[P, R]) -> Callable[P, R]:
+    """Turn a `CliError` into its message and exit code, and a bug into exit 3."""
+
+    @functools.wraps(command)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return command(*args, **kwargs)
+        except CliError as error:
+            _report(error.message, error.hint)
+            raise typer.Exit(error.exit_code) from None
+        except (typer.Exit, typer.Abort):
+            raise
+        except Exception as error:
+            if _state["debug"]:
+                raise
+            _report(
+                f"internal error ({type(error).__name__}: {error})",
+                "please report it with the command line you ran; --debug shows the traceback",
+            )
+            raise typer.Exit(EXIT_INTERNAL) from None
+
+    return wrapper
+
+
+def _out(renderable: Any) -> None:
+    from rich.console import Console
+
+    Console().print(renderable)
+
+
+def _out_json(doc: dict[str, Any]) -> None:
+    from autograd_cli.render.json import dumps
+
+    sys.stdout.write(dumps(doc))
+
+
+@app.callback()
+def main(
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show Python tracebacks of internal errors.")
+    ] = False,
+) -> None:
+    """See PyTorch's autograd at work."""
+    _state["debug"] = debug
+
+
+@app.command()
+@handled
+def lesson(seed: Seed = 0, json: Json = False) -> None:
+    """Walk through the whole autograd lesson, section by section."""
+    from autograd_cli.inspection.lesson import run_lesson
+    from autograd_cli.render.lesson import lesson_doc, lesson_view
+
+    report = run_lesson(seed)
+    if json:
+        from autograd_cli.render.json import document
+
+        _out_json(document("lesson", **lesson_doc(report)))
+    else:
+        _out(lesson_view(report))
+
+
+@app.command()
+@handled
+def graph(
+    root: Annotated[
+        str, typer.Option("--root", help="Which tensor's graph to show: loss or z.")
+    ] = "loss",
+    seed: Seed = 0,
+    json: Json = False,
+) -> None:
+    """Show the grad_fn graph of the lesson's loss as a tree."""
+    from autograd_cli.build.lesson import build_lesson
+    from autograd_cli.errors import UsageError
+    from autograd_cli.inspection.graph import trace
+
+    net = build_lesson(seed)
+    named = net.named()
+    if root not in named:
+        raise UsageError(f"unknown --root {root!r}", f"choose one of: {', '.join(named)}")
+    record = trace(named[root], named)
+    if json:
+        from autograd_cli.render.json import document, graph_doc
+
+        _out_json(document("graph", seed=seed, **graph_doc(record)))
+    else:
+        from autograd_cli.render.tree import graph_tree
+
+        _out(graph_tree(record))

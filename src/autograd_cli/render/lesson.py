@@ -1,0 +1,132 @@
+"""The lesson walk-through: one titled section per part of the lesson."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Group, RenderableType
+from rich.rule import Rule
+from rich.syntax import Syntax
+from rich.table import Table
+from rich.text import Text
+
+from autograd_cli.inspection.accumulate import AccumulationRecord
+from autograd_cli.inspection.lesson import ACCUMULATION_CODE, LessonReport
+from autograd_cli.records import TensorRecord
+from autograd_cli.render.json import graph_doc, tensor_doc
+from autograd_cli.render.tables import matrix_table, tensor_summary_table
+from autograd_cli.render.tree import graph_tree
+
+
+def _section(number: int, title: str, sentence: str, *body: RenderableType) -> Group:
+    return Group(
+        Rule(Text(f"{number}. {title}", style="bold"), align="left"),
+        Text(sentence, style="italic"),
+        Text(),
+        *body,
+        Text(),
+    )
+
+
+def _code(lines: list[str] | tuple[str, ...]) -> Syntax:
+    return Syntax("\n".join(lines), "python", theme="ansi_dark", background_color="default")
+
+
+def _grad_tables(records: list[TensorRecord]) -> list[RenderableType]:
+    return [matrix_table(rec.grad, title=f"{rec.name}.grad") for rec in records if rec.grad]
+
+
+def _fact(holds: bool, text: str) -> Text:
+    mark, style = ("✓", "green") if holds else ("✗", "bold red")
+    return Text.assemble((f"{mark} ", style), text)
+
+
+def accumulation_view(record: AccumulationRecord, leaf: str) -> list[RenderableType]:
+    body: list[RenderableType] = []
+    for call in record.calls:
+        note = ", after zero_()" if call.zeroed_before else ""
+        body.append(matrix_table(call.grad, title=f"{leaf}.grad after call {call.call}{note}"))
+        body.append(Text())
+    law = "after k calls since the last zero_(), the gradient is k times the first call's"
+    if not record.law_holds:
+        law += f" (fails at call {record.law_failure})"
+    body.append(_fact(record.law_holds, law))
+    return body
+
+
+def lesson_view(report: LessonReport) -> Group:
+    names = ", ".join(rec.grad_fn or "" for rec in report.tensors if rec.grad_fn)
+    modes = Table("how z is computed", "z.requires_grad")
+    for row in report.modes:
+        modes.add_row(Text(row.code), str(row.requires_grad))
+    rows_fact = "every row of w.grad equals b.grad, because x is all ones"
+    return Group(
+        _section(
+            1,
+            "The simplest one-layer network",
+            "The input x, the target y, and the parameters w and b that require grad.",
+            _code(list(report.source.values())),
+            tensor_summary_table(report.tensors),
+        ),
+        _section(
+            2,
+            "The backward function is stored in grad_fn",
+            f"Each result remembers the op that made it: {names}.",
+            *(
+                Text.assemble(f"{name}.grad_fn = ", (fn, "cyan"))
+                for name, fn in report.grad_fns.items()
+            ),
+            Text(),
+            graph_tree(report.graph),
+        ),
+        _section(
+            3,
+            "Computing gradients",
+            "loss.backward() fills w.grad and b.grad with d(loss)/dw and d(loss)/db.",
+            *_grad_tables(report.gradients),
+            _fact(report.rows_equal_b, rows_fact),
+        ),
+        _section(
+            4,
+            "Disabling gradient tracking",
+            "Under no_grad, or after detach(), z is no longer tracked: nothing to backpropagate.",
+            modes,
+        ),
+        _section(
+            5,
+            "Tensor gradients and Jacobian products",
+            "backward(v) adds v^T J into .grad on every call: gradients accumulate until zeroed.",
+            _code(ACCUMULATION_CODE),
+            *accumulation_view(report.accumulation, "inp"),
+        ),
+    )
+
+
+def accumulation_doc(record: AccumulationRecord) -> dict[str, Any]:
+    return {
+        "calls": [
+            {"call": c.call, "zeroed_before": c.zeroed_before, "grad": c.grad} for c in record.calls
+        ],
+        "law_holds": record.law_holds,
+    }
+
+
+def lesson_doc(report: LessonReport) -> dict[str, Any]:
+    return {
+        "seed": report.seed,
+        "network": {
+            "source": report.source,
+            "tensors": [tensor_doc(rec) for rec in report.tensors],
+        },
+        "grad_fn": report.grad_fns,
+        "graph": graph_doc(report.graph),
+        "gradients": {
+            "tensors": [tensor_doc(rec) for rec in report.gradients],
+            "rows_equal_b": report.rows_equal_b,
+        },
+        "modes": [
+            {"mode": row.mode, "code": row.code, "requires_grad": row.requires_grad}
+            for row in report.modes
+        ],
+        "accumulation": accumulation_doc(report.accumulation),
+    }

@@ -1,0 +1,55 @@
+"""Through a real process: the installed entry point, exit codes, and a torch-free --help."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+HELP_PROBE = """
+import sys
+from typer.testing import CliRunner
+from autograd_cli.cli import app
+runner = CliRunner()
+for args in ([], ["--help"], *([c, "--help"] for c in sys.argv[1:])):
+    result = runner.invoke(app, args)
+    assert result.exit_code in (0, 2), (args, result.output)
+print("torch" in sys.modules)
+"""
+
+
+def _commands() -> list[str]:
+    from autograd_cli.cli import app
+
+    return [c.name or c.callback.__name__ for c in app.registered_commands if c.callback]
+
+
+def test_help_does_not_import_torch() -> None:
+    commands = _commands()
+    assert {"graph", "lesson"} <= set(commands)
+    out = subprocess.run(
+        [sys.executable, "-c", HELP_PROBE, *commands], capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("args", [["graph", "--json"], ["lesson", "--json"]])
+def test_module_entry_point_json(args: list[str]) -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "autograd_cli", *args], capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["command"] == args[0]
+
+
+def test_usage_error_exit_code_and_no_traceback() -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "autograd_cli", "graph", "--root", "nope"],
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 2
+    assert out.stdout == ""
+    assert "Traceback" not in out.stderr and "unknown --root" in out.stderr
