@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
 import torch
 
 from autograd_cli.build.lesson import build_lesson
+from autograd_cli.errors import UsageError
 from autograd_cli.inspection.graph import trace
 from conftest import Invoke, run_json
 
@@ -88,8 +90,9 @@ def test_unknown_root_is_usage_error(cli: Invoke) -> None:
     assert result.stdout == ""
 
 
-def test_leaf_root_is_usage_error(cli: Invoke) -> None:
-    result = cli("graph", "--root", "w")
-    assert result.exit_code == 2
-    assert "leaf" in result.stderr
-    assert "Traceback" not in result.stderr
+def test_leaf_root_is_usage_error() -> None:
+    net = build_lesson(0)
+    with pytest.raises(UsageError, match="leaf"):
+        trace(net.w)
+    with pytest.raises(UsageError, match="does not require grad"):
+        trace(net.x)

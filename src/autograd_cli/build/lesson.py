@@ -75,11 +75,15 @@ def forward(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return torch.matmul(x, w) + b
 
 
-def build_lesson(seed: int) -> LessonNetwork:
-    """The whole network, forward pass done, backward not yet run."""
+def lesson_loss(z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     import torch
 
+    return torch.nn.functional.binary_cross_entropy_with_logits(z, y)
+
+
+def build_lesson(seed: int) -> LessonNetwork:
+    """The whole network, forward pass done, backward not yet run."""
     inputs = lesson_inputs(lesson_generator(seed))
     z = forward(inputs.x, inputs.w, inputs.b)
-    loss = torch.nn.functional.binary_cross_entropy_with_logits(z, inputs.y)
+    loss = lesson_loss(z, inputs.y)
     return LessonNetwork(**inputs.named(), z=z, loss=loss)

@@ -1,7 +1,7 @@
-"""The `autograd-cli` commands: parse options, then wire build -> inspect -> render.
+"""The Typer app and what every command shares: options, error handling, output.
 
-Nothing here imports torch at module level (ruff's TID253 enforces it): `--help` must
-answer instantly, so each command imports the layers it needs when it runs.
+Nothing in `autograd_cli.cli` imports torch at module level (ruff's TID253 enforces it):
+`--help` must answer instantly, so each command imports the layers it needs when it runs.
 """
 
 from __future__ import annotations
@@ -68,13 +68,13 @@ def handled(command: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
-def _out(renderable: Any) -> None:
+def out(renderable: Any) -> None:
     from rich.console import Console
 
     Console().print(renderable)
 
 
-def _out_json(doc: dict[str, Any]) -> None:
+def out_json(doc: dict[str, Any]) -> None:
     from autograd_cli.render.json import dumps
 
     sys.stdout.write(dumps(doc))
@@ -88,48 +88,3 @@ def main(
 ) -> None:
     """See PyTorch's autograd at work."""
     _state["debug"] = debug
-
-
-@app.command()
-@handled
-def lesson(seed: Seed = 0, json: Json = False) -> None:
-    """Walk through the whole autograd lesson, section by section."""
-    from autograd_cli.inspection.lesson import run_lesson
-    from autograd_cli.render.lesson import lesson_doc, lesson_view
-
-    report = run_lesson(seed)
-    if json:
-        from autograd_cli.render.json import document
-
-        _out_json(document("lesson", **lesson_doc(report)))
-    else:
-        _out(lesson_view(report))
-
-
-@app.command()
-@handled
-def graph(
-    root: Annotated[
-        str, typer.Option("--root", help="Which tensor's graph to show: loss or z.")
-    ] = "loss",
-    seed: Seed = 0,
-    json: Json = False,
-) -> None:
-    """Show the grad_fn graph of the lesson's loss as a tree."""
-    from autograd_cli.build.lesson import build_lesson
-    from autograd_cli.errors import UsageError
-    from autograd_cli.inspection.graph import trace
-
-    net = build_lesson(seed)
-    named = net.named()
-    if root not in named:
-        raise UsageError(f"unknown --root {root!r}", f"choose one of: {', '.join(named)}")
-    record = trace(named[root], named)
-    if json:
-        from autograd_cli.render.json import document, graph_doc
-
-        _out_json(document("graph", seed=seed, **graph_doc(record)))
-    else:
-        from autograd_cli.render.tree import graph_tree
-
-        _out(graph_tree(record))

@@ -1,0 +1,58 @@
+"""What every builder hands to the inspection layer: a result and its named tensors.
+
+The lesson network and a parsed expression both become a `Computation`, so each command
+(graph, grad, modes, accumulate, ...) is written once and works on either.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from autograd_cli.build.lesson import LESSON_SOURCE, build_lesson, forward, lesson_loss
+from autograd_cli.errors import UsageError
+
+if TYPE_CHECKING:
+    import torch
+
+#: Recompute the result from the given leaves (same names as `Computation.tensors`),
+#: under whatever grad mode the caller has set: for Jacobians, gradcheck and grad modes.
+Rebuild = Callable[[Mapping[str, "torch.Tensor"]], "torch.Tensor"]
+
+
+@dataclass
+class Computation:
+    result: torch.Tensor
+    result_name: str  # "loss" for the lesson, "result" for an expression
+    tensors: dict[str, torch.Tensor]  # named leaves and intermediates, in definition order
+    rebuild: Rebuild
+    source: dict[str, str] = field(default_factory=dict)  # name -> the code that made it
+
+    @property
+    def named(self) -> dict[str, torch.Tensor]:
+        """Every name a renderer may label, the result included."""
+        return {**self.tensors, self.result_name: self.result}
+
+    @property
+    def wrt(self) -> list[str]:
+        """The leaves that require grad: what backward fills."""
+        return [n for n, t in self.tensors.items() if t.is_leaf and t.requires_grad]
+
+
+def lesson_computation(seed: int, root: str = "loss") -> Computation:
+    """The lesson network as a Computation whose result is `root` (`loss` or `z`)."""
+    if root not in ("loss", "z"):
+        raise UsageError(f"unknown --root {root!r}", "choose loss or z")
+    net = build_lesson(seed)
+    named = net.named()
+    tensors = {name: t for name, t in named.items() if name != root}
+
+    def rebuild(leaves: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        get = {**tensors, **leaves}.__getitem__
+        z = forward(get("x"), get("w"), get("b"))
+        return z if root == "z" else lesson_loss(z, get("y"))
+
+    if root == "z":
+        tensors.pop("loss")
+    return Computation(named[root], root, tensors, rebuild, dict(LESSON_SOURCE))
