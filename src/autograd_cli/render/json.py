@@ -17,11 +17,17 @@ def document(command: str, **fields: Any) -> dict[str, Any]:
 
 
 def dumps(doc: dict[str, Any]) -> str:
-    """One JSON document and a newline; NaN/inf become null, as strict JSON requires."""
+    """One compact JSON document on one line (so documents also stream as JSON Lines).
+
+    NaN and inf become null, as strict JSON requires; pipe through `jq` to read it.
+    """
     try:
-        return json.dumps(doc, indent=2, allow_nan=False) + "\n"
+        return json.dumps(doc, separators=_COMPACT, allow_nan=False) + "\n"
     except ValueError:  # rare: only then pay for a walk over every value
-        return json.dumps(_finite(doc), indent=2, allow_nan=False) + "\n"
+        return json.dumps(_finite(doc), separators=_COMPACT, allow_nan=False) + "\n"
+
+
+_COMPACT = (",", ":")
 
 
 def _finite(value: Any) -> Any:
