@@ -15,7 +15,10 @@ from autograd_cli.records import GraphRecord, TensorRecord
 ACCUMULATION_CODE = (
     "inp = torch.eye(5, requires_grad=True)",
     "out = (inp + 1).pow(2)",
-    "out.backward(torch.ones_like(inp), retain_graph=True)  # x3, inp.grad.zero_() before the 3rd",
+    "out.backward(torch.ones_like(inp), retain_graph=True)  # 1st call",
+    "out.backward(torch.ones_like(inp), retain_graph=True)  # 2nd call",
+    "inp.grad.zero_()",
+    "out.backward(torch.ones_like(inp), retain_graph=True)  # 3rd call",
 )
 
 

@@ -66,6 +66,7 @@ def lesson_view(report: LessonReport) -> Group:
             "The simplest one-layer network",
             "The input x, the target y, and the parameters w and b that require grad.",
             _code(list(report.source.values())),
+            Text(),
             tensor_summary_table(report.tensors),
         ),
         _section(
@@ -97,6 +98,7 @@ def lesson_view(report: LessonReport) -> Group:
             "Tensor gradients and Jacobian products",
             "backward(v) adds v^T J into .grad on every call: gradients accumulate until zeroed.",
             _code(ACCUMULATION_CODE),
+            Text(),
             *accumulation_view(report.accumulation, "inp"),
         ),
     )
