@@ -1,0 +1,61 @@
+"""Start-up cost of the CLI against the floor every torch program pays: `import torch`.
+
+Runs each command as a fresh process, several times, interleaved so that drift on a noisy
+machine hits all of them alike, and prints the median wall time and its ratio to the floor.
+Goals (issue 2): `--help` under 0.2x the floor, `graph` within 1.15x.
+
+    python benchmarks/startup.py [--repeat N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+
+GOALS = {"autograd-cli --help": 0.2, "autograd-cli graph": 1.15}
+
+
+def _cli() -> list[str]:
+    script = shutil.which("autograd-cli")
+    return [script] if script else [sys.executable, "-m", "autograd_cli"]
+
+
+def _time(argv: list[str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=7)
+    repeat = parser.parse_args().repeat
+    commands = {
+        "python -c 'import torch'": [sys.executable, "-c", "import torch"],
+        "autograd-cli --help": [*_cli(), "--help"],
+        "autograd-cli graph": [*_cli(), "graph"],
+    }
+    for argv in commands.values():  # warm the page cache once
+        _time(argv)
+    times: dict[str, list[float]] = {name: [] for name in commands}
+    for _ in range(repeat):
+        for name, argv in commands.items():
+            times[name].append(_time(argv))
+    floor = statistics.median(times["python -c 'import torch'"])
+    print(f"{'command':<28} {'median s':>9} {'min s':>7} {'max s':>7} {'/ floor':>8}  goal")
+    for name, samples in times.items():
+        median = statistics.median(samples)
+        goal = GOALS.get(name)
+        verdict = "" if goal is None else f"<= {goal}x " + ("met" if median / floor <= goal else "MISSED")
+        print(
+            f"{name:<28} {median:9.3f} {min(samples):7.3f} {max(samples):7.3f}"
+            f" {median / floor:7.2f}x  {verdict}"
+        )
+
+
+if __name__ == "__main__":
+    main()
