@@ -50,7 +50,8 @@ def main() -> None:
     for name, samples in times.items():
         median = statistics.median(samples)
         goal = GOALS.get(name)
-        verdict = "" if goal is None else f"<= {goal}x " + ("met" if median / floor <= goal else "MISSED")
+        met = goal is not None and median / floor <= goal
+        verdict = "" if goal is None else f"<= {goal}x " + ("met" if met else "MISSED")
         print(
             f"{name:<28} {median:9.3f} {min(samples):7.3f} {max(samples):7.3f}"
             f" {median / floor:7.2f}x  {verdict}"
