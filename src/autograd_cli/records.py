@@ -16,6 +16,19 @@ SCHEMA = "autograd-cli/1"
 
 
 @dataclass(frozen=True)
+class Source:
+    """A piece of code: a whole line (`start is None`) or the span `code[start:end]`."""
+
+    code: str
+    start: int | None = None
+    end: int | None = None
+
+    @property
+    def text(self) -> str:
+        return self.code if self.start is None else self.code[self.start : self.end]
+
+
+@dataclass(frozen=True)
 class NodeRecord:
     """One `grad_fn` node; `id` is its position in a depth-first walk from the root."""
 

@@ -10,6 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from autograd_cli.build.sources import SourceMap
+from autograd_cli.records import Source
+
 if TYPE_CHECKING:
     import torch
 
@@ -81,9 +84,17 @@ def lesson_loss(z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return torch.nn.functional.binary_cross_entropy_with_logits(z, y)
 
 
-def build_lesson(seed: int) -> LessonNetwork:
-    """The whole network, forward pass done, backward not yet run."""
+def build_lesson(seed: int, sources: SourceMap | None = None) -> LessonNetwork:
+    """The whole network, forward pass done, backward not yet run.
+
+    With `sources`, each grad_fn node is attributed to the lesson line that created it.
+    """
+    sources = sources or SourceMap()
     inputs = lesson_inputs(lesson_generator(seed))
+    for name in ("w", "b"):
+        sources.define_leaf(getattr(inputs, name), Source(LESSON_SOURCE[name]))
     z = forward(inputs.x, inputs.w, inputs.b)
+    sources.record(z, Source(LESSON_SOURCE["z"]))
     loss = lesson_loss(z, inputs.y)
+    sources.record(loss, Source(LESSON_SOURCE["loss"]))
     return LessonNetwork(**inputs.named(), z=z, loss=loss)
