@@ -6,14 +6,18 @@ Nothing in `autograd_cli.cli` imports torch at module level (ruff's TID253 enfor
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import os
 import sys
+import tempfile
 from collections.abc import Callable
+from pathlib import Path
 from typing import Annotated, Any, ParamSpec, TypeVar
 
 import typer
 
-from autograd_cli.errors import EXIT_INTERNAL, CliError
+from autograd_cli.errors import EXIT_INTERNAL, CliError, UsageError
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -38,7 +42,7 @@ def _report(message: str, hint: str | None) -> None:
     from rich.console import Console
     from rich.text import Text
 
-    err = Console(stderr=True)
+    err = Console(stderr=True, soft_wrap=True)  # never break a message into hard lines
     err.print(Text.assemble(("error: ", "bold red"), message))
     if hint:
         err.print(Text.assemble(("hint: ", "bold"), hint))
@@ -78,6 +82,24 @@ def out_json(doc: dict[str, Any]) -> None:
     from autograd_cli.render.json import dumps
 
     sys.stdout.write(dumps(doc))
+
+
+def is_debug() -> bool:
+    return _state["debug"]
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write through a temporary file and a rename: a failed run leaves no partial file."""
+    try:
+        with tempfile.NamedTemporaryFile(
+            "w", encoding="utf-8", dir=path.parent or ".", prefix=f".{path.name}.", delete=False
+        ) as tmp:
+            tmp.write(text)
+        os.replace(tmp.name, path)
+    except OSError as error:
+        with contextlib.suppress(OSError, UnboundLocalError):
+            os.unlink(tmp.name)
+        raise UsageError(f"cannot write {path}: {error.strerror or error}") from None
 
 
 @app.callback()

@@ -1,0 +1,63 @@
+"""Batch files: many jobs, each a command and its options, read with `tomllib`.
+
+    [[job]]
+    name = "square"            # optional; defaults to "<command>-<n>"
+    command = "grad"
+    expr = "sum(x**2)"
+    var = ["x=randn(3)"]       # a repeated option is a list
+    check = true               # a flag is a boolean
+
+Only the file's shape is checked here; whether a job's options exist and hold valid values
+is decided by the command's own parser when the job runs, so the errors are the same as on
+the command line.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from autograd_cli.errors import UsageError
+
+#: Keys of a job table that are not options of its command.
+RESERVED = ("name", "command")
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    index: int  # 1-based, in file order
+    name: str
+    command: str | None  # None: the job named no command (reported when it runs)
+    options: dict[str, Any]
+
+
+def read_jobs(path: Path) -> list[JobSpec]:
+    """Every `[[job]]` of the file; a file that cannot be read at all is a usage error."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UsageError(f"no such batch file: {path}", "give the path of a .toml file") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise UsageError(f"cannot read {path}: {error}") from None
+    except tomllib.TOMLDecodeError as error:
+        raise UsageError(f"{path} is not valid TOML: {error}") from None
+    unknown = sorted(set(data) - {"job"})
+    if unknown:
+        raise UsageError(
+            f"{path}: unknown top-level key {unknown[0]!r}",
+            "a batch file holds only [[job]] tables",
+        )
+    tables = data.get("job")
+    if not isinstance(tables, list) or not tables:
+        raise UsageError(f"{path} holds no jobs", 'add at least one [[job]] table with a "command"')
+    jobs = []
+    for index, table in enumerate(tables, start=1):
+        command = table.get("command")
+        name = table.get("name") or f"{command or 'job'}-{index}"
+        options = {k: v for k, v in table.items() if k not in RESERVED}
+        jobs.append(
+            JobSpec(index, str(name), command if isinstance(command, str) else None, options)
+        )
+    return jobs

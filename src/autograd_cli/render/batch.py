@@ -1,0 +1,74 @@
+"""Batch results: the summary table, JSON Lines documents and a JUnit XML report."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from collections.abc import Sequence
+from typing import Any
+
+from rich.table import Table
+from rich.text import Text
+
+from autograd_cli.records import JobResult
+from autograd_cli.render.json import document
+
+_STYLE = {"passed": "green", "failed": "bold red", "invalid": "yellow", "error": "bold red"}
+
+
+def summary_table(results: Sequence[JobResult]) -> Table:
+    table = Table("#", "job", "command", "status", "time (s)", title="Summary")
+    for r in results:
+        table.add_row(
+            str(r.index),
+            Text(r.name),
+            Text(r.command or "?"),
+            Text(r.status, style=_STYLE.get(r.status, "")),
+            f"{r.seconds:.3f}",
+        )
+    return table
+
+
+def job_doc(result: JobResult) -> dict[str, Any]:
+    """The command's own document plus `job` and `status`; an error document without one.
+
+    Times are left out so that the same file and seeds give byte-identical JSON Lines.
+    """
+    doc = dict(result.doc) if result.doc is not None else document(result.command or "?")
+    doc.update(job=result.name, status=result.status)
+    if result.doc is None:
+        doc["error"] = result.message
+    return doc
+
+
+def junit_xml(results: Sequence[JobResult], suite: str) -> str:
+    """One test case per job: a failed check is a <failure>, a bad job an <error>."""
+    failures = sum(r.status == "failed" for r in results)
+    errors = sum(r.status in ("invalid", "error") for r in results)
+    root = ET.Element("testsuites")
+    node = ET.SubElement(
+        root,
+        "testsuite",
+        name=suite,
+        tests=str(len(results)),
+        failures=str(failures),
+        errors=str(errors),
+        time=f"{sum(r.seconds for r in results):.3f}",
+    )
+    for r in results:
+        case = ET.SubElement(
+            node,
+            "testcase",
+            name=r.name,
+            classname=f"autograd-cli.{r.command or '?'}",
+            time=f"{r.seconds:.3f}",
+        )
+        if r.status == "failed":
+            ET.SubElement(case, "failure", message=_first_line(r.message)).text = r.message
+        elif r.status != "passed":
+            ET.SubElement(case, "error", message=_first_line(r.message)).text = r.message
+    ET.indent(root)
+    return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
+
+
+def _first_line(text: str) -> str:
+    return text.strip().splitlines()[0] if text.strip() else ""

@@ -1,0 +1,169 @@
+"""`run FILE.toml`: jobs through the commands' own code, JSON Lines, JUnit XML, exit codes."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Annotated
+
+import pytest
+import typer
+
+from autograd_cli.cli.app import write_text_atomic
+from autograd_cli.cli.run import job_argv
+from autograd_cli.errors import UsageError
+from conftest import Invoke, run_json
+
+JOBS = """
+[[job]]
+name = "from z"
+command = "graph"
+root = "z"
+seed = 4
+
+[[job]]
+name = "typo"
+command = "graph"
+rooot = "z"
+
+[[job]]
+command = "lesson"
+"""
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "jobs.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_json_lines_equal_the_command_lines(cli: Invoke, tmp_path: Path) -> None:
+    result = cli("run", str(_write(tmp_path, JOBS)), "--json")
+    assert result.exit_code == 2  # one job was invalid; the others still ran
+    docs = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [(d["job"], d["status"]) for d in docs] == [
+        ("from z", "passed"),
+        ("typo", "invalid"),
+        ("lesson-3", "passed"),
+    ]
+    first = {k: v for k, v in docs[0].items() if k not in ("job", "status")}
+    assert first == run_json(cli, "graph", "--root", "z", "--seed", "4")
+    third = {k: v for k, v in docs[2].items() if k not in ("job", "status")}
+    assert third == run_json(cli, "lesson")
+    assert "unknown key 'rooot'" in docs[1]["error"]
+    assert "job 'typo': unknown key 'rooot'" in result.stderr
+
+
+def test_human_output_sections_and_summary(cli: Invoke, tmp_path: Path) -> None:
+    result = cli("run", str(_write(tmp_path, JOBS)))
+    assert result.exit_code == 2
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("1. from z (graph)")
+    assert any(line.startswith("#0 AddBackward0") for line in lines)
+    assert "Summary" in result.stdout
+    assert [s for s in ("passed", "invalid") if s in result.stdout] == ["passed", "invalid"]
+
+
+def test_junit_report(cli: Invoke, tmp_path: Path) -> None:
+    report = tmp_path / "report.xml"
+    result = cli("run", str(_write(tmp_path, JOBS)), "--junit-xml", str(report))
+    assert result.exit_code == 2
+    suite = ET.parse(report).getroot().find("testsuite")
+    assert suite is not None
+    assert (suite.get("tests"), suite.get("failures"), suite.get("errors")) == ("3", "0", "1")
+    cases = suite.findall("testcase")
+    assert [c.get("name") for c in cases] == ["from z", "typo", "lesson-3"]
+    error = cases[1].find("error")
+    assert error is not None and "unknown key 'rooot'" in (error.get("message") or "")
+
+
+def test_all_passing_exits_zero(cli: Invoke, tmp_path: Path) -> None:
+    result = cli("run", str(_write(tmp_path, '[[job]]\ncommand = "graph"\n')), "--json")
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["status"] == "passed"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[[job]\n", "is not valid TOML"),
+        ("title = 'x'\n", "unknown top-level key 'title'"),
+        ("", "holds no jobs"),
+    ],
+)
+def test_unusable_files(cli: Invoke, tmp_path: Path, text: str, message: str) -> None:
+    result = cli("run", str(_write(tmp_path, text)))
+    assert result.exit_code == 2
+    assert message in result.stderr
+    assert result.stdout == ""
+
+
+def test_missing_file(cli: Invoke, tmp_path: Path) -> None:
+    result = cli("run", str(tmp_path / "nope.toml"))
+    assert result.exit_code == 2 and "no such batch file" in result.stderr
+
+
+def test_job_cannot_run_run(cli: Invoke, tmp_path: Path) -> None:
+    result = cli("run", str(_write(tmp_path, '[[job]]\ncommand = "run"\nfile = "x"\n')))
+    assert result.exit_code == 2 and "job needs a command" in result.stderr
+
+
+def _demo_command() -> object:
+    demo = typer.Typer()
+
+    @demo.command()
+    def go(
+        target: Annotated[str, typer.Argument()],
+        var: Annotated[list[str] | None, typer.Option("--var")] = None,
+        times: Annotated[int, typer.Option("--times")] = 1,
+        check: Annotated[bool, typer.Option("--check")] = False,
+        zero_after: Annotated[int, typer.Option("--zero-after")] = 0,
+    ) -> None:
+        pass
+
+    @demo.command()
+    def other() -> None:
+        pass
+
+    return typer.main.get_command(demo).commands["go"]  # type: ignore[attr-defined]
+
+
+def test_keys_become_the_same_command_line() -> None:
+    options = {
+        "target": "x",
+        "var": ["x=randn(3)", "y=x*2"],
+        "times": 3,
+        "check": True,
+        "zero_after": 2,
+    }
+    assert job_argv(options, "go", _demo_command()) == [
+        "x",
+        *("--var", "x=randn(3)", "--var", "y=x*2"),
+        *("--times", "3", "--check", "--zero-after", "2"),
+    ]
+    assert job_argv({"check": False}, "go", _demo_command()) == []
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"nope": 1}, "unknown key 'nope'"),
+        ({"json": True}, "unknown key 'json'"),
+        ({"check": "yes"}, "is a flag"),
+        ({"times": [1, 2]}, "takes one value"),
+    ],
+)
+def test_bad_keys(options: dict[str, object], message: str) -> None:
+    with pytest.raises(UsageError, match=message):
+        job_argv(options, "go", _demo_command())
+
+
+def test_atomic_write_keeps_old_file_on_failure(tmp_path: Path) -> None:
+    target = tmp_path / "out.txt"
+    target.write_text("old", encoding="utf-8")
+    write_text_atomic(target, "new")
+    assert target.read_text(encoding="utf-8") == "new"
+    with pytest.raises(UsageError, match="cannot write"):
+        write_text_atomic(tmp_path / "missing-dir" / "out.txt", "x")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.txt"]
