@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -53,3 +54,23 @@ def test_usage_error_exit_code_and_no_traceback() -> None:
     assert out.returncode == 2
     assert out.stdout == ""
     assert "Traceback" not in out.stderr and "unknown --root" in out.stderr
+
+
+def test_shell_completion() -> None:
+    script = subprocess.run(
+        [sys.executable, "-m", "autograd_cli", "--show-completion", "bash"],
+        capture_output=True,
+        text=True,
+    )
+    assert script.returncode == 0
+    assert "complete -o default -F _autograd_cli_completion autograd-cli" in script.stdout
+    env = {
+        **os.environ,
+        "_AUTOGRAD_CLI_COMPLETE": "complete_bash",
+        "COMP_WORDS": "autograd-cli gra",
+        "COMP_CWORD": "1",
+    }
+    words = subprocess.run(
+        [sys.executable, "-m", "autograd_cli"], capture_output=True, text=True, env=env
+    )
+    assert words.stdout.split() == ["graph"]
