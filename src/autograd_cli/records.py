@@ -76,3 +76,12 @@ class TensorRecord:
     grad_fn: str | None
     values: Values | None = None
     grad: Values | None = None
+
+
+@dataclass(frozen=True)
+class TorchFailure:
+    """A torch error shown as part of a demonstration: its own words, then ours."""
+
+    error: str  # the exception's type, e.g. "RuntimeError"
+    message: str  # torch's message, unchanged
+    explanation: str  # one plain sentence: why it happened and what to do instead
