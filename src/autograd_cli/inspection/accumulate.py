@@ -85,10 +85,15 @@ def every_call(call: int) -> bool:
 
 
 def glimpse(plan: AccumulationPlan) -> Keep:
-    """A short run whole; else the first calls, the call after `zero_()` and the last."""
+    """A short run whole; else the first calls, the calls either side of `zero_()`, the last."""
     if plan.total <= SHOW_ALL:
         return every_call
-    return lambda call: call <= SHOW_FIRST or plan.zeroes_before(call) or call == plan.total
+    return lambda call: (
+        call <= SHOW_FIRST
+        or call == plan.zero_after
+        or plan.zeroes_before(call)
+        or call == plan.total
+    )
 
 
 def thinned(plan: AccumulationPlan, every: int) -> Keep:

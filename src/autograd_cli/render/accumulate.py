@@ -66,10 +66,14 @@ def _summary(record: AccumulationRecord) -> Table:
         k = last.since_zero
         table.add_row(
             f"last {record.leaf}.grad",
-            f"{k} times the first call's ({k} calls since the last reset)",
+            f"the first call's times {k} ({_calls(k)} since the last reset)",
         )
-    table.add_row("shown", f"{len(record.calls)} of {record.calls_made} calls")
+    table.add_row("shown", f"{len(record.calls)} of {_calls(record.calls_made)}")
     return table
+
+
+def _calls(n: int) -> str:
+    return f"{n} call" if n == 1 else f"{n} calls"
 
 
 def accumulate_view(record: AccumulationRecord) -> Group:
