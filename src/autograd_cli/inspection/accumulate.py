@@ -219,10 +219,13 @@ def _k_times(grad: torch.Tensor, first: torch.Tensor, k: int) -> bool:
     """grad == k * first, up to the rounding of k float additions (relative k * eps)."""
     import torch
 
+    expected = k * first
+    if torch.equal(grad, expected):  # exact, as for the lesson's 4s and 2s: 5x cheaper
+        return True
     if not grad.is_floating_point():
-        return bool(torch.equal(grad, k * first))
+        return False
     eps = torch.finfo(grad.dtype).eps
-    return bool(torch.allclose(grad, k * first, rtol=k * eps, atol=0.0))
+    return bool(torch.allclose(grad, expected, rtol=k * eps, atol=0.0))
 
 
 def _freed_failure(error: RuntimeError) -> TorchFailure:
