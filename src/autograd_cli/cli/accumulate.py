@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from autograd_cli.cli.app import Json, app, handled, out, out_json
-from autograd_cli.errors import UsageError
+from autograd_cli.errors import CheckFailed, UsageError
 
 #: Runs this long get a progress bar on stderr (when it is a terminal and not --json).
 PROGRESS_FROM = 1000
@@ -35,7 +35,7 @@ def _progress(total: int, json: bool) -> Iterator[Callable[[int], None] | None]:
 @handled
 def accumulate(
     times: Annotated[
-        int, typer.Option("--times", min=1, metavar="N", help="backward calls before zero_().")
+        int, typer.Option("--times", min=1, metavar="N", help="Backward calls before zero_().")
     ] = 2,
     zero_after: Annotated[
         int | None,
@@ -79,20 +79,25 @@ def accumulate(
 ) -> None:
     """Call backward N times on the lesson's (inp + 1).pow(2) and watch inp.grad add up."""
     from autograd_cli.build.accumulation import accumulation_computation
-    from autograd_cli.inspection import accumulate as inspect
+    from autograd_cli.inspection.accumulate import (
+        AccumulationPlan,
+        every_call,
+        glimpse,
+        thinned,
+    )
+    from autograd_cli.inspection.accumulate import accumulate as run_plan
 
     if no_zero and zero_after is not None:
         raise UsageError("--zero-after and --no-zero contradict each other", "pick one")
-    plan = inspect.AccumulationPlan(
+    plan = AccumulationPlan(
         times, None if no_zero else (zero_after or times), retain_graph=not no_retain
     )
+    keep = every_call if json else glimpse(plan)  # JSON lists every call, the view a glimpse
     if every is not None:
-        keep = inspect.thinned(plan, every)
-    else:
-        keep = inspect.every_call if json else inspect.glimpse(plan)
+        keep = thinned(plan, every)
     computation = accumulation_computation()
     with _progress(plan.total, json) as progress:
-        record = inspect.accumulate(computation, plan, leaf=leaf, keep=keep, progress=progress)
+        record = run_plan(computation, plan, leaf=leaf, keep=keep, progress=progress)
     if json:
         from autograd_cli.render.accumulate import accumulation_doc
         from autograd_cli.render.json import document
@@ -103,8 +108,6 @@ def accumulate(
 
         out(accumulate_view(record))
     if not record.law_holds:
-        from autograd_cli.errors import CheckFailed
-
         raise CheckFailed(
             f"the k-times law failed at call {record.law_failure}",
             "the gradient of one call changed between calls: is the computation random?",
