@@ -182,3 +182,8 @@ def test_usage_errors_exit_2(cli: Invoke, args: list[str], message: str) -> None
     assert result.exit_code == 2 and message in result.stderr and result.stdout == ""
     if args[0] == "--freeze":
         assert "choose one of: w, b" in result.stderr
+
+
+def test_same_seed_same_bytes(cli: Invoke) -> None:
+    assert cli("modes", "--json").stdout == cli("modes", "--json").stdout
+    assert cli("accumulate", "--json").stdout == cli("accumulate", "--json").stdout
