@@ -29,14 +29,14 @@ def _commands() -> list[str]:
 
 def test_help_does_not_import_torch() -> None:
     commands = _commands()
-    assert {"graph", "lesson"} <= set(commands)
+    assert {"graph", "lesson", "modes", "accumulate"} <= set(commands)
     out = subprocess.run(
         [sys.executable, "-c", HELP_PROBE, *commands], capture_output=True, text=True, check=True
     )
     assert out.stdout.strip() == "False"
 
 
-@pytest.mark.parametrize("args", [["graph", "--json"], ["lesson", "--json"]])
+@pytest.mark.parametrize("args", [["graph", "--json"], ["lesson", "--json"], ["modes", "--json"]])
 def test_module_entry_point_json(args: list[str]) -> None:
     out = subprocess.run(
         [sys.executable, "-m", "autograd_cli", *args], capture_output=True, text=True
@@ -74,3 +74,16 @@ def test_shell_completion() -> None:
         [sys.executable, "-m", "autograd_cli"], capture_output=True, text=True, env=env
     )
     assert words.stdout.split() == ["graph"]
+
+
+def test_long_accumulation_through_a_pipe() -> None:
+    """A long run: no progress bar on a piped stderr, a glimpse on stdout, exit 0."""
+    out = subprocess.run(
+        [sys.executable, "-m", "autograd_cli", "accumulate", "--times", "10000"],
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 0 and out.stderr == ""
+    assert "⋮ calls 4 to 9999 not shown" in out.stdout
+    assert "inp.grad after call 10000 " in out.stdout and "40000.0000" in out.stdout
+    assert "inp.grad after call 10001, after zero_()" in out.stdout

@@ -110,3 +110,12 @@ class JobResult:
 
 #: Exit code -> job status, as README.md documents them.
 JOB_STATUS = {0: "passed", 1: "failed", 2: "invalid", 3: "error"}
+
+
+@dataclass(frozen=True)
+class TorchFailure:
+    """A torch error shown as part of a demonstration: its own words, then ours."""
+
+    error: str  # the exception's type, e.g. "RuntimeError"
+    message: str  # torch's message, unchanged
+    explanation: str  # one plain sentence: why it happened and what to do instead

@@ -40,11 +40,14 @@ class Computation:
         return [n for n, t in self.tensors.items() if t.is_leaf and t.requires_grad]
 
 
-def lesson_computation(seed: int, root: str = "loss") -> Computation:
-    """The lesson network as a Computation whose result is `root` (`loss` or `z`)."""
+def lesson_computation(seed: int, root: str = "loss", size: int | None = None) -> Computation:
+    """The lesson network as a Computation whose result is `root` (`loss` or `z`).
+
+    `size` scales it to `size` inputs and outputs (w: (size, size)) for benchmarks.
+    """
     if root not in ("loss", "z"):
         raise UsageError(f"unknown --root {root!r}", "choose loss or z")
-    net = build_lesson(seed)
+    net = build_lesson(seed) if size is None else build_lesson(seed, features=size, outputs=size)
     named = net.named()
     tensors = {name: t for name, t in named.items() if name != root}
 

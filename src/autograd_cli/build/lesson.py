@@ -58,16 +58,25 @@ def lesson_generator(seed: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
 
 
-def lesson_inputs(generator: torch.Generator, dtype: torch.dtype | None = None) -> LessonInputs:
-    """Draw w then b, in the lesson's order, so a seed gives the lesson's numbers everywhere."""
+def lesson_inputs(
+    generator: torch.Generator,
+    dtype: torch.dtype | None = None,
+    features: int = 5,
+    outputs: int = 3,
+) -> LessonInputs:
+    """Draw w then b, in the lesson's order, so a seed gives the lesson's numbers everywhere.
+
+    `features` and `outputs` scale the same network up (x: (features,), w: (features,
+    outputs)) for `modes --bench`; the defaults are the lesson's 5 and 3.
+    """
     import torch
 
     dtype = dtype or torch.float32
     return LessonInputs(
-        x=torch.ones(5, dtype=dtype),
-        y=torch.zeros(3, dtype=dtype),
-        w=torch.randn(5, 3, generator=generator, dtype=dtype).requires_grad_(),
-        b=torch.randn(3, generator=generator, dtype=dtype).requires_grad_(),
+        x=torch.ones(features, dtype=dtype),
+        y=torch.zeros(outputs, dtype=dtype),
+        w=torch.randn(features, outputs, generator=generator, dtype=dtype).requires_grad_(),
+        b=torch.randn(outputs, generator=generator, dtype=dtype).requires_grad_(),
     )
 
 
@@ -84,13 +93,15 @@ def lesson_loss(z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return torch.nn.functional.binary_cross_entropy_with_logits(z, y)
 
 
-def build_lesson(seed: int, sources: SourceMap | None = None) -> LessonNetwork:
+def build_lesson(
+    seed: int, sources: SourceMap | None = None, features: int = 5, outputs: int = 3
+) -> LessonNetwork:
     """The whole network, forward pass done, backward not yet run.
 
     With `sources`, each grad_fn node is attributed to the lesson line that created it.
     """
     sources = sources or SourceMap()
-    inputs = lesson_inputs(lesson_generator(seed))
+    inputs = lesson_inputs(lesson_generator(seed), features=features, outputs=outputs)
     for name in ("w", "b"):
         sources.define_leaf(getattr(inputs, name), Source(LESSON_SOURCE[name]))
     z = forward(inputs.x, inputs.w, inputs.b)

@@ -2,19 +2,56 @@
 
 Autograd adds each call's vector-Jacobian product into `.grad` instead of replacing it,
 so after k calls since the last `zero_()` the gradient is k times the first call's.
+
+Call count: `times` calls; when the plan zeroes, `.grad.zero_()` runs after call
+`zero_after` (by default the last of the `times`) and one more call follows, so the
+reset shows: the lesson's 2 calls, `zero_()`, 1 call = 3 calls. Without zeroing: `times`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from autograd_cli.build.computation import Computation
+from autograd_cli.errors import UsageError
 from autograd_cli.inspection.tensors import values
-from autograd_cli.records import Values
+from autograd_cli.records import TorchFailure, Values
 
 if TYPE_CHECKING:
     import torch
+
+#: A short run is shown whole; a longer one by its first calls, the reset and the last.
+SHOW_ALL = 8
+SHOW_FIRST = 3
+
+#: What torch says when a second backward finds the saved tensors already freed.
+FREED = "backward through the graph a second time"
+
+
+@dataclass(frozen=True)
+class AccumulationPlan:
+    times: int = 2
+    zero_after: int | None = 2  # None: never zero
+    retain_graph: bool = True
+
+    def __post_init__(self) -> None:
+        if self.times < 1:
+            raise UsageError(f"--times {self.times}: at least one call is needed")
+        if self.zero_after is not None and not 1 <= self.zero_after <= self.times:
+            raise UsageError(
+                f"--zero-after {self.zero_after}: outside the {self.times} calls of --times",
+                f"choose K from 1 to {self.times}, or --no-zero",
+            )
+
+    @property
+    def total(self) -> int:
+        """Calls the plan makes: one more than `times` when it zeroes, to show the reset."""
+        return self.times + (self.zero_after is not None)
+
+    def zeroes_before(self, call: int) -> bool:
+        return self.zero_after is not None and call == self.zero_after + 1
 
 
 @dataclass(frozen=True)
@@ -27,38 +64,178 @@ class AccumulationCall:
 
 @dataclass(frozen=True)
 class AccumulationRecord:
-    calls: list[AccumulationCall]
-    law_holds: bool
+    calls: list[AccumulationCall]  # the kept calls, in order
+    law_holds: bool  # over every call made, kept or not
     law_failure: int | None  # first call where grad != since_zero * first call's grad
+    leaf: str
+    result: str
+    shape: tuple[int, ...]  # of the leaf and its .grad
+    plan: AccumulationPlan
+    code: list[str]  # the Python that does what was run
+    calls_made: int  # backward calls that completed
+    failed_call: int | None = None  # the call that raised `failure` (only without retain)
+    failure: TorchFailure | None = None
+
+
+Keep = Callable[[int], bool]
+
+
+def every_call(call: int) -> bool:
+    return True
+
+
+def glimpse(plan: AccumulationPlan) -> Keep:
+    """A short run whole; else the first calls, the calls either side of `zero_()`, the last."""
+    if plan.total <= SHOW_ALL:
+        return every_call
+    return lambda call: (
+        call <= SHOW_FIRST
+        or call == plan.zero_after
+        or plan.zeroes_before(call)
+        or call == plan.total
+    )
+
+
+def thinned(plan: AccumulationPlan, every: int) -> Keep:
+    """Call 1, every `every`-th call, the call after `zero_()` and the last."""
+    if every < 1:
+        raise UsageError(f"--every {every}: must be at least 1")
+    return lambda call: (
+        call == 1 or call % every == 0 or plan.zeroes_before(call) or call == plan.total
+    )
+
+
+def accumulation_code(
+    computation: Computation, leaf: str, plan: AccumulationPlan, vector_code: str
+) -> list[str]:
+    """The computation's source and a loop that makes exactly the calls of `plan`."""
+    result = computation.result_name
+    retain = ", retain_graph=True" if plan.retain_graph else ""
+    lines = [computation.source.get(name, f"{name} = ...") for name in computation.named]
+    lines.append(f"for call in range(1, {plan.total + 1}):")
+    if plan.zero_after is not None:
+        lines += [f"    if call == {plan.zero_after + 1}:", f"        {leaf}.grad.zero_()"]
+    lines.append(f"    {result}.backward({vector_code}{retain})")
+    return lines
 
 
 def accumulate(
-    output: torch.Tensor,
-    leaf: torch.Tensor,
-    vector: torch.Tensor,
-    calls: int,
-    zero_before: Collection[int] = (),
+    computation: Computation,
+    plan: AccumulationPlan,
+    *,
+    leaf: str | None = None,
+    vector: torch.Tensor | None = None,
+    vector_code: str | None = None,
+    keep: Keep = every_call,
+    progress: Callable[[int], None] | None = None,
 ) -> AccumulationRecord:
-    """Call `output.backward(vector, retain_graph=True)` `calls` times, zeroing where asked."""
+    """Run `result.backward(vector)` as `plan` says and watch `leaf.grad` (the first wrt leaf).
+
+    `vector` defaults to ones shaped like the result. Only calls for which `keep(call)` is
+    true keep their gradient, so a long run holds a few matrices, not one per call; the law
+    is checked on every call. `progress(done)` is told after each call. The leaf's `.grad`
+    is reset to None first, so call 1 is a first call.
+    """
     import torch
 
-    records: list[AccumulationCall] = []
+    name = _watched_leaf(computation, leaf)
+    tensor = computation.tensors[name]
+    output = computation.result
+    result = computation.result_name
+    if vector is None:
+        vector, vector_code = torch.ones_like(output), f"torch.ones_like({result})"
+    elif vector.shape != output.shape:
+        raise UsageError(
+            f"the vector has shape {tuple(vector.shape)}, {result} has {tuple(output.shape)}",
+            f"give a vector of the same shape as {result}",
+        )
+    code = accumulation_code(computation, name, plan, vector_code or "v")
+    tensor.grad = None
+    kept: list[AccumulationCall] = []
     first: torch.Tensor | None = None
     since_zero = 0
-    failure: int | None = None
-    for call in range(1, calls + 1):
-        zeroed = call in zero_before and leaf.grad is not None
+    law_failure: int | None = None
+    failure: TorchFailure | None = None
+    failed_call: int | None = None
+    made = 0
+    for call in range(1, plan.total + 1):
+        zeroed = plan.zeroes_before(call) and tensor.grad is not None
         if zeroed:
-            assert leaf.grad is not None
-            leaf.grad.zero_()
+            assert tensor.grad is not None
+            tensor.grad.zero_()
             since_zero = 0
-        output.backward(vector, retain_graph=True)
+        try:
+            output.backward(vector, retain_graph=plan.retain_graph)
+        except RuntimeError as error:
+            if call == 1 or plan.retain_graph:
+                raise UsageError(f"backward failed at call {call}: {error}") from None
+            failure, failed_call = _freed_failure(error), call
+            break
+        made = call
         since_zero += 1
-        grad = leaf.grad
-        assert grad is not None  # backward just filled it
+        grad = tensor.grad
+        if grad is None:
+            raise UsageError(
+                f"{result} does not depend on {name}: its .grad stays None",
+                "pick a leaf the result is computed from",
+            )
         if first is None:
             first = grad.clone()
-        if failure is None and not torch.allclose(grad, since_zero * first):
-            failure = call
-        records.append(AccumulationCall(call, zeroed, values(grad), since_zero))
-    return AccumulationRecord(records, failure is None, failure)
+        if law_failure is None and not _k_times(grad, first, since_zero):
+            law_failure = call
+        if keep(call):
+            kept.append(AccumulationCall(call, zeroed, values(grad), since_zero))
+        if progress is not None:
+            progress(call)
+    return AccumulationRecord(
+        calls=kept,
+        law_holds=law_failure is None,
+        law_failure=law_failure,
+        leaf=name,
+        result=result,
+        shape=tuple(tensor.shape),
+        plan=plan,
+        code=code,
+        calls_made=made,
+        failed_call=failed_call,
+        failure=failure,
+    )
+
+
+def _watched_leaf(computation: Computation, leaf: str | None) -> str:
+    wrt = computation.wrt
+    if leaf is None and wrt:
+        return wrt[0]
+    if leaf is not None and leaf in wrt:
+        return leaf
+    what = f"--leaf {leaf}: not" if leaf is not None else f"{computation.result_name} has no"
+    raise UsageError(
+        f"{what} a leaf that requires grad, so backward fills no .grad to watch",
+        "choose one of: " + ", ".join(wrt) if wrt else "give a leaf with requires_grad=True",
+    )
+
+
+def _k_times(grad: torch.Tensor, first: torch.Tensor, k: int) -> bool:
+    """grad == k * first, up to the rounding of k float additions (relative k * eps)."""
+    import torch
+
+    expected = k * first
+    if torch.equal(grad, expected):  # exact, as for the lesson's 4s and 2s: 5x cheaper
+        return True
+    if not grad.is_floating_point():
+        return False
+    eps = torch.finfo(grad.dtype).eps
+    return bool(torch.allclose(grad, expected, rtol=k * eps, atol=0.0))
+
+
+def _freed_failure(error: RuntimeError) -> TorchFailure:
+    message = str(error)
+    if FREED in message:
+        explanation = (
+            "The first backward freed the tensors the graph had saved for it, so a second "
+            "backward through the same graph has nothing to work with: keep them with "
+            "retain_graph=True, or rebuild the graph (run the forward again) before each call."
+        )
+    else:
+        explanation = "torch refused the repeated backward call; its message gives the reason."
+    return TorchFailure(type(error).__name__, message, explanation)

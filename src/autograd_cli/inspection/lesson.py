@@ -4,22 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from autograd_cli.build.accumulation import accumulation_computation
+from autograd_cli.build.computation import lesson_computation
 from autograd_cli.build.lesson import LESSON_SOURCE, build_lesson
-from autograd_cli.inspection.accumulate import AccumulationRecord, accumulate
+from autograd_cli.inspection.accumulate import AccumulationPlan, AccumulationRecord, accumulate
 from autograd_cli.inspection.graph import short_name, trace
-from autograd_cli.inspection.modes import ModeRow, lesson_modes
+from autograd_cli.inspection.modes import LESSON_MODES, ModeRow, grad_modes
 from autograd_cli.inspection.tensors import tensor_record
 from autograd_cli.records import GraphRecord, TensorRecord
-
-#: The lesson's accumulation example: two calls, then `zero_()`, then a third.
-ACCUMULATION_CODE = (
-    "inp = torch.eye(5, requires_grad=True)",
-    "out = (inp + 1).pow(2)",
-    "out.backward(torch.ones_like(inp), retain_graph=True)  # 1st call",
-    "out.backward(torch.ones_like(inp), retain_graph=True)  # 2nd call",
-    "inp.grad.zero_()",
-    "out.backward(torch.ones_like(inp), retain_graph=True)  # 3rd call",
-)
 
 
 @dataclass(frozen=True)
@@ -33,14 +25,6 @@ class LessonReport:
     rows_equal_b: bool  # every row of w.grad equals b.grad (x is all ones)
     modes: list[ModeRow]
     accumulation: AccumulationRecord
-
-
-def lesson_accumulation() -> AccumulationRecord:
-    import torch
-
-    inp = torch.eye(5, requires_grad=True)
-    out = (inp + 1).pow(2)
-    return accumulate(out, inp, torch.ones_like(inp), calls=3, zero_before={3})
 
 
 def run_lesson(seed: int) -> LessonReport:
@@ -62,6 +46,7 @@ def run_lesson(seed: int) -> LessonReport:
         graph=graph,
         gradients=[tensor_record("w", net.w), tensor_record("b", net.b)],
         rows_equal_b=rows_equal_b,
-        modes=lesson_modes(net),
-        accumulation=lesson_accumulation(),
+        modes=grad_modes(lesson_computation(seed, "z"), LESSON_MODES).rows,
+        # The lesson's example: two calls, then `zero_()`, then a third.
+        accumulation=accumulate(accumulation_computation(), AccumulationPlan(2, zero_after=2)),
     )

@@ -6,13 +6,13 @@ from typing import Any
 
 from rich.console import Group, RenderableType
 from rich.rule import Rule
-from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
 
-from autograd_cli.inspection.accumulate import AccumulationRecord
-from autograd_cli.inspection.lesson import ACCUMULATION_CODE, LessonReport
+from autograd_cli.inspection.lesson import LessonReport
 from autograd_cli.records import TensorRecord
+from autograd_cli.render.accumulate import accumulation_doc, accumulation_view
+from autograd_cli.render.blocks import code_block, fact
 from autograd_cli.render.json import graph_doc, tensor_doc
 from autograd_cli.render.tables import matrix_table, tensor_summary_table
 from autograd_cli.render.tree import graph_tree
@@ -28,30 +28,8 @@ def _section(number: int, title: str, sentence: str, *body: RenderableType) -> G
     )
 
 
-def _code(lines: list[str] | tuple[str, ...]) -> Syntax:
-    return Syntax("\n".join(lines), "python", theme="ansi_dark", background_color="default")
-
-
 def _grad_tables(records: list[TensorRecord]) -> list[RenderableType]:
     return [matrix_table(rec.grad, title=f"{rec.name}.grad") for rec in records if rec.grad]
-
-
-def _fact(holds: bool, text: str) -> Text:
-    mark, style = ("✓", "green") if holds else ("✗", "bold red")
-    return Text.assemble((f"{mark} ", style), text)
-
-
-def accumulation_view(record: AccumulationRecord, leaf: str) -> list[RenderableType]:
-    body: list[RenderableType] = []
-    for call in record.calls:
-        note = ", after zero_()" if call.zeroed_before else ""
-        body.append(matrix_table(call.grad, title=f"{leaf}.grad after call {call.call}{note}"))
-        body.append(Text())
-    law = "after k calls since the last zero_(), the gradient is k times the first call's"
-    if not record.law_holds:
-        law += f" (fails at call {record.law_failure})"
-    body.append(_fact(record.law_holds, law))
-    return body
 
 
 def lesson_view(report: LessonReport) -> Group:
@@ -65,7 +43,7 @@ def lesson_view(report: LessonReport) -> Group:
             1,
             "The simplest one-layer network",
             "The input x, the target y, and the parameters w and b that require grad.",
-            _code(list(report.source.values())),
+            code_block(list(report.source.values())),
             Text(),
             tensor_summary_table(report.tensors),
         ),
@@ -85,7 +63,7 @@ def lesson_view(report: LessonReport) -> Group:
             "Computing gradients",
             "loss.backward() fills w.grad and b.grad with d(loss)/dw and d(loss)/db.",
             *_grad_tables(report.gradients),
-            _fact(report.rows_equal_b, rows_fact),
+            fact(report.rows_equal_b, rows_fact),
         ),
         _section(
             4,
@@ -97,20 +75,11 @@ def lesson_view(report: LessonReport) -> Group:
             5,
             "Tensor gradients and Jacobian products",
             "backward(v) adds v^T J into .grad on every call: gradients accumulate until zeroed.",
-            _code(ACCUMULATION_CODE),
+            code_block(report.accumulation.code),
             Text(),
-            *accumulation_view(report.accumulation, "inp"),
+            *accumulation_view(report.accumulation),
         ),
     )
-
-
-def accumulation_doc(record: AccumulationRecord) -> dict[str, Any]:
-    return {
-        "calls": [
-            {"call": c.call, "zeroed_before": c.zeroed_before, "grad": c.grad} for c in record.calls
-        ],
-        "law_holds": record.law_holds,
-    }
 
 
 def lesson_doc(report: LessonReport) -> dict[str, Any]:

@@ -36,7 +36,9 @@ def matrix_table(values: Values, title: str | None = None) -> Table:
         rows = [list(values)]
     else:
         rows = [row if isinstance(row, list) else [row] for row in values]
-    table = Table(title=title, show_header=False, box=None, pad_edge=False)
+    # As wide as the title at least, so a long title ("call 10001") stays on one line.
+    title_width = len(title) if title else None
+    table = Table(title=title, show_header=False, box=None, pad_edge=False, min_width=title_width)
     width = max((len(row) for row in rows), default=0)
     for _ in range(width):
         table.add_column(justify="right")

@@ -1,0 +1,114 @@
+"""`autograd-cli accumulate`: repeated backward calls add up in `.grad`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Annotated
+
+import typer
+
+from autograd_cli.cli.app import Json, app, handled, out, out_json
+from autograd_cli.errors import CheckFailed, UsageError
+
+#: Runs this long get a progress bar on stderr (when it is a terminal and not --json).
+PROGRESS_FROM = 1000
+
+
+@contextmanager
+def _progress(total: int, json: bool) -> Iterator[Callable[[int], None] | None]:
+    """A transient Rich bar on stderr, or None where it would only be noise."""
+    from rich.console import Console
+
+    err = Console(stderr=True)
+    if json or total < PROGRESS_FROM or not err.is_terminal:
+        yield None
+        return
+    from rich.progress import Progress
+
+    with Progress(console=err, transient=True) as bar:
+        task = bar.add_task("backward calls", total=total)
+        yield lambda done: bar.update(task, completed=done)
+
+
+@app.command()
+@handled
+def accumulate(
+    times: Annotated[
+        int, typer.Option("--times", min=1, metavar="N", help="Backward calls before zero_().")
+    ] = 2,
+    zero_after: Annotated[
+        int | None,
+        typer.Option(
+            "--zero-after",
+            min=1,
+            metavar="K",
+            help="Call .grad.zero_() after call K instead of after call N (one more call "
+            "follows either way).",
+        ),
+    ] = None,
+    no_zero: Annotated[
+        bool, typer.Option("--no-zero", help="Never zero: exactly N calls.")
+    ] = False,
+    no_retain: Annotated[
+        bool,
+        typer.Option(
+            "--no-retain",
+            help="Call backward without retain_graph, and show how the second call fails.",
+        ),
+    ] = False,
+    every: Annotated[
+        int | None,
+        typer.Option(
+            "--every",
+            min=1,
+            metavar="K",
+            help="Keep only every K-th call (with the first, the one after zero_() and the "
+            "last) in the view and the JSON.",
+        ),
+    ] = None,
+    leaf: Annotated[
+        str | None,
+        typer.Option(
+            "--leaf",
+            metavar="NAME",
+            help="The leaf whose .grad to watch (default: the first that requires grad).",
+        ),
+    ] = None,
+    json: Json = False,
+) -> None:
+    """Call backward N times on the lesson's (inp + 1).pow(2) and watch inp.grad add up."""
+    from autograd_cli.build.accumulation import accumulation_computation
+    from autograd_cli.inspection.accumulate import (
+        AccumulationPlan,
+        every_call,
+        glimpse,
+        thinned,
+    )
+    from autograd_cli.inspection.accumulate import accumulate as run_plan
+
+    if no_zero and zero_after is not None:
+        raise UsageError("--zero-after and --no-zero contradict each other", "pick one")
+    plan = AccumulationPlan(
+        times, None if no_zero else (zero_after or times), retain_graph=not no_retain
+    )
+    keep = every_call if json else glimpse(plan)  # JSON lists every call, the view a glimpse
+    if every is not None:
+        keep = thinned(plan, every)
+    computation = accumulation_computation()
+    with _progress(plan.total, json) as progress:
+        record = run_plan(computation, plan, leaf=leaf, keep=keep, progress=progress)
+    if json:
+        from autograd_cli.render.accumulate import accumulation_doc
+        from autograd_cli.render.json import document
+
+        out_json(document("accumulate", every=every or 1, **accumulation_doc(record)))
+    else:
+        from autograd_cli.render.accumulate import accumulate_view
+
+        out(accumulate_view(record))
+    if not record.law_holds:
+        raise CheckFailed(
+            f"the k-times law failed at call {record.law_failure}",
+            "the gradient of one call changed between calls: is the computation random?",
+        )

@@ -1,0 +1,119 @@
+"""Gradient accumulation: `.grad` after each backward call, and the k-times law.
+
+`lesson` shows `accumulation_view` as its last section; `accumulate` adds the code it ran
+and a summary around it. Both write the same JSON fields through `accumulation_doc`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from autograd_cli.inspection.accumulate import AccumulationRecord
+from autograd_cli.render.blocks import code_block, fact, failure_text
+from autograd_cli.render.tables import matrix_table
+
+LAW = "after k calls since the last zero_(), the gradient is k times the first call's"
+
+
+def accumulation_view(record: AccumulationRecord) -> list[RenderableType]:
+    """The kept calls as matrices (a gap line where calls were left out), then the law."""
+    body: list[RenderableType] = []
+    shown = 0
+    for call in record.calls:
+        if call.call > shown + 1:
+            body.append(Text(f"⋮ calls {shown + 1} to {call.call - 1} not shown", style="dim"))
+            body.append(Text())
+        note = ", after zero_()" if call.zeroed_before else ""
+        title = f"{record.leaf}.grad after call {call.call}{note}"
+        body.append(matrix_table(call.grad, title=title))
+        body.append(Text())
+        shown = call.call
+    if record.failure is not None:
+        body.append(failure_text(record.failure, f"call {record.failed_call}: "))
+        body.append(Text())
+    elif not record.plan.retain_graph and record.calls_made > 1:
+        body.append(
+            Text(
+                "Every call worked without retain_graph: this graph saves no tensors for "
+                "backward, so the first call had nothing to free.",
+                style="italic",
+            )
+        )
+        body.append(Text())
+    law = LAW if record.law_holds else f"{LAW} (fails at call {record.law_failure})"
+    body.append(fact(record.law_holds, law))
+    return body
+
+
+def _summary(record: AccumulationRecord) -> Table:
+    plan = record.plan
+    table = Table(show_header=False, box=None, pad_edge=False)
+    table.add_column(style="bold")
+    table.add_column()
+    made = f"{record.calls_made}"
+    if record.failed_call is not None:
+        made += f" of {plan.total} (call {record.failed_call} failed)"
+    zeroed = "never" if plan.zero_after is None else f"after call {plan.zero_after}"
+    table.add_row("backward calls", made)
+    table.add_row("zero_()", zeroed)
+    table.add_row("retain_graph", str(plan.retain_graph))
+    last = record.calls[-1] if record.calls else None
+    if last is not None and record.law_holds:
+        k = last.since_zero
+        table.add_row(
+            f"last {record.leaf}.grad",
+            f"the first call's times {k} ({_calls(k)} since the last reset)",
+        )
+    table.add_row("shown", f"{len(record.calls)} of {_calls(record.calls_made)}")
+    return table
+
+
+def _calls(n: int) -> str:
+    return f"{n} call" if n == 1 else f"{n} calls"
+
+
+def accumulate_view(record: AccumulationRecord) -> Group:
+    return Group(
+        code_block(record.code),
+        Text(),
+        *accumulation_view(record),
+        Text(),
+        _summary(record),
+    )
+
+
+def accumulation_doc(record: AccumulationRecord) -> dict[str, Any]:
+    failure = record.failure
+    return {
+        "result": record.result,
+        "leaf": record.leaf,
+        "shape": list(record.shape),
+        "times": record.plan.times,
+        "zero_after": record.plan.zero_after,
+        "retain_graph": record.plan.retain_graph,
+        "total_calls": record.plan.total,
+        "calls_made": record.calls_made,
+        "calls": [
+            {
+                "call": c.call,
+                "zeroed_before": c.zeroed_before,
+                "since_zero": c.since_zero,
+                "grad": c.grad,
+            }
+            for c in record.calls
+        ],
+        "law_holds": record.law_holds,
+        "law_failure": record.law_failure,
+        "failure": None
+        if failure is None
+        else {
+            "call": record.failed_call,
+            "error": failure.error,
+            "message": failure.message,
+            "explanation": failure.explanation,
+        },
+    }
