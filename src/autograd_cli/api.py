@@ -19,7 +19,7 @@ from autograd_cli.inspection.graph import trace as _trace
 from autograd_cli.records import GraphRecord
 from autograd_cli.render.dot import to_dot
 from autograd_cli.render.json import to_json
-from autograd_cli.render.limits import Limits, ViewOptions
+from autograd_cli.render.limits import Limits, ViewOptions, fold_for
 from autograd_cli.render.mermaid import to_mermaid
 
 if TYPE_CHECKING:
@@ -69,6 +69,6 @@ def show(
         else trace(tensor, names, saved=saved, grads=grads)
     )
     console = console or Console()
-    options = ViewOptions(limits=Limits(depth, max_nodes), fold=max(4, (console.width - 40) // 4))
+    options = ViewOptions(limits=Limits(depth, max_nodes), fold=fold_for(console.width))
     console.print(tree_view(graph, options))
     return graph

@@ -83,13 +83,13 @@ def _render(
     from rich.console import Console
 
     from autograd_cli.render.formats import renderer
-    from autograd_cli.render.limits import Limits, ViewOptions
+    from autograd_cli.render.limits import Limits, ViewOptions, fold_for
 
     if max_nodes is None and not fmt.export:
         max_nodes = TREE_MAX_NODES
     options = ViewOptions(
         limits=Limits(depth, max_nodes or None),
-        fold=max(4, (Console().width - 40) // 4),
+        fold=fold_for(Console().width),
         fields={"seed": seed},
     )
     return renderer(fmt)(record, options)

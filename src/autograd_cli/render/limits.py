@@ -45,12 +45,18 @@ class ViewOptions:
     fields: Mapping[str, Any] = field(default_factory=dict)  # json: extra document fields
 
 
+def fold_for(width: int) -> int:
+    """Tree levels that fit a terminal `width` with room left for a label (7 at 80 columns):
+    each level indents by 4 columns."""
+    return max(4, (width - 50) // 4)
+
+
 class StepKind(Enum):
     NODE = "node"  # a node placed here for the first time
     SEEN = "seen"  # a node placed earlier: a reference
     CONSTANT = "constant"  # torch's empty edge
     DEEPER = "deeper"  # `count` edges below `src` not followed (--depth)
-    MORE = "more"  # `count` edges below `src` not followed (--max-nodes)
+    MORE = "more"  # `count` new nodes below `src` not placed (--max-nodes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +89,7 @@ def bounded_walk(graph: GraphRecord, limits: Limits) -> tuple[list[Step], Cut | 
         stack.extend((edge, level + 1) for edge in reversed(kids))
 
     expand(root, 0)
+    pending: Counter[int] = Counter()  # once --max-nodes is spent: new nodes left, by parent
     while stack:
         edge, level = stack.pop()
         if edge.dst is None:
@@ -90,15 +97,14 @@ def bounded_walk(graph: GraphRecord, limits: Limits) -> tuple[list[Step], Cut | 
         elif edge.dst in placed:
             steps.append(Step(StepKind.SEEN, edge.src, edge.dst, level))
         elif max_nodes is not None and len(placed) >= max_nodes:
-            stack.append((edge, level))
-            pending = Counter(e.src for e, _ in reversed(stack))
-            steps.extend(Step(StepKind.MORE, src, None, 0, n) for src, n in pending.items())
-            cut_by.append(f"--max-nodes {max_nodes}")
-            break
+            pending[edge.src] += 1  # constants and references below still get their lines
         else:
             placed.add(edge.dst)
             steps.append(Step(StepKind.NODE, edge.src, edge.dst, level))
             expand(edge.dst, level)
+    if pending:
+        steps.extend(Step(StepKind.MORE, src, None, 0, n) for src, n in pending.items())
+        cut_by.append(f"--max-nodes {max_nodes}")
     if len(placed) == len(graph.nodes):
         return steps, None
     by_op = Counter(node.name for node in graph.nodes if node.id not in placed)

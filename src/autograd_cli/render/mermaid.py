@@ -2,8 +2,8 @@
 
 Ids are `n<id>` (letters and digits only, never a Mermaid keyword). Labels are quoted, and
 the characters Mermaid reads inside quotes (`"`, `#`, `<`, `>`, `&`, backtick) are written
-as its `#code;` entities, so any variable name is safe. GitHub draws at most 500 edges: use
-`--max-nodes` for a big graph. Edges to constants are left out, as in DOT.
+as its `#code;` entities (a newline as `<br/>`), so any variable name is safe. GitHub draws
+at most 500 edges: use `--max-nodes` for a big graph. Edges to constants are left out.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from autograd_cli.render.labels import node_lines
 from autograd_cli.render.limits import ViewOptions, bounded
 
 _ENTITIES = {"#": "#35;", '"': "#quot;", "<": "#lt;", ">": "#gt;", "&": "#amp;", "`": "#96;"}
-_TABLE = str.maketrans(_ENTITIES)
+_TABLE = str.maketrans({**_ENTITIES, "\n": "<br/>", "\r": ""})
 
 CLASSES = """\
   classDef leaf fill:#dbeafe,stroke:#3b82f6

@@ -58,9 +58,8 @@ def _reference(node: NodeRecord) -> Text:
     )
 
 
-def _hidden(count: int, why: str) -> Text:
-    edges = "edge" if count == 1 else "edges"
-    return Text(f"… {count:,} more {edges} ({why})", style="dim italic")
+def _hidden(count: int, what: str, why: str) -> Text:
+    return Text(f"… {count:,} more {what}{'' if count == 1 else 's'} ({why})", style="dim italic")
 
 
 def tree_sections(graph: GraphRecord, options: ViewOptions) -> tuple[list[Tree], Cut | None]:
@@ -80,9 +79,9 @@ def tree_sections(graph: GraphRecord, options: ViewOptions) -> tuple[list[Tree],
             assert step.node is not None
             parent.add(_reference(graph.nodes[step.node]))
         elif step.kind is StepKind.DEEPER:
-            parent.add(_hidden(step.count, f"--depth {limits.depth}"))
+            parent.add(_hidden(step.count, "edge", f"--depth {limits.depth}"))
         elif step.kind is StepKind.MORE:
-            parent.add(_hidden(step.count, f"--max-nodes {limits.max_nodes}"))
+            parent.add(_hidden(step.count, "node", f"--max-nodes {limits.max_nodes}"))
         else:
             assert step.node is not None
             node = graph.nodes[step.node]
