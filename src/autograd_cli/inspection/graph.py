@@ -7,12 +7,11 @@ Python's recursion limit, and it visits each node once, so a DAG that reuses a s
 
 from __future__ import annotations
 
-import contextlib
-import gc
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from autograd_cli.errors import UsageError
+from autograd_cli.gcpause import paused_gc
 from autograd_cli.records import EdgeRecord, GraphRecord, NodeRecord
 
 if TYPE_CHECKING:
@@ -36,19 +35,6 @@ def short_name(node: Any) -> str:
 def dtype_name(dtype: torch.dtype) -> str:
     """`torch.float32` -> `float32`, the spelling `--dtype` takes."""
     return str(dtype).removeprefix("torch.")
-
-
-@contextlib.contextmanager
-def paused_gc() -> Iterator[None]:
-    """No cyclic GC while we build a million acyclic records: it would rescan them all,
-    again and again, and double the time of the walk."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def trace(

@@ -8,6 +8,7 @@ The source is joined from a list of lines in one pass: a million nodes is a few 
 
 from __future__ import annotations
 
+from autograd_cli.gcpause import paused_gc
 from autograd_cli.records import GraphRecord, NodeRecord
 from autograd_cli.render.labels import node_lines
 from autograd_cli.render.limits import ViewOptions, bounded
@@ -26,7 +27,7 @@ def escape(text: str) -> str:
 
 
 def _attributes(node: NodeRecord) -> str:
-    label = "\\n".join(escape(line) for line in node_lines(node))
+    label = escape("\n".join(node_lines(node)))  # the line breaks become DOT's \n too
     if node.grad is not None and not node.grad.finite:
         return f'label="{label}", color=red, penwidth=2, fillcolor="#fde2e2"'
     if node.leaf is not None or node.name == "AccumulateGrad":
@@ -36,6 +37,7 @@ def _attributes(node: NodeRecord) -> str:
     return f'label="{label}"'
 
 
+@paused_gc()
 def to_dot(graph: GraphRecord, options: ViewOptions | None = None) -> str:
     options = options or ViewOptions()
     shown, cut = bounded(graph, options.limits)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from autograd_cli.gcpause import paused_gc
 from autograd_cli.records import SCHEMA, GradRecord, GraphRecord, SavedRecord, TensorRecord
 from autograd_cli.render.limits import Cut, ViewOptions, bounded
 
@@ -109,6 +110,7 @@ def graph_doc(graph: GraphRecord, cut: Cut | None = None) -> dict[str, Any]:
     }
 
 
+@paused_gc()
 def to_json(graph: GraphRecord, options: ViewOptions | None = None) -> str:
     """The `graph` document: every node and edge, unless `options.limits` asks for less."""
     options = options or ViewOptions()

@@ -71,6 +71,9 @@ def saved_summary(saved: SavedRecord) -> str:
     return text
 
 
+_shapes: dict[tuple[int, ...], str] = {}  # a big graph repeats a few shapes a million times
+
+
 def node_lines(node: NodeRecord) -> list[str]:
     """`#1 AddBackward0`, then its name, shape, gradient and saved tensors, one a line."""
     lines = [f"#{node.id} {node.name}"]
@@ -79,7 +82,8 @@ def node_lines(node: NodeRecord) -> list[str]:
     elif node.tensor is not None:
         lines.append(f"= {node.tensor}")
     if node.shape is not None:
-        lines.append(f"{format_shape(node.shape)} {node.dtype}")
+        shape = _shapes.get(node.shape) or _shapes.setdefault(node.shape, format_shape(node.shape))
+        lines.append(f"{shape} {node.dtype}")
     if node.grad is not None:
         lines.append(f"grad {grad_summary(node.grad)}")
     lines += [f"saved {s.name} {saved_summary(s)}" for s in node.saved or ()]

@@ -8,6 +8,7 @@ at most 500 edges: use `--max-nodes` for a big graph. Edges to constants are lef
 
 from __future__ import annotations
 
+from autograd_cli.gcpause import paused_gc
 from autograd_cli.records import GraphRecord, NodeRecord
 from autograd_cli.render.labels import node_lines
 from autograd_cli.render.limits import ViewOptions, bounded
@@ -34,6 +35,7 @@ def _class(node: NodeRecord) -> str | None:
     return "named" if node.tensor is not None else None
 
 
+@paused_gc()
 def to_mermaid(graph: GraphRecord, options: ViewOptions | None = None) -> str:
     options = options or ViewOptions()
     shown, cut = bounded(graph, options.limits)
@@ -41,7 +43,7 @@ def to_mermaid(graph: GraphRecord, options: ViewOptions | None = None) -> str:
     if cut is not None:
         lines.append(f"  %% cut: {cut.nodes} of {cut.of} nodes not shown ({', '.join(cut.by)})")
     for node in shown.nodes:
-        label = "<br/>".join(escape(line) for line in node_lines(node))
+        label = escape("\n".join(node_lines(node)))  # line breaks become <br/> too
         lines.append(f'  n{node.id}["{label}"]')
     lines += [f"  n{e.src} --> n{e.dst}" for e in shown.edges if e.dst is not None]
     lines.append(CLASSES)
