@@ -48,6 +48,24 @@ def fan_in(n: int) -> torch.Tensor:
     return torch.cat(leaves)  # one CatBackward0 over n - 1 AccumulateGrad: n nodes
 
 
+def release(graphs: list[torch.Tensor]) -> None:
+    """Free a graph root first, one node at a time. Dropping a 10^6-deep chain in one go
+    overflows the C stack inside torch (a segfault in libc10: its node destructors recurse)."""
+    nodes: list[Any] = []
+    stack: list[Any] = [graphs[0].grad_fn]
+    seen: set[Any] = set()
+    while stack:
+        node = stack.pop()
+        if node not in seen:
+            seen.add(node)
+            nodes.append(node)
+            stack.extend(child for child, _ in node.next_functions if child is not None)
+    seen.clear()
+    graphs.clear()
+    for i in range(len(nodes)):  # each node now dies with its last reference: ours
+        nodes[i] = None
+
+
 def bare_walk(root: torch.Tensor) -> int:
     seen = set()
     stack: list[Any] = [root.grad_fn]
@@ -126,7 +144,8 @@ def run(sizes: list[int], repeat: int) -> list[dict[str, Any]]:
     rows = []
     for shape, build in (("chain", chain), ("fan-in", fan_in)):
         for n in sizes:
-            root = build(n)
+            graphs = [build(n)]
+            root = graphs[0]
             reps = repeat if n < 1_000_000 else 1
             todo = {k: m for k, m in methods().items() if m is not None and not skip(k, n, shape)}
             samples: dict[str, list[float | str]] = {k: [] for k in todo}
@@ -151,6 +170,7 @@ def run(sizes: list[int], repeat: int) -> list[dict[str, Any]]:
                 )
             print(f"  done: {shape} {n:,}", file=sys.stderr, flush=True)
             del root
+            release(graphs)
     return rows
 
 

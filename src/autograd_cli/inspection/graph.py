@@ -114,7 +114,9 @@ def _records(
             dtype = dtypes.get(first.dtype) or dtypes.setdefault(
                 first.dtype, dtype_name(first.dtype)
             )
-        leaf = leaf_names.get(id(node.variable)) if name == "AccumulateGrad" else None
+        leaf = None
+        if leaf_names and name == "AccumulateGrad":
+            leaf = leaf_names.get(id(node.variable))
         add_node(NodeRecord(node_id, name, shape, dtype, leaf, node_names.get(node)))
         nexts = node.next_functions
         add_targets(nexts)
