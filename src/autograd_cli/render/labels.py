@@ -51,13 +51,13 @@ def format_bytes(count: int | None) -> str:
 
 
 def grad_summary(grad: GradRecord) -> str:
-    """`norm 0.2911  min 0.0027  max 0.2661`, then `NaN`/`inf` when present."""
+    """`norm 0.2911  min 0.0027  max 0.2661`, then `has NaN`/`has inf` when present."""
     text = (
         f"norm {format_magnitude(grad.norm)}  min {format_magnitude(grad.min)}"
         f"  max {format_magnitude(grad.max)}"
     )
-    flags = [flag for flag, on in (("NaN", grad.nan), ("inf", grad.inf)) if on]
-    return " ".join([text, *flags]) if flags else text
+    flags = " and ".join(flag for flag, on in (("NaN", grad.nan), ("inf", grad.inf)) if on)
+    return f"{text}  has {flags}" if flags else text
 
 
 def saved_summary(saved: SavedRecord) -> str:
