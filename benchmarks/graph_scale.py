@@ -4,7 +4,8 @@ Two shapes: a deep chain (`y = y * 1.0`, n times) and a wide fan-in (`cat` of n 
 For each, in one run, interleaved so that drift on a noisy machine hits all alike:
 - `bare walk`: an iterative walk over `next_functions` with a seen-set (the floor);
 - `inspect`: `trace()`, the records only;
-- `json`, `dot`: `trace()` and the whole export as a string;
+- `json`, `dot`, `mermaid`: `trace()` and the whole export as a string;
+- `tree (200)`: `trace()` and the terminal tree, bounded as `graph` bounds it, as text;
 - `make_dot`: torchviz's, with `.source`, where torchviz is installed (an optional
   benchmark dependency, never a runtime one); at Python's default recursion limit, then
   (`make_dot, deep`) with the limit raised so it can finish a chain at all.
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import io
 import resource
 import statistics
 import sys
@@ -28,10 +30,14 @@ from collections.abc import Callable
 from typing import Any
 
 import torch
+from rich.console import Console
 
 from autograd_cli.inspection.graph import trace
 from autograd_cli.render.dot import to_dot
 from autograd_cli.render.json import to_json
+from autograd_cli.render.limits import Limits, ViewOptions, fold_for
+from autograd_cli.render.mermaid import to_mermaid
+from autograd_cli.render.tree import tree_view
 
 Method = Callable[[torch.Tensor], object]
 
@@ -96,12 +102,22 @@ def make_dot_source(deep: bool) -> Method | None:
     return run
 
 
+def tree_text(root: torch.Tensor) -> str:
+    """The terminal tree with its default bound (200 nodes), rendered as Rich would print it."""
+    buffer = io.StringIO()
+    options = ViewOptions(limits=Limits(max_nodes=200), fold=fold_for(80))
+    Console(file=buffer, width=80, color_system=None).print(tree_view(trace(root), options))
+    return buffer.getvalue()
+
+
 def methods() -> dict[str, Method | None]:
     return {
         "bare walk": bare_walk,
         "inspect": trace,
         "json": lambda root: to_json(trace(root)),
         "dot": lambda root: to_dot(trace(root)),
+        "mermaid": lambda root: to_mermaid(trace(root)),
+        "tree (200)": tree_text,
         "make_dot": make_dot_source(deep=False),
         "make_dot, deep": make_dot_source(deep=True),
     }
@@ -189,7 +205,7 @@ def report(rows: list[dict[str, Any]]) -> None:
         else:
             time_s = f"{r['median']:.4f}"
             ratio = f"{r['median'] / bare:.2f}x" if bare else ""
-            exported = r["method"] in ("json", "dot")
+            exported = r["method"] in ("json", "dot", "mermaid")
             speedup = f"{dot / r['median']:.1f}x" if dot and exported else ""
         peak = f"{r['peak']:.1f}" if r["peak"] is not None else ""
         print(
