@@ -10,7 +10,7 @@ from typing import Annotated
 import pytest
 import typer
 
-from autograd_cli.cli.app import write_text_atomic
+from autograd_cli.cli.app import write_atomic
 from autograd_cli.cli.run import job_argv
 from autograd_cli.errors import UsageError
 from conftest import Invoke, run_json
@@ -162,8 +162,8 @@ def test_bad_keys(options: dict[str, object], message: str) -> None:
 def test_atomic_write_keeps_old_file_on_failure(tmp_path: Path) -> None:
     target = tmp_path / "out.txt"
     target.write_text("old", encoding="utf-8")
-    write_text_atomic(target, "new")
+    write_atomic(target, "new")
     assert target.read_text(encoding="utf-8") == "new"
     with pytest.raises(UsageError, match="cannot write"):
-        write_text_atomic(tmp_path / "missing-dir" / "out.txt", "x")
+        write_atomic(tmp_path / "missing-dir" / "out.txt", "x")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.txt"]

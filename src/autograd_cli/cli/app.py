@@ -8,16 +8,20 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import io
 import os
 import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, ParamSpec, TypeVar
 
 import typer
 
 from autograd_cli.errors import EXIT_INTERNAL, CliError, UsageError
+
+if TYPE_CHECKING:
+    from rich.console import RenderableType
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -88,18 +92,75 @@ def is_debug() -> bool:
     return _state["debug"]
 
 
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write through a temporary file and a rename: a failed run leaves no partial file."""
+Output = Annotated[
+    Path | None,
+    typer.Option(
+        "--output",
+        "-o",
+        dir_okay=False,
+        help="Write to FILE instead of stdout (replaced whole, or left as it was on error).",
+    ),
+]
+
+
+def plain_text(renderable: RenderableType) -> str:
+    """A Rich view as a file holds it: no colour codes, as wide as the terminal (`COLUMNS`)."""
+    from rich.console import Console
+
+    buffer = io.StringIO()
+    Console(file=buffer, color_system=None).print(renderable)
+    return buffer.getvalue()
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write `text` to `path` through a temporary file beside it and one `os.replace`.
+
+    A reader sees the old file or the new one, never half of it; if anything fails, the old
+    file is left untouched and the temporary file removed. The new file gets the old one's
+    permissions (or the usual ones, as `open()` would give).
+    """
+    target = path.resolve()
     try:
-        with tempfile.NamedTemporaryFile(
-            "w", encoding="utf-8", dir=path.parent or ".", prefix=f".{path.name}.", delete=False
-        ) as tmp:
-            tmp.write(text)
-        os.replace(tmp.name, path)
+        mode = target.stat().st_mode & 0o7777 if target.exists() else 0o666 & ~_umask()
+        fd, temporary = tempfile.mkstemp(
+            dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"
+        )
     except OSError as error:
-        with contextlib.suppress(OSError, UnboundLocalError):
-            os.unlink(tmp.name)
         raise UsageError(f"cannot write {path}: {error.strerror or error}") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as file:
+            file.write(text)
+            file.flush()
+            os.fsync(file.fileno())
+        os.chmod(temporary, mode)
+        os.replace(temporary, target)
+    except BaseException as error:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        if isinstance(error, OSError):
+            raise UsageError(f"cannot write {path}: {error.strerror or error}") from None
+        raise
+
+
+def emit(result: RenderableType | str, output: Path | None) -> None:
+    """A command's result to stdout, or whole into `output` (text only, no colour)."""
+    if output is None:
+        if isinstance(result, str):
+            sys.stdout.write(result)
+        else:
+            out(result)
+        return
+    write_atomic(output, result if isinstance(result, str) else plain_text(result))
+    from rich.console import Console
+    from rich.text import Text
+
+    Console(stderr=True).print(Text(f"wrote {output}", style="dim"))
 
 
 @app.callback()

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from autograd_cli.cli.app import Json, Seed, app, handled, out, out_json
+from autograd_cli.cli.app import Json, Output, Seed, app, emit, handled
+from autograd_cli.errors import UsageError
+from autograd_cli.render.formats import GraphFormat
+
+if TYPE_CHECKING:
+    from rich.console import RenderableType
+
+    from autograd_cli.records import GraphRecord
+
+#: Lines a terminal tree shows by default; exports are whole unless asked.
+TREE_MAX_NODES = 200
 
 
 @app.command()
@@ -17,18 +27,69 @@ def graph(
     ] = "loss",
     seed: Seed = 0,
     json: Json = False,
+    fmt: Annotated[
+        GraphFormat | None,
+        typer.Option(
+            "--format",
+            help="tree (default), table (count and saved bytes per op), json, dot, mermaid.",
+        ),
+    ] = None,
+    output: Output = None,
+    depth: Annotated[
+        int | None, typer.Option("--depth", min=0, help="Show at most D levels below the root.")
+    ] = None,
+    max_nodes: Annotated[
+        int | None,
+        typer.Option(
+            "--max-nodes",
+            min=0,
+            help=f"Show at most N nodes (0: all). Default {TREE_MAX_NODES} for the tree, "
+            "all for exports.",
+        ),
+    ] = None,
+    saved: Annotated[
+        bool,
+        typer.Option("--saved", help="The tensors each node saved for backward, and their bytes."),
+    ] = False,
+    grads: Annotated[
+        bool,
+        typer.Option("--grads", help="Run backward and show the gradient at every node."),
+    ] = False,
 ) -> None:
-    """Show the grad_fn graph of the lesson's loss as a tree."""
+    """Show the grad_fn graph of the lesson's loss as a tree, a table or an export."""
     from autograd_cli.build.computation import lesson_computation
     from autograd_cli.inspection.graph import trace
 
+    fmt = _format(fmt, json)
     computation = lesson_computation(seed, root)
-    record = trace(computation.result, computation.named)
-    if json:
-        from autograd_cli.render.json import document, graph_doc
+    record = trace(
+        computation.result,
+        computation.named,
+        saved=saved or fmt is GraphFormat.table,
+        grads=grads,
+    )
+    emit(_render(record, fmt, seed, depth, max_nodes), output)
 
-        out_json(document("graph", seed=seed, **graph_doc(record)))
-    else:
-        from autograd_cli.render.tree import graph_tree
 
-        out(graph_tree(record))
+def _format(fmt: GraphFormat | None, json: bool) -> GraphFormat:
+    if json and fmt not in (None, GraphFormat.json):
+        raise UsageError(f"--json and --format {fmt.value} disagree", "give one of them")
+    return GraphFormat.json if json else fmt or GraphFormat.tree
+
+
+def _render(
+    record: GraphRecord, fmt: GraphFormat, seed: int, depth: int | None, max_nodes: int | None
+) -> RenderableType | str:
+    from rich.console import Console
+
+    from autograd_cli.render.formats import renderer
+    from autograd_cli.render.limits import Limits, ViewOptions, fold_for
+
+    if max_nodes is None and not fmt.export:
+        max_nodes = TREE_MAX_NODES
+    options = ViewOptions(
+        limits=Limits(depth, max_nodes or None),
+        fold=fold_for(Console().width),
+        fields={"seed": seed},
+    )
+    return renderer(fmt)(record, options)

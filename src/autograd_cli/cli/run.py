@@ -17,7 +17,7 @@ from typing import Annotated, Any
 import typer
 
 from autograd_cli.batch.jobfile import JobSpec
-from autograd_cli.cli.app import Json, app, handled, is_debug, out, write_text_atomic
+from autograd_cli.cli.app import Json, app, handled, is_debug, out, write_atomic
 from autograd_cli.errors import EXIT_USAGE, UsageError
 from autograd_cli.records import JobResult
 
@@ -140,7 +140,7 @@ def run(
     if not json:
         out(summary_table(results))
     if junit_xml is not None:
-        write_text_atomic(junit_xml, render_junit(results, f"autograd-cli run {file.name}"))
+        write_atomic(junit_xml, render_junit(results, f"autograd-cli run {file.name}"))
     worst = max(r.exit_code for r in results)
     if worst:
         raise typer.Exit(worst)

@@ -9,7 +9,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from autograd_cli.records import SCHEMA, GraphRecord, TensorRecord
+from autograd_cli.gcpause import paused_gc
+from autograd_cli.records import SCHEMA, GradRecord, GraphRecord, SavedRecord, TensorRecord
+from autograd_cli.render.limits import Cut, ViewOptions, bounded
 
 
 def document(command: str, **fields: Any) -> dict[str, Any]:
@@ -40,7 +42,38 @@ def _finite(value: Any) -> Any:
     return value
 
 
-def graph_doc(graph: GraphRecord) -> dict[str, Any]:
+def grad_doc(grad: GradRecord | None) -> dict[str, Any] | None:
+    if grad is None:
+        return None
+    return {
+        "shape": list(grad.shape),
+        "norm": grad.norm,
+        "min": grad.min,
+        "max": grad.max,
+        "nan": grad.nan,
+        "inf": grad.inf,
+    }
+
+
+def saved_doc(saved: SavedRecord) -> dict[str, Any]:
+    return {
+        "name": saved.name,
+        "shape": list(saved.shape) if saved.shape is not None else None,
+        "dtype": saved.dtype,
+        "bytes": saved.nbytes,
+        "alias": saved.alias,
+        "alias_of": saved.alias_of,
+        "freed": saved.freed,
+    }
+
+
+def cut_doc(cut: Cut | None) -> dict[str, Any] | None:
+    if cut is None:
+        return None
+    return {"nodes": cut.nodes, "of": cut.of, "by_op": cut.by_op, "by": list(cut.by)}
+
+
+def graph_doc(graph: GraphRecord, cut: Cut | None = None) -> dict[str, Any]:
     return {
         "root": graph.root,
         "nodes": [
@@ -51,6 +84,9 @@ def graph_doc(graph: GraphRecord) -> dict[str, Any]:
                 "dtype": n.dtype,
                 "leaf": n.leaf,
                 "tensor": n.tensor,
+                "saved": [saved_doc(s) for s in n.saved] if n.saved is not None else None,
+                "saved_bytes": n.saved_bytes,
+                "grad": grad_doc(n.grad),
             }
             for n in graph.nodes
         ],
@@ -61,10 +97,25 @@ def graph_doc(graph: GraphRecord) -> dict[str, Any]:
                 "input_nr": e.input_nr,
                 "position": e.position,
                 "constant": e.constant,
+                "grad": grad_doc(e.grad),
             }
             for e in graph.edges
         ],
+        "ops": [
+            {"name": op.name, "count": op.count, "saved_bytes": op.saved_bytes}
+            for op in graph.ops()
+        ],
+        "saved_bytes": graph.saved_bytes,
+        "cut": cut_doc(cut),
     }
+
+
+@paused_gc()
+def to_json(graph: GraphRecord, options: ViewOptions | None = None) -> str:
+    """The `graph` document: every node and edge, unless `options.limits` asks for less."""
+    options = options or ViewOptions()
+    shown, cut = bounded(graph, options.limits)
+    return dumps(document("graph", **options.fields, **graph_doc(shown, cut)))
 
 
 def tensor_doc(rec: TensorRecord) -> dict[str, Any]:

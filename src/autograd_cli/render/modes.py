@@ -16,7 +16,7 @@ from rich.text import Text
 from autograd_cli.inspection.bench import BenchReport
 from autograd_cli.inspection.modes import ModeRow, ModesReport
 from autograd_cli.render.blocks import failure_text
-from autograd_cli.render.tables import format_number
+from autograd_cli.render.labels import format_number
 
 
 def format_bytes(n: int) -> str:

@@ -4,27 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from rich.console import RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from autograd_cli.records import TensorRecord, Values
-
-
-def format_number(value: float | int | bool) -> str:
-    """Four decimals, as torch prints small tensors; NaN and inf spelt as torch does."""
-    if isinstance(value, bool):
-        return str(value)
-    if value != value:
-        return "nan"
-    if value in (float("inf"), float("-inf")):
-        return "inf" if value > 0 else "-inf"
-    return f"{value:.4f}"
-
-
-def format_shape(shape: Sequence[int] | None) -> str:
-    if shape is None:
-        return "?"
-    return "(" + ", ".join(map(str, shape)) + (",)" if len(shape) == 1 else ")")
+from autograd_cli.records import GraphRecord, TensorRecord, Values
+from autograd_cli.render.labels import format_bytes, format_number, format_shape
+from autograd_cli.render.limits import ViewOptions
 
 
 def matrix_table(values: Values, title: str | None = None) -> Table:
@@ -60,3 +46,33 @@ def tensor_summary_table(records: Sequence[TensorRecord]) -> Table:
             Text(rec.grad_fn or "None", style="cyan" if rec.grad_fn else "dim"),
         )
     return table
+
+
+def op_table(graph: GraphRecord) -> Table:
+    """Count per op name and the bytes its nodes saved for backward (when inspected)."""
+    ops = graph.ops()
+    with_bytes = graph.saved_bytes is not None
+    table = Table("op", "nodes", title="ops in the graph", title_justify="left")
+    table.columns[1].justify = "right"
+    if with_bytes:
+        table.add_column("saved for backward", justify="right")
+    for op in ops:
+        cells: list[RenderableType] = [Text(op.name, style="cyan"), f"{op.count:,}"]
+        table.add_row(*cells, *([format_bytes(op.saved_bytes)] if with_bytes else []))
+    total: list[RenderableType] = [Text("total", style="bold"), f"{len(graph.nodes):,}"]
+    if with_bytes:
+        total.append(format_bytes(sum(op.saved_bytes or 0 for op in ops)))
+    table.add_section()
+    table.add_row(*total)
+    if with_bytes:
+        table.caption = (
+            f"autograd keeps {format_bytes(graph.saved_bytes)} alive for backward"
+            " (each storage once: views and tensors saved twice count once)"
+        )
+        table.caption_justify = "left"
+    return table
+
+
+def table_view(graph: GraphRecord, options: ViewOptions | None = None) -> RenderableType:
+    """`--format table`: the op summary on its own (limits do not apply to a summary)."""
+    return op_table(graph)

@@ -1,12 +1,39 @@
-"""A `GraphRecord` as a Rich tree, the root at the top, gradient flowing downwards."""
+"""A `GraphRecord` as a Rich tree, the root at the top, gradient flowing downwards.
+
+Built from the bounded walk (`render.limits`), so it is as long as `--max-nodes` allows and
+never deeper than `--depth`. Every `fold` levels a branch goes on as a new tree below the
+first one: a chain a thousand nodes deep stays readable instead of running off the right
+edge of the terminal. Rich renders a tree with an explicit stack, so no depth recurses.
+"""
 
 from __future__ import annotations
 
+from rich.console import Group, RenderableType
 from rich.text import Text
 from rich.tree import Tree
 
-from autograd_cli.records import GraphRecord, NodeRecord
-from autograd_cli.render.tables import format_shape
+from autograd_cli.records import GradRecord, GraphRecord, NodeRecord, SavedRecord
+from autograd_cli.render.labels import format_shape, grad_summary, saved_summary
+from autograd_cli.render.limits import Cut, Limits, StepKind, ViewOptions, bounded_walk
+from autograd_cli.render.tables import op_table
+
+CONSTANT_LABEL = Text("None  (constant: this input needs no gradient)", style="dim italic")
+
+
+def grad_text(grad: GradRecord, shape: tuple[int, ...] | None = None) -> Text:
+    """The gradient at a node; NaN and inf in red, where the eye goes."""
+    text = Text("grad ", style="dim")
+    if shape is not None and grad.shape != shape:
+        text.append(f"{format_shape(grad.shape)} ")
+    text.append(grad_summary(grad), style="green" if grad.finite else "bold red")
+    return text
+
+
+def saved_text(saved: SavedRecord) -> Text:
+    style = "dim italic" if saved.freed else "magenta" if saved.alias else ""
+    return Text.assemble(
+        ("saved ", "dim"), (saved.name, "bold"), " ", (saved_summary(saved), style)
+    )
 
 
 def node_label(node: NodeRecord) -> Text:
@@ -17,6 +44,11 @@ def node_label(node: NodeRecord) -> Text:
         label.append(f"  = {node.tensor}", style="bold magenta")
     if node.shape is not None:
         label.append(f"  {format_shape(node.shape)} {node.dtype}", style="yellow")
+    lines = [grad_text(node.grad, node.shape)] if node.grad is not None else []
+    lines += [saved_text(saved) for saved in node.saved or ()]
+    for line in lines:
+        label.append("\n  ")
+        label.append_text(line)
     return label
 
 
@@ -26,28 +58,73 @@ def _reference(node: NodeRecord) -> Text:
     )
 
 
-CONSTANT_LABEL = Text("None  (constant: this input needs no gradient)", style="dim italic")
+def _hidden(count: int, what: str, why: str) -> Text:
+    return Text(f"… {count:,} more {what}{'' if count == 1 else 's'} ({why})", style="dim italic")
+
+
+def tree_sections(graph: GraphRecord, options: ViewOptions) -> tuple[list[Tree], Cut | None]:
+    """The tree (and its continuations, one per folded branch), and what it cut."""
+    steps, cut = bounded_walk(graph, options.limits)
+    first = steps[0]
+    assert first.node is not None
+    branches = {first.node: Tree(node_label(graph.nodes[first.node]))}
+    sections = [branches[first.node]]
+    limits = options.limits
+    for step in steps[1:]:
+        assert step.src is not None
+        parent = branches[step.src]
+        if step.kind is StepKind.CONSTANT:
+            parent.add(CONSTANT_LABEL)
+        elif step.kind is StepKind.SEEN:
+            assert step.node is not None
+            parent.add(_reference(graph.nodes[step.node]))
+        elif step.kind is StepKind.DEEPER:
+            parent.add(_hidden(step.count, "edge", f"--depth {limits.depth}"))
+        elif step.kind is StepKind.MORE:
+            parent.add(_hidden(step.count, "node", f"--max-nodes {limits.max_nodes}"))
+        else:
+            assert step.node is not None
+            node = graph.nodes[step.node]
+            if step.level % options.fold == 0 and graph.children(node.id):
+                parent.add(node_label(node).append("  ↓ continued below", style="dim"))
+                heading = Text(f"  (level {step.level}, under #{step.src})", style="dim")
+                branches[node.id] = Tree(node_label(node).append_text(heading))
+                sections.append(branches[node.id])
+            else:
+                branches[node.id] = parent.add(node_label(node))
+    return sections, cut
 
 
 def graph_tree(graph: GraphRecord) -> Tree:
-    """Depth-first like the ids, built with a stack: no recursion, however deep the graph.
+    """The whole graph as one tree: for small graphs (the lesson's)."""
+    sections, _ = tree_sections(graph, ViewOptions(fold=1 << 30))
+    return sections[0]
 
-    A node reached again (a DAG) is drawn once; later visits show a reference to its id.
-    """
-    root = graph.nodes[graph.root]
-    tree = Tree(node_label(root))
-    placed = {root.id}
-    stack = [(edge, tree) for edge in reversed(graph.children(root.id))]
-    while stack:
-        edge, parent = stack.pop()
-        if edge.dst is None:
-            parent.add(CONSTANT_LABEL)
-            continue
-        node = graph.nodes[edge.dst]
-        if node.id in placed:
-            parent.add(_reference(node))
-            continue
-        placed.add(node.id)
-        branch = parent.add(node_label(node))
-        stack.extend((child, branch) for child in reversed(graph.children(node.id)))
-    return tree
+
+def cut_line(cut: Cut, top: int = 8) -> Text:
+    """`cut: 812 of 1,012 nodes not shown (--max-nodes 200): 800 MulBackward0, ...`."""
+    ops = list(cut.by_op.items())
+    shown = ", ".join(f"{n:,} {name}" for name, n in ops[:top])
+    if len(ops) > top:
+        rest = sum(n for _, n in ops[top:])
+        shown += f", {rest:,} in {len(ops) - top} other ops"
+    return Text(
+        f"cut: {cut.nodes:,} of {cut.of:,} nodes not shown ({', '.join(cut.by)}): {shown}",
+        style="yellow",
+    )
+
+
+def tree_view(graph: GraphRecord, options: ViewOptions | None = None) -> RenderableType:
+    """The tree, its continuations, what was cut, and the op table when bytes are known."""
+    options = options or ViewOptions(limits=Limits(max_nodes=200))
+    sections, cut = tree_sections(graph, options)
+    parts: list[RenderableType] = []
+    for section in sections:
+        if parts:
+            parts.append(Text())
+        parts.append(section)
+    if cut is not None:
+        parts.append(cut_line(cut))
+    if graph.saved_bytes is not None:
+        parts += [Text(), op_table(graph)]
+    return Group(*parts)

@@ -1,0 +1,130 @@
+"""The tensors each node keeps for backward: what autograd holds in memory, and why.
+
+torch exposes them as `_saved_<name>` attributes (one per SavedVariable; a `_raw_saved_<name>`
+twin marks which attributes are tensors, not sizes or flags), and as `saved_tensors` on
+Python `autograd.Function` nodes. After `backward()` without `retain_graph` they are freed
+and reading them raises RuntimeError: that is a fact to report ("freed"), not a crash.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from autograd_cli.inspection.graph import Walk, dtype_name, short_name
+from autograd_cli.records import SavedRecord
+
+if TYPE_CHECKING:
+    import torch
+
+_RAW = "_raw_saved_"
+_attributes: dict[type, tuple[tuple[str, str], ...]] = {}  # node class -> (name, attribute)
+
+
+def saved_attributes(node: Any) -> tuple[tuple[str, str], ...]:
+    """(name, attribute) of every saved tensor a node of this class has; asked once a class."""
+    cls = type(node)
+    found = _attributes.get(cls)
+    if found is None:
+        members = set(dir(cls))
+        found = tuple(
+            (name, f"_saved_{name}" if f"_saved_{name}" in members else f"saved_{name}")
+            for name in sorted(m.removeprefix(_RAW) for m in members if m.startswith(_RAW))
+        )
+        _attributes[cls] = found
+    return found
+
+
+class _Aliases:
+    """Which known tensor a saved tensor is: the node's output, a leaf, or one of its inputs.
+
+    Identity first (torch hands back the saved object itself for inputs and leaves), then
+    the data pointer for views of a leaf (the matmul of a vector saves `x.unsqueeze(0)`).
+    """
+
+    def __init__(self, walk: Walk, names: Mapping[str, torch.Tensor]) -> None:
+        order, self.ids = walk
+        self.node_names = {t.grad_fn: n for n, t in names.items() if t.grad_fn is not None}
+        self.leaf_ids: dict[int, str] = {}
+        self.leaf_ptrs: dict[int, str] = {}
+        # Named leaves first, so a name wins over an AccumulateGrad's "#id".
+        leaves = [(t, n) for n, t in names.items() if t.grad_fn is None]
+        leaves += [(n.variable, f"#{i}") for i, n in enumerate(order) if _is_accumulate(n)]
+        for tensor, label in leaves:
+            self.leaf_ids.setdefault(id(tensor), label)
+            ptr = _data_ptr(tensor)
+            if ptr:
+                self.leaf_ptrs.setdefault(ptr, label)
+
+    def of(self, tensor: torch.Tensor, node: Any) -> tuple[str | None, str | None]:
+        grad_fn = tensor.grad_fn
+        if grad_fn is node:
+            return "output", None
+        leaf = self.leaf_ids.get(id(tensor)) or (
+            self.leaf_ptrs.get(_data_ptr(tensor)) if grad_fn is None else None
+        )
+        if leaf is not None:
+            return "leaf", leaf
+        if grad_fn is not None and any(grad_fn is child for child, _ in node.next_functions):
+            return "input", self.node_names.get(grad_fn) or f"#{self.ids[grad_fn]}"
+        return None, None
+
+
+def _is_accumulate(node: Any) -> bool:
+    return short_name(node) == "AccumulateGrad"
+
+
+def _data_ptr(tensor: torch.Tensor) -> int:
+    try:
+        return int(tensor.data_ptr())
+    except RuntimeError:  # tensors without storage (sparse, meta, ...) have no pointer
+        return 0
+
+
+def _storage(tensor: torch.Tensor) -> tuple[int, int] | None:
+    """The memory a tensor keeps alive: its storage, whose views share it."""
+    try:
+        storage = tensor.untyped_storage()
+    except (RuntimeError, NotImplementedError):
+        return None
+    return storage.data_ptr(), storage.nbytes()
+
+
+def saved_tensors(
+    walk: Walk, names: Mapping[str, torch.Tensor]
+) -> tuple[list[tuple[SavedRecord, ...]], int]:
+    """Every node's saved tensors, and the bytes they hold together (each storage once)."""
+    import torch
+
+    order = walk[0]
+    aliases = _Aliases(walk, names)
+    storages: dict[tuple[int, int], int] = {}
+    result: list[tuple[SavedRecord, ...]] = []
+    for node in order:
+        records: list[SavedRecord] = []
+        for name, attribute in saved_attributes(node):
+            try:
+                value = getattr(node, attribute)
+            except RuntimeError:  # freed by backward()
+                records.append(SavedRecord(name, None, None, 0, freed=True))
+                continue
+            items = list(enumerate(value)) if isinstance(value, tuple | list) else [(None, value)]
+            for index, tensor in items:
+                if not isinstance(tensor, torch.Tensor):
+                    continue  # an undefined (None) tensor: torch saved nothing
+                alias, alias_of = aliases.of(tensor, node)
+                records.append(
+                    SavedRecord(
+                        name if index is None else f"{name}[{index}]",
+                        tuple(tensor.shape),
+                        dtype_name(tensor.dtype),
+                        tensor.numel() * tensor.element_size(),
+                        alias,
+                        alias_of,
+                    )
+                )
+                storage = _storage(tensor)
+                if storage is not None:
+                    storages[storage] = storage[1]
+        result.append(tuple(records))
+    return result, sum(storages.values())

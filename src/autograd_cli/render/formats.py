@@ -1,0 +1,49 @@
+"""`graph --format`: one renderer module per format, imported only when that format is chosen.
+
+A renderer takes the graph and the view options and returns a Rich renderable (tree, table:
+for the terminal) or a string (json, dot, mermaid: exports, never truncated unless limits
+are given).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from enum import StrEnum
+from typing import TYPE_CHECKING, cast
+
+if TYPE_CHECKING:
+    from rich.console import RenderableType
+
+    from autograd_cli.records import GraphRecord
+    from autograd_cli.render.limits import ViewOptions
+
+    Renderer = Callable[[GraphRecord, ViewOptions], "RenderableType | str"]
+
+
+class GraphFormat(StrEnum):
+    tree = "tree"
+    table = "table"
+    json = "json"
+    dot = "dot"
+    mermaid = "mermaid"
+
+    @property
+    def export(self) -> bool:
+        """Exports are text for files and other tools: whole unless limits are asked for."""
+        return self not in (GraphFormat.tree, GraphFormat.table)
+
+
+#: format -> "module:function"
+RENDERERS = {
+    GraphFormat.tree: "autograd_cli.render.tree:tree_view",
+    GraphFormat.table: "autograd_cli.render.tables:table_view",
+    GraphFormat.json: "autograd_cli.render.json:to_json",
+    GraphFormat.dot: "autograd_cli.render.dot:to_dot",
+    GraphFormat.mermaid: "autograd_cli.render.mermaid:to_mermaid",
+}
+
+
+def renderer(fmt: GraphFormat) -> Renderer:
+    module, function = RENDERERS[fmt].split(":")
+    return cast("Renderer", getattr(importlib.import_module(module), function))

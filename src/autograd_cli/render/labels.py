@@ -1,0 +1,90 @@
+"""Plain-text labels of nodes, saved tensors and gradients, shared by every format.
+
+No Rich here: the DOT and Mermaid exports import this module alone, and the tree adds
+its colours to the same words.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from autograd_cli.records import GradRecord, NodeRecord, SavedRecord
+
+
+def format_number(value: float | int | bool) -> str:
+    """Four decimals, as torch prints small tensors; NaN and inf spelt as torch does."""
+    if isinstance(value, bool):
+        return str(value)
+    if value != value:
+        return "nan"
+    if value in (float("inf"), float("-inf")):
+        return "inf" if value > 0 else "-inf"
+    return f"{value:.4f}"
+
+
+def format_magnitude(value: float) -> str:
+    """Like `format_number`, but tiny and huge values in scientific notation: a vanishing
+    gradient must not print as 0.0000."""
+    if value != value or value in (float("inf"), float("-inf")) or value == 0:
+        return format_number(value)
+    return f"{value:.4f}" if 1e-3 <= abs(value) < 1e5 else f"{value:.3e}"
+
+
+def format_shape(shape: Sequence[int] | None) -> str:
+    if shape is None:
+        return "?"
+    return "(" + ", ".join(map(str, shape)) + (",)" if len(shape) == 1 else ")")
+
+
+def format_bytes(count: int | None) -> str:
+    """Bytes in binary units, as memory is counted: `512 B`, `1.5 KiB`, `3.0 MiB`."""
+    if count is None:
+        return "?"
+    if count < 1024:
+        return f"{count} B"
+    value = float(count)
+    for unit in ("KiB", "MiB", "GiB", "TiB"):
+        value /= 1024
+        if value < 1024 or unit == "TiB":
+            break
+    return f"{value:.1f} {unit}"
+
+
+def grad_summary(grad: GradRecord) -> str:
+    """`norm 0.2911  min 0.0027  max 0.2661`, then `has NaN`/`has inf` when present."""
+    text = (
+        f"norm {format_magnitude(grad.norm)}  min {format_magnitude(grad.min)}"
+        f"  max {format_magnitude(grad.max)}"
+    )
+    flags = " and ".join(flag for flag, on in (("NaN", grad.nan), ("inf", grad.inf)) if on)
+    return f"{text}  has {flags}" if flags else text
+
+
+def saved_summary(saved: SavedRecord) -> str:
+    """`(3,) float32  12 B  = leaf w`, or `freed by backward()`."""
+    if saved.freed:
+        return "freed by backward()"
+    text = f"{format_shape(saved.shape)} {saved.dtype}  {format_bytes(saved.nbytes)}"
+    if saved.alias is not None:
+        what = saved.alias if saved.alias_of is None else f"{saved.alias} {saved.alias_of}"
+        text += f"  = {what}"
+    return text
+
+
+_shapes: dict[tuple[int, ...], str] = {}  # a big graph repeats a few shapes a million times
+
+
+def node_lines(node: NodeRecord) -> list[str]:
+    """`#1 AddBackward0`, then its name, shape, gradient and saved tensors, one a line."""
+    lines = [f"#{node.id} {node.name}"]
+    if node.leaf is not None:
+        lines.append(node.leaf)
+    elif node.tensor is not None:
+        lines.append(f"= {node.tensor}")
+    if node.shape is not None:
+        shape = _shapes.get(node.shape) or _shapes.setdefault(node.shape, format_shape(node.shape))
+        lines.append(f"{shape} {node.dtype}")
+    if node.grad is not None:
+        lines.append(f"grad {grad_summary(node.grad)}")
+    lines += [f"saved {s.name} {saved_summary(s)}" for s in node.saved or ()]
+    return lines
