@@ -76,3 +76,20 @@ class TensorRecord:
     grad_fn: str | None
     values: Values | None = None
     grad: Values | None = None
+
+
+@dataclass(frozen=True)
+class Summary:
+    """A tensor too large to print: its statistics and a corner of its values."""
+
+    shape: tuple[int, ...]
+    min: float | None  # None for an empty tensor
+    max: float | None
+    mean: float | None
+    norm: float | None
+    corner: Values  # at most a few rows and columns
+    corner_index: str  # where the corner sits, as an index: "[0, :4, :6]"
+
+
+#: What a view shows of a tensor: every value when they fit on screen, else a summary.
+Numbers = Values | Summary

@@ -13,7 +13,7 @@ from typing import Annotated, Any, ParamSpec, TypeVar
 
 import typer
 
-from autograd_cli.errors import EXIT_INTERNAL, CliError
+from autograd_cli.errors import EXIT_INTERNAL, CliError, Span
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -34,14 +34,36 @@ Json = Annotated[
 ]
 
 
-def _report(message: str, hint: str | None) -> None:
+def underline(source: str, span: Span, width: int) -> tuple[str, str]:
+    """The source (cropped to `width` around the span, with …) and a line of carets under it."""
+    start, end = span
+    end = max(end, start + 1)
+    left = 0
+    if len(source) > width:
+        left = max(0, min(start - width // 3, len(source) - width + 1))
+    shown = source[left : left + width]
+    if left > 0:
+        shown = "…" + shown[1:]
+    if left + width < len(source):
+        shown = shown[:-1] + "…"
+    first, last = start - left, min(end - left, width)
+    return shown, " " * first + "^" * max(last - first, 1)
+
+
+def report(error: CliError, label: str = "error") -> None:
+    """The message, the offending text underlined (when known), and the hint: on stderr."""
     from rich.console import Console
     from rich.text import Text
 
     err = Console(stderr=True)
-    err.print(Text.assemble(("error: ", "bold red"), message))
-    if hint:
-        err.print(Text.assemble(("hint: ", "bold"), hint))
+    style = "bold red" if label == "error" else "bold yellow"
+    err.print(Text.assemble((f"{label}: ", style), error.message))
+    if error.source is not None and error.span is not None:
+        shown, carets = underline(error.source, error.span, max(err.width - 4, 20))
+        err.print(Text("  " + shown), no_wrap=True, overflow="crop")
+        err.print(Text("  " + carets, style=style), no_wrap=True, overflow="crop")
+    if error.hint:
+        err.print(Text.assemble(("hint: ", "bold"), error.hint))
 
 
 def handled(command: Callable[P, R]) -> Callable[P, R]:
@@ -52,16 +74,18 @@ def handled(command: Callable[P, R]) -> Callable[P, R]:
         try:
             return command(*args, **kwargs)
         except CliError as error:
-            _report(error.message, error.hint)
+            report(error)
             raise typer.Exit(error.exit_code) from None
         except (typer.Exit, typer.Abort):
             raise
         except Exception as error:
             if _state["debug"]:
                 raise
-            _report(
-                f"internal error ({type(error).__name__}: {error})",
-                "please report it with the command line you ran; --debug shows the traceback",
+            report(
+                CliError(
+                    f"internal error ({type(error).__name__}: {error})",
+                    "please report it with the command line you ran; --debug shows the traceback",
+                )
             )
             raise typer.Exit(EXIT_INTERNAL) from None
 

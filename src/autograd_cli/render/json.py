@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from autograd_cli.records import SCHEMA, GraphRecord, TensorRecord
+from autograd_cli.records import SCHEMA, GraphRecord, Numbers, Summary, TensorRecord, Values
 
 
 def document(command: str, **fields: Any) -> dict[str, Any]:
@@ -71,4 +71,19 @@ def tensor_doc(rec: TensorRecord) -> dict[str, Any]:
         "grad_fn": rec.grad_fn,
         "value": rec.values,
         "grad": rec.grad,
+    }
+
+
+def numbers_doc(numbers: Numbers) -> Values | dict[str, Any]:
+    """Every value as nested lists; a summary (only in views, never asked for here) as a dict."""
+    if not isinstance(numbers, Summary):
+        return numbers
+    return {
+        "shape": list(numbers.shape),
+        "min": numbers.min,
+        "max": numbers.max,
+        "mean": numbers.mean,
+        "norm": numbers.norm,
+        "corner": numbers.corner,
+        "corner_index": numbers.corner_index,
     }

@@ -6,7 +6,6 @@ from typing import Any
 
 from rich.console import Group, RenderableType
 from rich.rule import Rule
-from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
 
@@ -14,7 +13,7 @@ from autograd_cli.inspection.accumulate import AccumulationRecord
 from autograd_cli.inspection.lesson import ACCUMULATION_CODE, LessonReport
 from autograd_cli.records import TensorRecord
 from autograd_cli.render.json import graph_doc, tensor_doc
-from autograd_cli.render.tables import matrix_table, tensor_summary_table
+from autograd_cli.render.tables import code, fact, matrix_table, tensor_summary_table
 from autograd_cli.render.tree import graph_tree
 
 
@@ -28,17 +27,8 @@ def _section(number: int, title: str, sentence: str, *body: RenderableType) -> G
     )
 
 
-def _code(lines: list[str] | tuple[str, ...]) -> Syntax:
-    return Syntax("\n".join(lines), "python", theme="ansi_dark", background_color="default")
-
-
 def _grad_tables(records: list[TensorRecord]) -> list[RenderableType]:
     return [matrix_table(rec.grad, title=f"{rec.name}.grad") for rec in records if rec.grad]
-
-
-def _fact(holds: bool, text: str) -> Text:
-    mark, style = ("✓", "green") if holds else ("✗", "bold red")
-    return Text.assemble((f"{mark} ", style), text)
 
 
 def accumulation_view(record: AccumulationRecord, leaf: str) -> list[RenderableType]:
@@ -50,7 +40,7 @@ def accumulation_view(record: AccumulationRecord, leaf: str) -> list[RenderableT
     law = "after k calls since the last zero_(), the gradient is k times the first call's"
     if not record.law_holds:
         law += f" (fails at call {record.law_failure})"
-    body.append(_fact(record.law_holds, law))
+    body.append(fact(record.law_holds, law))
     return body
 
 
@@ -65,7 +55,7 @@ def lesson_view(report: LessonReport) -> Group:
             1,
             "The simplest one-layer network",
             "The input x, the target y, and the parameters w and b that require grad.",
-            _code(list(report.source.values())),
+            code(list(report.source.values())),
             tensor_summary_table(report.tensors),
         ),
         _section(
@@ -84,7 +74,7 @@ def lesson_view(report: LessonReport) -> Group:
             "Computing gradients",
             "loss.backward() fills w.grad and b.grad with d(loss)/dw and d(loss)/db.",
             *_grad_tables(report.gradients),
-            _fact(report.rows_equal_b, rows_fact),
+            fact(report.rows_equal_b, rows_fact),
         ),
         _section(
             4,
@@ -96,7 +86,7 @@ def lesson_view(report: LessonReport) -> Group:
             5,
             "Tensor gradients and Jacobian products",
             "backward(v) adds v^T J into .grad on every call: gradients accumulate until zeroed.",
-            _code(ACCUMULATION_CODE),
+            code(ACCUMULATION_CODE),
             *accumulation_view(report.accumulation, "inp"),
         ),
     )

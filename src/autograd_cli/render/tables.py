@@ -1,13 +1,15 @@
-"""Numbers as Rich tables: matrices, vectors and tensor summaries."""
+"""Numbers as Rich tables (matrices, vectors, summaries), and the code and fact lines of views."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+from rich.console import Group
+from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
 
-from autograd_cli.records import TensorRecord, Values
+from autograd_cli.records import Numbers, Summary, TensorRecord, Values
 
 
 def format_number(value: float | int | bool) -> str:
@@ -18,7 +20,8 @@ def format_number(value: float | int | bool) -> str:
         return "nan"
     if value in (float("inf"), float("-inf")):
         return "inf" if value > 0 else "-inf"
-    return f"{value:.4f}"
+    text = f"{value:.4f}"
+    return "0.0000" if text == "-0.0000" else text  # a sign on nothing is noise
 
 
 def format_shape(shape: Sequence[int] | None) -> str:
@@ -45,6 +48,28 @@ def matrix_table(values: Values, title: str | None = None) -> Table:
     return table
 
 
+def summary_view(summary: Summary, title: str) -> Group:
+    """Statistics on one line, then the corner of values under its index."""
+
+    def stat(value: float | None) -> str:
+        return "-" if value is None else format_number(value)
+
+    stats = Text.assemble(
+        (title, "bold"),
+        f"  shape {format_shape(summary.shape)}  min {stat(summary.min)}  max {stat(summary.max)}"
+        f"  mean {stat(summary.mean)}  norm {stat(summary.norm)}",
+    )
+    corner = Text(f"{title}{summary.corner_index}", style="bold")
+    return Group(stats, corner, matrix_table(summary.corner))
+
+
+def numbers_view(numbers: Numbers, title: str) -> Group:
+    """A titled grid of every value, or a summary when the tensor was too large for one."""
+    if isinstance(numbers, Summary):
+        return summary_view(numbers, title)
+    return Group(Text(title, style="bold"), matrix_table(numbers))
+
+
 def tensor_summary_table(records: Sequence[TensorRecord]) -> Table:
     """One row per tensor: the properties autograd cares about."""
     table = Table("name", "shape", "dtype", "requires_grad", "is_leaf", "grad_fn")
@@ -58,3 +83,12 @@ def tensor_summary_table(records: Sequence[TensorRecord]) -> Table:
             Text(rec.grad_fn or "None", style="cyan" if rec.grad_fn else "dim"),
         )
     return table
+
+
+def code(lines: list[str] | tuple[str, ...]) -> Syntax:
+    return Syntax("\n".join(lines), "python", theme="ansi_dark", background_color="default")
+
+
+def fact(holds: bool, text: str) -> Text:
+    mark, style = ("✓", "green") if holds else ("✗", "bold red")
+    return Text.assemble((f"{mark} ", style), text)
