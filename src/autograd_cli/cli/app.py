@@ -57,13 +57,14 @@ def report(error: CliError, label: str = "error") -> None:
 
     err = Console(stderr=True)
     style = "bold red" if label == "error" else "bold yellow"
-    err.print(Text.assemble((f"{label}: ", style), error.message))
+    # soft_wrap: one message, one line, however narrow the terminal (it wraps for display)
+    err.print(Text.assemble((f"{label}: ", style), error.message), soft_wrap=True)
     if error.source is not None and error.span is not None:
         shown, carets = underline(error.source, error.span, max(err.width - 4, 20))
-        err.print(Text("  " + shown), no_wrap=True, overflow="crop")
-        err.print(Text("  " + carets, style=style), no_wrap=True, overflow="crop")
+        err.print(Text("  " + shown), soft_wrap=True)
+        err.print(Text("  " + carets, style=style), soft_wrap=True)
     if error.hint:
-        err.print(Text.assemble(("hint: ", "bold"), error.hint))
+        err.print(Text.assemble(("hint: ", "bold"), error.hint), soft_wrap=True)
 
 
 def handled(command: Callable[P, R]) -> Callable[P, R]:

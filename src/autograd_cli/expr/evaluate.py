@@ -233,14 +233,15 @@ class Evaluator:
         target = _resolve(function.target)
         if function.constructor:
             return self.construct(node, function, target, args, kwargs)
-        if not args or not isinstance(args[0], torch.Tensor):
-            first = args[0] if args else kwargs.get(function.params[0])
-            where = node.args[0].span if node.args else node.span
-            raise UsageError(
-                f"{function.name} needs a tensor as its input, not {describe(first)}",
-                "make one with tensor(...)",
-                span=where,
-            )
+        nodes = dict(zip(function.params, node.args, strict=False)) | dict(node.kwargs)
+        values = dict(zip(function.params, args, strict=False)) | kwargs
+        for param in function.tensors:
+            if param in nodes and not isinstance(values[param], torch.Tensor):
+                raise UsageError(
+                    f"{function.name} needs a tensor as its {param}, not {describe(values[param])}",
+                    "make one with tensor(...)",
+                    span=nodes[param].span,
+                )
         try:
             result = self.run(node, node.span, target, tuple(args), kwargs)
         except UsageError as error:
@@ -312,7 +313,7 @@ class Evaluator:
                 shadow = fn(*meta_args, **meta_kwargs, **(meta_only or {}))
         except NotImplementedError:  # no meta kernel: shapes unknown, run for real
             shadow = None
-        except _TORCH_ERRORS as error:
+        except Exception as error:  # meta kernels also assert: torch refused the arguments
             raise UsageError(torch_message(error), span=span) from None
         for out in shadow if isinstance(shadow, tuple) else (shadow,):
             if isinstance(out, torch.Tensor) and out.numel() > self.max_elements:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import difflib
+import warnings
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
@@ -182,7 +183,9 @@ def _read(source: str, start: int) -> ast.expr:
     # Line breaks are only spacing in an expression; one line keeps columns simple.
     one_line = text.translate(str.maketrans("\t\n\r", "   "))
     try:
-        tree = ast.parse(one_line, mode="eval")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # SyntaxWarnings ("1for") are not for the user
+            tree = ast.parse(one_line, mode="eval")
     except SyntaxError as error:
         raise refuse(_syntax_message(error.msg), _syntax_span(error, source, start)) from None
     except (RecursionError, MemoryError):

@@ -31,6 +31,7 @@ class Function:
     varargs: str | None = None  # extra positional args collect here (a shape: 2, 3)
     kwonly: tuple[str, ...] = ()
     strings: tuple[str, ...] = ()  # params that take a string literal ('sum', 'fro')
+    tensors: tuple[str, ...] = ("input",)  # params that must hold a tensor (not for constructors)
     dtype: DtypeRule | None = None  # set for constructors: they make tensors from numbers
     random: bool = False  # draws from the --seed generator
 
@@ -64,7 +65,9 @@ def _like(name: str, params: tuple[str, ...] = ("input",), random: bool = False)
 
 def _loss(name: str, *kwonly: str) -> Function:
     params = ("input", "target")
-    return Function(name, f"nn.functional.{name}", "loss", params, 2, None, kwonly, ("reduction",))
+    tensors = ("input", "target", "weight", "pos_weight")
+    target = f"nn.functional.{name}"
+    return Function(name, target, "loss", params, 2, None, kwonly, ("reduction",), tensors=tensors)
 
 
 def _methods(group: str, names: str, params: tuple[str, ...] = ("input",)) -> list[Function]:
