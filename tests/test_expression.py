@@ -4,6 +4,7 @@ grad rules and `rebuild`, checked against torch written out by hand."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 import torch
@@ -119,10 +120,11 @@ def test_bounds_refuse_before_allocating(monkeypatch: pytest.MonkeyPatch) -> Non
     real: list[object] = []
     original = torch.ones
 
-    def spy(*args: object, **kwargs: object) -> torch.Tensor:
+    def spy(*args: Any, **kwargs: Any) -> torch.Tensor:
         if kwargs.get("device") != "meta":
             real.append(args)
-        return original(*args, **kwargs)  # type: ignore[arg-type]
+        result: torch.Tensor = original(*args, **kwargs)
+        return result
 
     monkeypatch.setattr(torch, "ones", spy)
     assert "1,000,000,000,000 elements" in refusal("ones(10**12)").message
