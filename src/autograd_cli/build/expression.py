@@ -127,7 +127,9 @@ def expression_computation(
 
         floating = [t.dtype for t in leaves.values() if t.is_floating_point()]
         target = floating[0] if floating else float_dtype
-        again = Evaluator(dtype=target, generator=generator, cache=evaluator.cache)
+        again = Evaluator(
+            dtype=target, generator=generator, cache=evaluator.cache, shapes_known=True
+        )
         scope: dict[str, torch.Tensor] = {}
         for name, original in tensors.items():
             definition = by_name.get(name)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import sys
+import unicodedata
 from collections.abc import Callable
 from typing import Annotated, Any, ParamSpec, TypeVar
 
@@ -36,6 +37,11 @@ Json = Annotated[
 
 def underline(source: str, span: Span, width: int) -> tuple[str, str]:
     """The source (cropped to `width` around the span, with …) and a line of carets under it."""
+    # one cell per character, so the carets line up: control and wide characters become ?
+    source = "".join(
+        c if c.isprintable() and unicodedata.east_asian_width(c) not in "WF" else "?"
+        for c in source
+    )
     start, end = span
     end = max(end, start + 1)
     left = 0

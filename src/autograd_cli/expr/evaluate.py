@@ -73,7 +73,8 @@ class Evaluator:
     """Evaluates trees in a scope of named values.
 
     `cache` keeps each constructor's tensor by node, so a rebuild (for a Jacobian or
-    gradcheck) reuses the same random draws instead of drawing new ones. `notes`
+    gradcheck) reuses the same random draws instead of drawing new ones; a rebuild also
+    sets `shapes_known`, as its shapes passed the bounds the first time. `notes`
     collects torch's warnings and where an op first turned finite inputs into inf or nan
     (None: do not look).
     """
@@ -86,12 +87,14 @@ class Evaluator:
         max_elements: int = DEFAULT_MAX_ELEMENTS,
         cache: dict[Node, torch.Tensor] | None = None,
         notes: list[CliWarning] | None = None,
+        shapes_known: bool = False,
     ) -> None:
         self.dtype = dtype
         self.generator = generator
         self.max_elements = max_elements
         self.cache = cache if cache is not None else {}
         self.warnings = notes
+        self.shapes_known = shapes_known
 
     def evaluate(self, node: Node, scope: Mapping[str, object]) -> object:
         match node:
@@ -221,7 +224,7 @@ class Evaluator:
         except UsageError as error:
             raise UsageError(
                 f"{describe(left)} {op} {describe(right)}: {error.message}",
-                _MATMUL_HINT if op == "@" else None,
+                error.hint or (_MATMUL_HINT if op == "@" else None),
                 span=error.span,
             ) from None
 
@@ -245,10 +248,7 @@ class Evaluator:
         try:
             result = self.run(node, node.span, target, tuple(args), kwargs)
         except UsageError as error:
-            message = error.message.removeprefix(f"{function.name}(): ")
-            raise UsageError(
-                f"{function.name}: {message}", f"usage: {function.usage()}", span=error.span
-            ) from None
+            raise _in_call(function, error) from None
         # max(x, dim=0) gives (values, indices): the values are what gets differentiated.
         return getattr(result, "values", result) if isinstance(result, tuple) else result
 
@@ -280,10 +280,7 @@ class Evaluator:
                 node, node.span, target, tuple(args), kwargs, meta_only=meta, real_only=real
             )
         except UsageError as error:
-            message = error.message.removeprefix(f"{function.name}(): ")
-            raise UsageError(
-                f"{function.name}: {message}", f"usage: {function.usage()}", span=error.span
-            ) from None
+            raise _in_call(function, error) from None
         self.cache[node] = result
         return result
 
@@ -305,6 +302,8 @@ class Evaluator:
         import torch
 
         kwargs = kwargs or {}
+        if self.shapes_known:
+            return fn(*args, **kwargs, **(real_only or {}))
         meta_args = tuple(map(_meta, args))
         meta_kwargs = {k: _meta(v) for k, v in kwargs.items()}
         try:
@@ -341,10 +340,10 @@ class Evaluator:
 
         if self.warnings is None or not isinstance(result, torch.Tensor):
             return
-        if not result.is_floating_point() or bool(torch.isfinite(result).all()):
+        if all_finite(result):
             return
         for arg in args:
-            if isinstance(arg, torch.Tensor) and not bool(torch.isfinite(arg).all()):
+            if isinstance(arg, torch.Tensor) and not all_finite(arg):
                 return  # inherited from an input: reported where it first appeared
         division = isinstance(node, Binary) and node.op == "/"
         self.warnings.append(
@@ -354,6 +353,24 @@ class Evaluator:
                 span=node.span,
             )
         )
+
+
+def all_finite(tensor: torch.Tensor) -> bool:
+    """No inf or nan. A finite sum proves it (inf and nan survive addition) at a fraction of
+    `isfinite`'s cost; only a sum that overflowed needs the element-by-element look."""
+    import torch
+
+    if not tensor.is_floating_point():
+        return True
+    with torch.no_grad():
+        return bool(torch.isfinite(tensor.sum())) or bool(torch.isfinite(tensor).all())
+
+
+def _in_call(function: Function, error: UsageError) -> UsageError:
+    """Name the function in torch's message; without a better hint, show its usage."""
+    message = error.message.removeprefix(f"{function.name}(): ")
+    hint = error.hint or f"usage: {function.usage()}"
+    return UsageError(f"{function.name}: {message}", hint, span=error.span)
 
 
 def _meta(value: object) -> object:

@@ -23,8 +23,7 @@ MAX_BRACKETS = 64  # open (, [ at once
 MAX_INT = 2**63  # integers are torch's int64
 
 ALLOWED_HINT = (
-    "an expression may use numbers, [lists], variables, + - * / ** @, x[i] indexing and "
-    "slicing, and the whitelisted functions (see the README)"
+    "allowed: numbers, lists, variables, + - * / ** @, x[i], x[a:b], the README's functions"
 )
 
 _REFUSED_OPERATORS = {

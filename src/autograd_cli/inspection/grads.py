@@ -173,9 +173,9 @@ def _variable(name: str, tensor: torch.Tensor, full: bool) -> VariableGrad:
 
 
 def _nonfinite(tensor: torch.Tensor | None) -> bool:
-    import torch
+    from autograd_cli.expr.evaluate import all_finite
 
-    return tensor is not None and not bool(torch.isfinite(tensor).all())
+    return tensor is not None and not all_finite(tensor)
 
 
 def _leaves(computation: Computation) -> dict[str, torch.Tensor]:
