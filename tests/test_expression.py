@@ -3,6 +3,7 @@ grad rules and `rebuild`, checked against torch written out by hand."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from typing import Any
 
@@ -121,14 +122,13 @@ def test_bounds_refuse_before_allocating(monkeypatch: pytest.MonkeyPatch) -> Non
     original = torch.ones
 
     def spy(*args: Any, **kwargs: Any) -> torch.Tensor:
-        if kwargs.get("device") != "meta":
-            real.append(args)
+        real.append(args)
         result: torch.Tensor = original(*args, **kwargs)
         return result
 
     monkeypatch.setattr(torch, "ones", spy)
     assert "1,000,000,000,000 elements" in refusal("ones(10**12)").message
-    assert real == []  # the meta run refused it: nothing was ever allocated
+    assert real == []  # refused from the shape alone: torch.ones never ran
     assert "100,000,000 elements" in refusal("ones(10000, 1) * ones(1, 10000)").message
     assert "elements" in refusal("ones(11)", max_elements=10).message
     assert "64 bits" in refusal("9**9**9**9").message
@@ -289,3 +289,26 @@ def test_any_whitelisted_expression_builds_and_backpropagates_or_fails_cleanly(
         result.backward()
         for tensor in computation.tensors.values():
             assert tensor.grad is None or tensor.grad.shape == tensor.shape
+
+
+class Watched(Evaluator):
+    """Records the size of every tensor a torch call makes."""
+
+    made: list[int]
+
+    def run(self, *args: Any, **kwargs: Any) -> Any:
+        result = super().run(*args, **kwargs)
+        outputs = result if isinstance(result, tuple) else (result,)
+        self.made += [t.numel() for t in outputs if isinstance(t, torch.Tensor)]
+        return result
+
+
+@settings(max_examples=150, deadline=None)
+@given(EXPRESSIONS)
+def test_no_tensor_over_the_bound_is_ever_made(text: str) -> None:
+    evaluator = Watched(dtype=torch.float32, generator=torch.Generator(), max_elements=8)
+    evaluator.made = []
+    scope = {"x": torch.randn(3), "w": torch.randn(2, 4)}
+    with contextlib.suppress(UsageError):
+        evaluator.evaluate(parse(text, list(scope)), scope)
+    assert all(n <= 8 for n in evaluator.made)

@@ -94,6 +94,22 @@ def test_hostile_text_is_refused_in_every_option(cli: Invoke, tmp_path: Path, wh
     assert not target.exists()
 
 
+PROBE = """
+import sys
+from typer.testing import CliRunner
+from autograd_cli.cli import app
+result = CliRunner().invoke(app, ["grad", "--expr", sys.argv[1]])
+print(result.exit_code, "torch" in sys.modules)
+"""
+
+
+def test_refused_before_torch_is_even_imported() -> None:
+    out = subprocess.run(
+        [sys.executable, "-c", PROBE, TOUCH], capture_output=True, text=True, check=True
+    )
+    assert out.stdout.split() == ["2", "False"]
+
+
 def test_hostile_expression_in_a_real_process(tmp_path: Path) -> None:
     out = subprocess.run(
         [sys.executable, "-m", "autograd_cli", "grad", "--expr", TOUCH],

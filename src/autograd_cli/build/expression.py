@@ -90,8 +90,8 @@ def expression_computation(
     seed: int = 0,
     max_elements: int = DEFAULT_MAX_ELEMENTS,
 ) -> Computation:
-    """Parse everything, then evaluate the variables in order and the expression last."""
-    float_dtype = torch_dtype(dtype)
+    """Parse everything (before torch is even imported), then evaluate the variables in
+    order and the expression last."""
     names: list[str] = list(LESSON_NAMES) if lesson else []
     definitions: list[Definition] = []
     for raw in variables:
@@ -100,6 +100,7 @@ def expression_computation(
     result = Definition(RESULT, expr, 0, parse(expr, names))
     _check_wrt(wrt, names)
 
+    float_dtype = torch_dtype(dtype)
     generator = lesson_generator(seed)
     notes: list[CliWarning] = []
     evaluator = Evaluator(
@@ -127,9 +128,7 @@ def expression_computation(
 
         floating = [t.dtype for t in leaves.values() if t.is_floating_point()]
         target = floating[0] if floating else float_dtype
-        again = Evaluator(
-            dtype=target, generator=generator, cache=evaluator.cache, shapes_known=True
-        )
+        again = Evaluator(dtype=target, generator=generator, cache=evaluator.cache)
         scope: dict[str, torch.Tensor] = {}
         for name, original in tensors.items():
             definition = by_name.get(name)

@@ -1,9 +1,9 @@
 """A parsed tree -> torch values, with every bound checked before anything is allocated.
 
-Each torch op runs twice: first on the `meta` device, where tensors have shapes but no
-data, so a result over `--max-elements` (or a shape mismatch) is caught before memory is
-touched; then for real. Python-number arithmetic is bounded too (`9**9**9**9` is refused
-from the exponent's size, not computed).
+Before each torch call, `bounds.elements` works out from the argument shapes how many
+elements the result can have, so a result over `--max-elements` is refused before memory
+is touched. Python-number arithmetic is bounded too (`9**9**9**9` is refused from the
+exponent's size, not computed).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from autograd_cli.errors import CliWarning, Span, UsageError
+from autograd_cli.expr import bounds
 from autograd_cli.expr.parser import (
     MAX_INT,
     Attribute,
@@ -73,8 +74,7 @@ class Evaluator:
     """Evaluates trees in a scope of named values.
 
     `cache` keeps each constructor's tensor by node, so a rebuild (for a Jacobian or
-    gradcheck) reuses the same random draws instead of drawing new ones; a rebuild also
-    sets `shapes_known`, as its shapes passed the bounds the first time. `notes`
+    gradcheck) reuses the same random draws instead of drawing new ones. `notes`
     collects torch's warnings and where an op first turned finite inputs into inf or nan
     (None: do not look).
     """
@@ -87,14 +87,12 @@ class Evaluator:
         max_elements: int = DEFAULT_MAX_ELEMENTS,
         cache: dict[Node, torch.Tensor] | None = None,
         notes: list[CliWarning] | None = None,
-        shapes_known: bool = False,
     ) -> None:
         self.dtype = dtype
         self.generator = generator
         self.max_elements = max_elements
         self.cache = cache if cache is not None else {}
         self.warnings = notes
-        self.shapes_known = shapes_known
 
     def evaluate(self, node: Node, scope: Mapping[str, object]) -> object:
         match node:
@@ -210,16 +208,19 @@ class Evaluator:
                 )
         if not isinstance(left, torch.Tensor) and not isinstance(right, torch.Tensor):
             return self.number_op(node, op, left, right)
-        if op != "@" and isinstance(left, torch.Tensor) and isinstance(right, torch.Tensor):
-            try:
-                torch.broadcast_shapes(left.shape, right.shape)
-            except RuntimeError:
-                raise UsageError(
-                    f"{describe(left)} {op} {describe(right)}: the shapes do not broadcast",
-                    "compared from the right, each pair of dims must be equal, or one of them 1",
-                    span=node.op_span,
-                ) from None
+        shapes = [tuple(t.shape) for t in (left, right) if isinstance(t, torch.Tensor)]
+        out = bounds.broadcast(shapes)
+        if op != "@" and out is None:
+            raise UsageError(
+                f"{describe(left)} {op} {describe(right)}: the shapes do not broadcast",
+                "compared from the right, each pair of dims must be equal, or one of them 1",
+                span=node.op_span,
+            )
         try:
+            if op == "@":
+                self.check_size(node, bounds.matmul(*shapes) if len(shapes) == 2 else None)
+            else:
+                self.check_size(node, math.prod(out or ()))
             return self.run(node, node.op_span, _NUMBER_OPS[op], (left, right))
         except UsageError as error:
             raise UsageError(
@@ -245,6 +246,7 @@ class Evaluator:
                     "make one with tensor(...)",
                     span=nodes[param].span,
                 )
+        self.check_size(node, bounds.elements(function, args, kwargs))
         try:
             result = self.run(node, node.span, target, tuple(args), kwargs)
         except UsageError as error:
@@ -273,16 +275,24 @@ class Evaluator:
         floats = _has_float(args) or _has_float(list(kwargs.values()))
         if function.dtype is DtypeRule.FLOAT or (function.dtype is DtypeRule.INFER and floats):
             kwargs = {**kwargs, "dtype": self.dtype}
-        meta = {} if function.dtype is DtypeRule.LIKE else {"device": "meta"}
-        real = {"generator": self.generator} if function.random else {}
+        if function.random:
+            kwargs = {**kwargs, "generator": self.generator}
+        self.check_size(node, bounds.elements(function, args, kwargs))
         try:
-            result: torch.Tensor = self.run(
-                node, node.span, target, tuple(args), kwargs, meta_only=meta, real_only=real
-            )
+            result: torch.Tensor = self.run(node, node.span, target, tuple(args), kwargs)
         except UsageError as error:
             raise _in_call(function, error) from None
         self.cache[node] = result
         return result
+
+    def check_size(self, node: Node, count: float | None) -> None:
+        if count is not None and count > self.max_elements:
+            size = f"{count:,.0f}" if count != math.inf else "unboundedly many"
+            raise UsageError(
+                f"this would make a tensor of {size} elements; the limit is {self.max_elements:,}",
+                "use smaller shapes, or raise --max-elements",
+                span=node.span,
+            )
 
     def run(
         self,
@@ -291,46 +301,16 @@ class Evaluator:
         fn: Callable[..., Any],
         args: tuple[object, ...],
         kwargs: Mapping[str, object] | None = None,
-        *,
-        meta_only: Mapping[str, object] | None = None,
-        real_only: Mapping[str, object] | None = None,
     ) -> Any:
-        """`fn(*args, **kwargs)`, first on meta tensors (shapes only), then for real.
-
-        Constructors get `device="meta"` in `meta_only`, and their generator in `real_only`.
-        """
-        import torch
-
-        kwargs = kwargs or {}
-        if self.shapes_known:
-            return fn(*args, **kwargs, **(real_only or {}))
-        meta_args = tuple(map(_meta, args))
-        meta_kwargs = {k: _meta(v) for k, v in kwargs.items()}
+        """`fn(*args, **kwargs)`, torch's errors and warnings pointed at `span`."""
         try:
-            with torch.no_grad(), warnings.catch_warnings(record=True) as caught:
+            with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
-                shadow = fn(*meta_args, **meta_kwargs, **(meta_only or {}))
-        except NotImplementedError:  # no meta kernel: shapes unknown, run for real
-            shadow = None
-        except Exception as error:  # meta kernels also assert: torch refused the arguments
-            raise UsageError(torch_message(error), span=span) from None
-        for out in shadow if isinstance(shadow, tuple) else (shadow,):
-            if isinstance(out, torch.Tensor) and out.numel() > self.max_elements:
-                raise UsageError(
-                    f"this would make a tensor of {out.numel():,} elements; "
-                    f"the limit is {self.max_elements:,}",
-                    "use smaller shapes, or raise --max-elements",
-                    span=node.span,
-                )
-        try:
-            with warnings.catch_warnings(record=True) as also_caught:
-                warnings.simplefilter("always")
-                result = fn(*args, **kwargs, **(real_only or {}))
+                result = fn(*args, **(kwargs or {}))
         except _TORCH_ERRORS as error:
             raise UsageError(torch_message(error), span=span) from None
         if self.warnings is not None:
-            # torch warns some things only once per process: from whichever run saw it
-            said = dict.fromkeys(torch_message(w.message) for w in caught + also_caught)
+            said = dict.fromkeys(torch_message(w.message) for w in caught)
             self.warnings += [CliWarning(f"torch warns: {m}", span=span) for m in said]
         self.look_for_nonfinite(node, args, result)
         return result
@@ -371,15 +351,6 @@ def _in_call(function: Function, error: UsageError) -> UsageError:
     message = error.message.removeprefix(f"{function.name}(): ")
     hint = error.hint or f"usage: {function.usage()}"
     return UsageError(f"{function.name}: {message}", hint, span=error.span)
-
-
-def _meta(value: object) -> object:
-    """A tensor's shape, dtype and strides on the meta device; other values as they are."""
-    import torch
-
-    if isinstance(value, torch.Tensor):
-        return torch.empty_strided(value.size(), value.stride(), dtype=value.dtype, device="meta")
-    return value
 
 
 def _huge_power(base: object, exponent: object) -> bool:

@@ -19,6 +19,18 @@ class DtypeRule(Enum):
     LIKE = "like"  # the dtype of the tensor it copies (ones_like, ...)
 
 
+class Size(Enum):
+    """The most elements a call can make, judged from its arguments before it runs."""
+
+    BROADCAST = "broadcast"  # the broadcast of its tensor arguments: elementwise, reductions
+    MATMUL = "matmul"  # (..., n, k) @ (..., k, m) -> (..., n, m)
+    SHAPE = "shape"  # the shape it is given: ones(2, 3), full((2, 3), v)
+    EYE = "eye"  # n * m
+    ARANGE = "arange"  # (end - start) / step
+    STEPS = "steps"  # linspace's steps
+    DATA = "data"  # the numbers written in tensor([...])
+
+
 @dataclass(frozen=True)
 class Function:
     """One callable: bare as `name(...)`, and as `x.name(...)` when torch has the method."""
@@ -34,6 +46,7 @@ class Function:
     tensors: tuple[str, ...] = ("input",)  # params that must hold a tensor (not for constructors)
     dtype: DtypeRule | None = None  # set for constructors: they make tensors from numbers
     random: bool = False  # draws from the --seed generator
+    size: Size = Size.BROADCAST
 
     @property
     def method(self) -> bool:
@@ -54,7 +67,17 @@ class Function:
 
 def _sized(name: str, random: bool = False) -> Function:
     """A constructor taking a shape, as `ones(2, 3)` or `ones((2, 3))`."""
-    return Function(name, name, "constructor", (), 1, "size", dtype=DtypeRule.FLOAT, random=random)
+    return Function(
+        name,
+        name,
+        "constructor",
+        (),
+        1,
+        "size",
+        dtype=DtypeRule.FLOAT,
+        random=random,
+        size=Size.SHAPE,
+    )
 
 
 def _like(name: str, params: tuple[str, ...] = ("input",), random: bool = False) -> Function:
@@ -70,9 +93,19 @@ def _loss(name: str, *kwonly: str) -> Function:
     return Function(name, target, "loss", params, 2, None, kwonly, ("reduction",), tensors=tensors)
 
 
-def _methods(group: str, names: str, params: tuple[str, ...] = ("input",)) -> list[Function]:
+def _methods(
+    group: str, names: str, params: tuple[str, ...] = ("input",), size: Size = Size.BROADCAST
+) -> list[Function]:
     """Functions torch also has as Tensor methods, called the same way bare or as x.name()."""
-    return [Function(n, f"Tensor.{n}", group, params, len(params)) for n in names.split()]
+    return [
+        Function(n, f"Tensor.{n}", group, params, len(params), size=size) for n in names.split()
+    ]
+
+
+def _constructor(
+    name: str, params: tuple[str, ...], required: int, dtype: DtypeRule, size: Size
+) -> Function:
+    return Function(name, name, "constructor", params, required, dtype=dtype, size=size)
 
 
 FUNCTIONS: dict[str, Function] = {
@@ -82,20 +115,11 @@ FUNCTIONS: dict[str, Function] = {
         _sized("zeros"),
         _sized("randn", random=True),
         _sized("rand", random=True),
-        Function("eye", "eye", "constructor", ("n", "m"), dtype=DtypeRule.FLOAT),
-        Function(
-            "arange", "arange", "constructor", ("start", "end", "step"), dtype=DtypeRule.INFER
-        ),
-        Function(
-            "linspace",
-            "linspace",
-            "constructor",
-            ("start", "end", "steps"),
-            3,
-            dtype=DtypeRule.FLOAT,
-        ),
-        Function("full", "full", "constructor", ("size", "fill_value"), 2, dtype=DtypeRule.INFER),
-        Function("tensor", "tensor", "constructor", ("data",), dtype=DtypeRule.INFER),
+        _constructor("eye", ("n", "m"), 1, DtypeRule.FLOAT, Size.EYE),
+        _constructor("arange", ("start", "end", "step"), 1, DtypeRule.INFER, Size.ARANGE),
+        _constructor("linspace", ("start", "end", "steps"), 3, DtypeRule.FLOAT, Size.STEPS),
+        _constructor("full", ("size", "fill_value"), 2, DtypeRule.INFER, Size.SHAPE),
+        _constructor("tensor", ("data",), 1, DtypeRule.INFER, Size.DATA),
         _like("ones_like"),
         _like("zeros_like"),
         _like("randn_like", random=True),
@@ -121,7 +145,8 @@ FUNCTIONS: dict[str, Function] = {
         *_methods("shape", "transpose", ("input", "dim0", "dim1")),
         *_methods("shape", "unsqueeze", ("input", "dim")),
         Function("squeeze", "Tensor.squeeze", "shape", ("input", "dim")),
-        *_methods("linear algebra", "matmul mm dot", ("input", "other")),
+        *_methods("linear algebra", "matmul mm", ("input", "other"), Size.MATMUL),
+        *_methods("linear algebra", "dot", ("input", "other")),
         *_methods("softmax", "softmax log_softmax", ("input", "dim")),
         _loss("binary_cross_entropy_with_logits", "weight", "reduction", "pos_weight"),
         _loss("mse_loss", "reduction"),
