@@ -121,3 +121,21 @@ def test_hostile_expression_in_a_real_process(tmp_path: Path) -> None:
     one_error(out.stderr)
     assert "'__import__'" in out.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--var", "n=10**12", "--expr", "sum(ones(n))"],
+        ["--var", "n=10**6", "--expr", "sum(eye(n))"],
+        ["--var", "n=tensor(10**12)", "--expr", "sum(arange(n) * 1.)"],
+        ["--var", "n=10**11", "--expr", "sum(linspace(0, 1, n))"],
+        ["--expr", "sum(arange(0, 1e308, 1e-308))"],
+        ["--expr", "sum(ones(2.5))"],
+    ],
+)
+def test_sizes_held_in_tensors_are_bounded_too(cli: Invoke, args: list[str]) -> None:
+    result = cli("grad", *args)
+    assert result.exit_code == 2
+    one_error(result.stderr)
+    assert "elements; the limit is" in result.stderr or "whole numbers" in result.stderr

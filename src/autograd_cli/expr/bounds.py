@@ -57,6 +57,14 @@ def _count(data: object) -> int:
     return count
 
 
+def _number(value: object) -> object:
+    """A 0-d tensor as the number it holds: torch takes `ones(n)` for a tensor n too."""
+    if _shape(value) == () and hasattr(value, "item"):
+        number: object = value.item()
+        return number
+    return value
+
+
 def _naturals(values: Sequence[object]) -> list[int] | None:
     """The values, if every one is a whole number >= 0 (a size), else None."""
     sizes = [v for v in values if isinstance(v, int) and not isinstance(v, bool) and v >= 0]
@@ -76,19 +84,25 @@ def _arange(start: object, end: object, step: object) -> float | None:
 def elements(
     function: Function, args: Sequence[object], kwargs: Mapping[str, object]
 ) -> float | None:
-    """The most elements `function(*args, **kwargs)` can make (inf: unbounded)."""
-    bound = dict(zip(function.params, args, strict=False)) | dict(kwargs)
+    """The most elements `function(*args, **kwargs)` can make (inf: unbounded).
+
+    None: the arguments are not sizes (a constructor given 2.5); the caller refuses those.
+    """
+    if function.size in (Size.BROADCAST, Size.MATMUL):
+        shapes = [s for s in map(_shape, [*args, *kwargs.values()]) if s is not None]
+        if function.size is Size.MATMUL and len(shapes) == 2:
+            return matmul(*shapes)
+        out = broadcast(shapes)
+        return None if out is None else math.prod(out)
+    args = [_number(a) for a in args]
+    bound = dict(zip(function.params, args, strict=False)) | {
+        k: _number(v) for k, v in kwargs.items()
+    }
     match function.size:
-        case Size.BROADCAST | Size.MATMUL:
-            shapes = [s for s in map(_shape, [*args, *kwargs.values()]) if s is not None]
-            if function.size is Size.MATMUL and len(shapes) == 2:
-                return matmul(*shapes)
-            out = broadcast(shapes)
-            return None if out is None else math.prod(out)
         case Size.SHAPE:
             dims = list(args[len(function.params) :]) if function.varargs else [bound.get("size")]
             if len(dims) == 1 and isinstance(dims[0], list | tuple):
-                dims = list(dims[0])
+                dims = [_number(d) for d in dims[0]]
             sizes = _naturals(dims)
             return None if sizes is None else math.prod(sizes)
         case Size.EYE:
@@ -104,3 +118,4 @@ def elements(
             return None if sizes is None else sizes[0]
         case Size.DATA:
             return _count(bound.get("data"))
+    return None

@@ -277,7 +277,14 @@ class Evaluator:
             kwargs = {**kwargs, "dtype": self.dtype}
         if function.random:
             kwargs = {**kwargs, "generator": self.generator}
-        self.check_size(node, bounds.elements(function, args, kwargs))
+        count = bounds.elements(function, args, kwargs)
+        if count is None:  # not sizes: refused here, so nothing unbounded reaches torch
+            raise UsageError(
+                f"{function.name}: the sizes must be whole numbers >= 0",
+                f"usage: {function.usage()}",
+                span=node.span,
+            )
+        self.check_size(node, count)
         try:
             result: torch.Tensor = self.run(node, node.span, target, tuple(args), kwargs)
         except UsageError as error:
@@ -287,7 +294,10 @@ class Evaluator:
 
     def check_size(self, node: Node, count: float | None) -> None:
         if count is not None and count > self.max_elements:
-            size = f"{count:,.0f}" if count != math.inf else "unboundedly many"
+            if isinstance(count, int):
+                size = f"{count:,}"
+            else:
+                size = f"{count:,.0f}" if math.isfinite(count) else "infinitely many"
             raise UsageError(
                 f"this would make a tensor of {size} elements; the limit is {self.max_elements:,}",
                 "use smaller shapes, or raise --max-elements",
