@@ -115,6 +115,9 @@ def test_rebuild_reuses_draws_and_follows_the_leaves_dtype() -> None:
     torch.testing.assert_close(again.float(), c.result)
     with torch.no_grad():
         assert not c.rebuild({}).requires_grad
+    big = expression_computation("sum(x)", ["x=ones(10_000_001)"], max_elements=10_000_001)
+    assert big.rebuild({}).item() == 10_000_001  # the raised bound holds in rebuilds too
+    assert torch.equal(expression_computation("2").rebuild({}), torch.tensor(2))
 
 
 def test_bounds_refuse_before_allocating(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -124,11 +124,12 @@ def expression_computation(
 
     def rebuild(leaves: Mapping[str, torch.Tensor]) -> torch.Tensor:
         """Re-evaluate with `leaves` in place; constructors give their first tensors again."""
-        import torch
 
         floating = [t.dtype for t in leaves.values() if t.is_floating_point()]
         target = floating[0] if floating else float_dtype
-        again = Evaluator(dtype=target, generator=generator, cache=evaluator.cache)
+        again = Evaluator(
+            dtype=target, generator=generator, max_elements=max_elements, cache=evaluator.cache
+        )
         scope: dict[str, torch.Tensor] = {}
         for name, original in tensors.items():
             definition = by_name.get(name)
@@ -138,9 +139,7 @@ def expression_computation(
                 scope[name] = original.to(target) if original.is_floating_point() else original
             else:
                 scope[name] = _tensor(_evaluate(again, definition, scope), definition, target)
-        value = _evaluate(again, result, scope)
-        assert isinstance(value, torch.Tensor)  # as it was the first time
-        return value
+        return _tensor(_evaluate(again, result, scope), result, target)
 
     source = {n: LESSON_SOURCE[n] for n in LESSON_NAMES if lesson}
     source |= {d.name: d.code for d in definitions}
