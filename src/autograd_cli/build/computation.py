@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from autograd_cli.build.lesson import LESSON_SOURCE, build_lesson, forward, lesson_loss
-from autograd_cli.errors import UsageError
+from autograd_cli.errors import CliWarning, UsageError
 
 if TYPE_CHECKING:
     import torch
@@ -28,6 +28,7 @@ class Computation:
     tensors: dict[str, torch.Tensor]  # named leaves and intermediates, in definition order
     rebuild: Rebuild
     source: dict[str, str] = field(default_factory=dict)  # name -> the code that made it
+    warnings: list[CliWarning] = field(default_factory=list)  # inf/nan found while building
 
     @property
     def named(self) -> dict[str, torch.Tensor]:
