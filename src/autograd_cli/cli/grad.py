@@ -9,28 +9,18 @@ import typer
 from autograd_cli.cli.app import Json, Seed, app, handled, out, out_json, report
 from autograd_cli.cli.options import (
     DEFAULT_MAX_ELEMENTS,
-    PANEL,
     Dtype,
     DtypeName,
     Expr,
     Lesson,
     MaxElements,
     Var,
+    Vector,
     Wrt,
     build_computation,
     evaluate_option,
 )
 from autograd_cli.errors import CheckFailed
-
-Vector = Annotated[
-    str | None,
-    typer.Option(
-        "--vector",
-        metavar="EXPR",
-        help="v for a non-scalar result's backward(v), e.g. 'ones_like(result)'.",
-        rich_help_panel=PANEL,
-    ),
-]
 
 
 @app.command()

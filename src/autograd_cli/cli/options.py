@@ -76,6 +76,16 @@ MaxElements = Annotated[
     ),
 ]
 
+Vector = Annotated[
+    str | None,
+    typer.Option(
+        "--vector",
+        metavar="EXPR",
+        help="v for a non-scalar result's backward(v), e.g. 'ones_like(result)'.",
+        rich_help_panel=PANEL,
+    ),
+]
+
 
 def build_computation(
     *,
