@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from autograd_cli.build.computation import Computation
 from autograd_cli.errors import CliWarning, UsageError
+from autograd_cli.inspection.expect import ExpectRecord
 from autograd_cli.inspection.tensors import numbers, tensor_record
 from autograd_cli.records import Numbers, TensorRecord
 
@@ -73,11 +74,16 @@ class GradReport:
     jacobian: list[JacobianRecord] | None = None
     check: list[CheckRecord] | None = None
     hessian: list[HessianRecord] | None = None
+    expect: list[ExpectRecord] | None = None
     warnings: list[CliWarning] = field(default_factory=list)
 
     @property
     def check_failed(self) -> list[str]:
         return [c.name for c in self.check or [] if not c.passed]
+
+    @property
+    def expect_failed(self) -> list[str]:
+        return [e.name for e in self.expect or [] if not e.passed]
 
 
 def inspect_grads(

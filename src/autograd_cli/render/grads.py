@@ -9,6 +9,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from autograd_cli.inspection.expect import ExpectRecord
 from autograd_cli.inspection.grads import (
     ATOL,
     EPS,
@@ -118,6 +119,35 @@ def _check(records: list[CheckRecord]) -> list[RenderableType]:
     ]
 
 
+def _expect(records: list[ExpectRecord]) -> list[RenderableType]:
+    body: list[RenderableType] = [_heading("Expected gradients"), Text()]
+    for rec in records:
+        title = f"{rec.name}.grad against {rec.formula}"
+        if rec.reason is not None:
+            body += [fact(False, f"{title}: {rec.reason}"), Text()]
+            continue
+        table = Table("index", f"{rec.name}.grad", "expected", "difference", title=title)
+        for row in rec.rows:
+            style = "" if row.close else "bold red"
+            table.add_row(
+                str(list(row.index)),
+                format_number(row.grad),
+                format_number(row.expected),
+                Text(_difference(row.difference), style=style),
+                style=None if row.close else "red",
+            )
+        verdict = (
+            f"{rec.name}.grad matches {rec.formula} in all {rec.elements} elements"
+            if rec.passed
+            else f"{rec.mismatches} of {rec.elements} elements differ"
+        )
+        shown = len(rec.rows)
+        if shown < rec.elements:
+            verdict += f" ({shown} shown{', mismatches first' if rec.mismatches else ''})"
+        body += [table, fact(rec.passed, verdict), Text()]
+    return body
+
+
 def _hessian(records: list[HessianRecord], result: str) -> list[RenderableType]:
     body: list[RenderableType] = [
         _heading("Hessian"),
@@ -143,6 +173,8 @@ def grad_view(report: GradReport) -> Group:
     ]
     if report.jacobian is not None:
         parts += _jacobian(report.jacobian, result)
+    if report.expect is not None:
+        parts += _expect(report.expect)
     if report.check is not None:
         parts += _check(report.check)
     if report.hessian is not None:
@@ -188,6 +220,19 @@ def grad_doc(report: GradReport) -> dict[str, Any]:
         doc["check"] = [
             {"name": c.name, "passed": c.passed, "max_difference": c.max_difference}
             for c in report.check
+        ]
+    if report.expect is not None:
+        doc["expect"] = [
+            {
+                "name": e.name,
+                "expr": e.formula,
+                "passed": e.passed,
+                "reason": e.reason,
+                "mismatches": e.mismatches,
+                "max_difference": e.max_difference,
+                "expected": e.expected,
+            }
+            for e in report.expect
         ]
     if report.hessian is not None:
         doc["hessian"] = [
