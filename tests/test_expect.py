@@ -38,7 +38,7 @@ def test_wrong_formula_fails_with_exit_1_and_still_reports(cli: Invoke) -> None:
     result = cli(*SQUARE, "--expect", "x=x")
     assert result.exit_code == 1
     assert "4 of 4 elements differ" in result.stdout
-    assert "--expect for x failed" in result.stderr
+    assert "--expect failed for x" in result.stderr
 
 
 def test_the_lesson_derivative_by_hand(cli: Invoke) -> None:

@@ -106,12 +106,19 @@ def grad(
         from autograd_cli.render.grads import grad_view
 
         emit(grad_view(result), output)
-    failed = [
-        f"gradcheck for {', '.join(result.check_failed)}" if result.check_failed else "",
-        f"--expect for {', '.join(result.expect_failed)}" if result.expect_failed else "",
-    ]
-    if any(failed):
+    failed = []
+    if result.check_failed:
+        failed.append(
+            f"gradcheck failed for {', '.join(result.check_failed)}: autograd's gradient "
+            "differs from finite differences"
+        )
+    if result.expect_failed:
+        failed.append(
+            f"--expect failed for {', '.join(result.expect_failed)}: autograd's gradient "
+            "differs from your formula"
+        )
+    if failed:
         raise CheckFailed(
-            f"{' and '.join(f for f in failed if f)} failed: autograd's gradient differs",
+            "; ".join(failed),
             "a backward function or a formula is wrong (or the function is not smooth here)",
         )
