@@ -61,6 +61,9 @@ def test_modes_bench_times_the_expression(cli: Invoke) -> None:
     rows = {row["mode"]: row for row in bench["rows"]}
     assert rows["tracked"]["saved_bytes"] > 0 and rows["no_grad"]["saved_bytes"] == 0
     assert rows["tracked"]["code"] == "result = ...; result.backward()"
+    vector = ["--vector", "ones_like(result)", "--bench", "--repeat", "1"]
+    tracked = run_json(cli, "modes", "--expr", "x * w", *XW, *vector)["bench"]["rows"][0]
+    assert tracked["code"] == "result = ...; result.backward(torch.ones_like(result))"
 
 
 # --- accumulate ---------------------------------------------------------------------------
