@@ -67,6 +67,7 @@ def graph(
         computation.named,
         saved=saved or fmt is GraphFormat.table,
         grads=grads,
+        sources=computation.sources,
     )
     emit(_render(record, fmt, seed, depth, max_nodes), output)
 

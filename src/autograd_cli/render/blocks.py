@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from rich.console import Console, ConsoleOptions, RenderResult
 from rich.syntax import Syntax
 from rich.text import Text
 
@@ -29,3 +30,22 @@ def failure_text(failure: TorchFailure, prefix: str = "") -> Text:
         ("→ ", "bold"),
         (failure.explanation, "italic"),
     )
+
+
+class Indented:
+    """Texts indented by `indent` columns and wrapped to the width left.
+
+    Unlike `rich.padding.Padding`, no line is padded with spaces to the full width, so
+    text files and golden files carry no trailing blanks.
+    """
+
+    def __init__(self, *texts: Text, indent: int = 2) -> None:
+        self.texts = texts
+        self.indent = indent
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        pad = " " * self.indent
+        for text in self.texts:
+            for line in text.wrap(console, max(options.max_width - self.indent, 20)):
+                line.rstrip()
+                yield Text.assemble(pad, line)

@@ -10,7 +10,14 @@ import json
 from typing import Any
 
 from autograd_cli.gcpause import paused_gc
-from autograd_cli.records import SCHEMA, GradRecord, GraphRecord, SavedRecord, TensorRecord
+from autograd_cli.records import (
+    SCHEMA,
+    GradRecord,
+    GraphRecord,
+    SavedRecord,
+    Source,
+    TensorRecord,
+)
 from autograd_cli.render.limits import Cut, ViewOptions, bounded
 
 
@@ -52,7 +59,15 @@ def grad_doc(grad: GradRecord | None) -> dict[str, Any] | None:
         "max": grad.max,
         "nan": grad.nan,
         "inf": grad.inf,
+        "values": grad.values,
     }
+
+
+def source_doc(source: Source | None) -> dict[str, Any] | None:
+    """`start`/`end` are columns into `code` (null: the whole line); `text` is the part."""
+    if source is None:
+        return None
+    return {"code": source.code, "start": source.start, "end": source.end, "text": source.text}
 
 
 def saved_doc(saved: SavedRecord) -> dict[str, Any]:
@@ -87,6 +102,7 @@ def graph_doc(graph: GraphRecord, cut: Cut | None = None) -> dict[str, Any]:
                 "saved": [saved_doc(s) for s in n.saved] if n.saved is not None else None,
                 "saved_bytes": n.saved_bytes,
                 "grad": grad_doc(n.grad),
+                "source": source_doc(n.source),
             }
             for n in graph.nodes
         ],

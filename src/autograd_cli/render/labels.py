@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from autograd_cli.records import GradRecord, NodeRecord, SavedRecord
+from autograd_cli.records import GradRecord, NodeRecord, SavedRecord, Values
 
 
 def format_number(value: float | int | bool) -> str:
@@ -60,6 +60,34 @@ def grad_summary(grad: GradRecord) -> str:
     return f"{text}  has {flags}" if flags else text
 
 
+def format_values(values: Values) -> list[str]:
+    """Numbers as torch prints them, four decimals: one line, or one a row for a matrix."""
+    if not isinstance(values, list):
+        return [format_number(values)]
+    if len(values) > 1 and all(
+        isinstance(row, list) and not any(isinstance(v, list) for v in row) for row in values
+    ):
+        rows = [_nested(row) for row in values]
+        return [f"[{rows[0]},", *(f" {row}," for row in rows[1:-1]), f" {rows[-1]}]"]
+    return [_nested(values)]
+
+
+def _nested(values: Values) -> str:
+    if not isinstance(values, list):
+        return format_number(values)
+    return "[" + ", ".join(_nested(v) for v in values) + "]"
+
+
+def grad_lines(grad: GradRecord) -> list[str]:
+    """`(3,) [0.2661, 0.0027, 0.0223]` when the values are known, else shape and summary."""
+    shape = format_shape(grad.shape)
+    if grad.values is None:
+        return [f"{shape} {grad_summary(grad)}"]
+    first, *rest = format_values(grad.values)
+    pad = " " * (len(shape) + 1)
+    return [f"{shape} {first}", *(pad + line for line in rest)]
+
+
 def saved_summary(saved: SavedRecord) -> str:
     """`(3,) float32  12 B  = leaf w`, or `freed by backward()`."""
     if saved.freed:
@@ -88,3 +116,8 @@ def node_lines(node: NodeRecord) -> list[str]:
         lines.append(f"grad {grad_summary(node.grad)}")
     lines += [f"saved {s.name} {saved_summary(s)}" for s in node.saved or ()]
     return lines
+
+
+def underline(code: str, start: int, end: int) -> tuple[str, str]:
+    """The code and a line of carets under `code[start:end]`."""
+    return code, " " * start + "^" * max(end - start, 1)

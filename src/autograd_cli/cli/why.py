@@ -1,0 +1,51 @@
+"""`autograd-cli why NAME`: why a variable's .grad is what it is."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from autograd_cli.cli.app import Json, Seed, app, handled, out, out_json
+from autograd_cli.errors import UsageError
+
+
+@app.command()
+@handled
+def why(
+    # Named `variable`: the batch runner maps a job's keys to parameter names.
+    variable: Annotated[
+        str | None,
+        typer.Argument(help="The variable to explain (w, b, z, ...).", show_default=False),
+    ] = None,
+    every: Annotated[bool, typer.Option("--all", help="Explain every variable.")] = False,
+    root: Annotated[
+        str, typer.Option("--root", help="The result backward starts from: loss or z.")
+    ] = "loss",
+    seed: Seed = 0,
+    json: Json = False,
+) -> None:
+    """Say why a variable's .grad is what it is, and point at the code to blame."""
+    from autograd_cli.build.computation import lesson_computation
+    from autograd_cli.inspection.why import explain
+
+    if (variable is None) == (not every):
+        raise UsageError(
+            "give one variable or --all"
+            if variable is None
+            else "give a variable or --all, not both",
+            "for example: autograd-cli why w",
+        )
+    records = explain(lesson_computation(seed, root), None if every else [variable or ""])
+    if json:
+        from autograd_cli.render.json import document
+        from autograd_cli.render.why import why_doc
+
+        if every:
+            out_json(document("why", seed=seed, variables=[why_doc(r) for r in records]))
+        else:
+            out_json(document("why", seed=seed, **why_doc(records[0])))
+    else:
+        from autograd_cli.render.why import why_view
+
+        out(why_view(records))
