@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import torch
 
@@ -54,3 +55,13 @@ def test_no_color_and_narrow_terminal(cli: Invoke) -> None:
 def test_colour_when_forced(cli: Invoke) -> None:
     result = cli("graph", env={"FORCE_COLOR": "1"})
     assert "\x1b[" in result.stdout
+
+
+def test_output_file(cli: Invoke, tmp_path: Path) -> None:
+    target = tmp_path / "lesson.txt"
+    result = cli("lesson", "-o", str(target))
+    assert result.exit_code == 0 and result.stdout == ""
+    assert target.read_text(encoding="utf-8") == cli("lesson").stdout
+    result = cli("lesson", "-o", str(tmp_path / "no-such-dir" / "lesson.txt"))
+    assert result.exit_code == 2 and "cannot write" in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["lesson.txt"]

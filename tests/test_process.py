@@ -73,7 +73,7 @@ def test_shell_completion() -> None:
     words = subprocess.run(
         [sys.executable, "-m", "autograd_cli"], capture_output=True, text=True, env=env
     )
-    assert words.stdout.split() == ["graph"]
+    assert words.stdout.split() == ["grad", "graph"]
 
 
 def test_long_accumulation_through_a_pipe() -> None:

@@ -264,3 +264,20 @@ class TorchFailure:
     error: str  # the exception's type, e.g. "RuntimeError"
     message: str  # torch's message, unchanged
     explanation: str  # one plain sentence: why it happened and what to do instead
+
+
+@dataclass(frozen=True)
+class Summary:
+    """A tensor too large to print: its statistics and a corner of its values."""
+
+    shape: tuple[int, ...]
+    min: float | None  # None for an empty tensor
+    max: float | None
+    mean: float | None
+    norm: float | None
+    corner: Values  # at most a few rows and columns
+    corner_index: str  # where the corner sits, as an index: "[0, :4, :6]"
+
+
+#: What a view shows of a tensor: every value when they fit on screen, else a summary.
+Numbers = Values | Summary

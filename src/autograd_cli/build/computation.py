@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from autograd_cli.build.lesson import LESSON_SOURCE, build_lesson, forward, lesson_loss
 from autograd_cli.build.sources import SourceMap
-from autograd_cli.errors import UsageError
+from autograd_cli.errors import CliWarning, UsageError
 
 if TYPE_CHECKING:
     import torch
@@ -29,6 +29,7 @@ class Computation:
     tensors: dict[str, torch.Tensor]  # named leaves and intermediates, in definition order
     rebuild: Rebuild
     source: dict[str, str] = field(default_factory=dict)  # name -> the code that made it
+    warnings: list[CliWarning] = field(default_factory=list)  # inf/nan found while building
     sources: SourceMap | None = None  # the code that made each grad_fn node, when recorded
 
     @property
@@ -65,4 +66,4 @@ def lesson_computation(seed: int, root: str = "loss", size: int | None = None) -
 
     if root == "z":
         tensors.pop("loss")
-    return Computation(named[root], root, tensors, rebuild, dict(LESSON_SOURCE), sources)
+    return Computation(named[root], root, tensors, rebuild, dict(LESSON_SOURCE), sources=sources)

@@ -12,13 +12,14 @@ import io
 import os
 import sys
 import tempfile
+import unicodedata
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, ParamSpec, TypeVar
 
 import typer
 
-from autograd_cli.errors import EXIT_INTERNAL, CliError, UsageError
+from autograd_cli.errors import EXIT_INTERNAL, CliError, Span, UsageError
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
@@ -42,14 +43,42 @@ Json = Annotated[
 ]
 
 
-def _report(message: str, hint: str | None) -> None:
+def underline(source: str, span: Span, width: int) -> tuple[str, str]:
+    """The source (cropped to `width` around the span, with …) and a line of carets under it."""
+    # one cell per character, so the carets line up: control and wide characters become ?
+    source = "".join(
+        c if c.isprintable() and unicodedata.east_asian_width(c) not in "WF" else "?"
+        for c in source
+    )
+    start, end = span
+    end = max(end, start + 1)
+    left = 0
+    if len(source) > width:
+        left = max(0, min(start - width // 3, len(source) - width + 1))
+    shown = source[left : left + width]
+    if left > 0:
+        shown = "…" + shown[1:]
+    if left + width < len(source):
+        shown = shown[:-1] + "…"
+    first, last = start - left, min(end - left, width)
+    return shown, " " * first + "^" * max(last - first, 1)
+
+
+def report(error: CliError, label: str = "error") -> None:
+    """The message, the offending text underlined (when known), and the hint: on stderr."""
     from rich.console import Console
     from rich.text import Text
 
-    err = Console(stderr=True, soft_wrap=True)  # never break a message into hard lines
-    err.print(Text.assemble(("error: ", "bold red"), message))
-    if hint:
-        err.print(Text.assemble(("hint: ", "bold"), hint))
+    err = Console(stderr=True)
+    style = "bold red" if label == "error" else "bold yellow"
+    # soft_wrap: one message, one line, however narrow the terminal (it wraps for display)
+    err.print(Text.assemble((f"{label}: ", style), error.message), soft_wrap=True)
+    if error.source is not None and error.span is not None:
+        shown, carets = underline(error.source, error.span, max(err.width - 4, 20))
+        err.print(Text("  " + shown), soft_wrap=True)
+        err.print(Text("  " + carets, style=style), soft_wrap=True)
+    if error.hint:
+        err.print(Text.assemble(("hint: ", "bold"), error.hint), soft_wrap=True)
 
 
 def handled(command: Callable[P, R]) -> Callable[P, R]:
@@ -60,16 +89,18 @@ def handled(command: Callable[P, R]) -> Callable[P, R]:
         try:
             return command(*args, **kwargs)
         except CliError as error:
-            _report(error.message, error.hint)
+            report(error)
             raise typer.Exit(error.exit_code) from None
         except (typer.Exit, typer.Abort):
             raise
         except Exception as error:
             if _state["debug"]:
                 raise
-            _report(
-                f"internal error ({type(error).__name__}: {error})",
-                "please report it with the command line you ran; --debug shows the traceback",
+            report(
+                CliError(
+                    f"internal error ({type(error).__name__}: {error})",
+                    "please report it with the command line you ran; --debug shows the traceback",
+                )
             )
             raise typer.Exit(EXIT_INTERNAL) from None
 

@@ -7,6 +7,17 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from autograd_cli.cli.app import Json, Output, Seed, app, emit, handled
+from autograd_cli.cli.options import (
+    DEFAULT_MAX_ELEMENTS,
+    Dtype,
+    DtypeName,
+    Expr,
+    Lesson,
+    MaxElements,
+    Var,
+    Wrt,
+    build_computation,
+)
 from autograd_cli.errors import UsageError
 from autograd_cli.render.formats import GraphFormat
 
@@ -25,6 +36,12 @@ def graph(
     root: Annotated[
         str, typer.Option("--root", help="Which tensor's graph to show: loss or z.")
     ] = "loss",
+    expr: Expr = None,
+    var: Var = None,
+    wrt: Wrt = None,
+    lesson: Lesson = False,
+    dtype: Dtype = DtypeName.float32,
+    max_elements: MaxElements = DEFAULT_MAX_ELEMENTS,
     seed: Seed = 0,
     json: Json = False,
     fmt: Annotated[
@@ -56,12 +73,20 @@ def graph(
         typer.Option("--grads", help="Run backward and show the gradient at every node."),
     ] = False,
 ) -> None:
-    """Show the grad_fn graph of the lesson's loss as a tree, a table or an export."""
-    from autograd_cli.build.computation import lesson_computation
+    """Show the grad_fn graph of the lesson's loss, or of --expr: a tree, a table or an export."""
     from autograd_cli.inspection.graph import trace
 
     fmt = _format(fmt, json)
-    computation = lesson_computation(seed, root)
+    computation = build_computation(
+        expr=expr,
+        var=var,
+        wrt=wrt,
+        lesson=lesson,
+        dtype=dtype,
+        max_elements=max_elements,
+        seed=seed,
+        root=root,
+    )
     record = trace(
         computation.result,
         computation.named,

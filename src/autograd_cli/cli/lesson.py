@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-from autograd_cli.cli.app import Json, Seed, app, handled, out, out_json
+from autograd_cli.cli.app import Json, Output, Seed, app, emit, handled
 
 
 @app.command()
 @handled
-def lesson(seed: Seed = 0, json: Json = False) -> None:
+def lesson(seed: Seed = 0, json: Json = False, output: Output = None) -> None:
     """Walk through the whole autograd lesson, section by section."""
     from autograd_cli.inspection.lesson import run_lesson
     from autograd_cli.render.lesson import lesson_doc, lesson_view
 
     report = run_lesson(seed)
     if json:
-        from autograd_cli.render.json import document
+        from autograd_cli.render.json import document, dumps
 
-        out_json(document("lesson", **lesson_doc(report)))
+        emit(dumps(document("lesson", **lesson_doc(report))), output)
     else:
-        out(lesson_view(report))
+        emit(lesson_view(report), output)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from autograd_cli.inspection.graph import dtype_name, short_name
-from autograd_cli.records import TensorRecord, Values
+from autograd_cli.records import Numbers, Summary, TensorRecord, Values
 
 if TYPE_CHECKING:
     import torch
@@ -17,7 +17,50 @@ def values(tensor: torch.Tensor) -> Values:
     return result
 
 
-def tensor_record(name: str, tensor: torch.Tensor, *, with_values: bool = True) -> TensorRecord:
+#: The largest grid a terminal shows well; bigger tensors get a `Summary`.
+GRID_ROWS = 16
+GRID_COLS = 8
+CORNER_ROWS = 4
+CORNER_COLS = 6
+
+
+def fits_grid(shape: tuple[int, ...]) -> bool:
+    if len(shape) > 2:
+        return False
+    rows = shape[0] if len(shape) == 2 else 1
+    return rows <= GRID_ROWS and (not shape or shape[-1] <= GRID_COLS)
+
+
+def summary(tensor: torch.Tensor) -> Summary:
+    """Statistics in float64, so a float32 tensor's norm does not overflow on the way."""
+    data = tensor.detach()
+    stats = data.double()
+    empty = data.numel() == 0
+    if empty or data.dim() == 1:
+        corner, index = data.reshape(-1)[:GRID_COLS], f"[:{GRID_COLS}]"
+    else:
+        lead = "0, " * (data.dim() - 2)
+        corner = data.reshape(-1, *data.shape[-2:])[0, :CORNER_ROWS, :CORNER_COLS]
+        index = f"[{lead}:{CORNER_ROWS}, :{CORNER_COLS}]"
+    return Summary(
+        shape=tuple(data.shape),
+        min=None if empty else stats.min().item(),
+        max=None if empty else stats.max().item(),
+        mean=None if empty else stats.mean().item(),
+        norm=None if empty else stats.norm().item(),
+        corner=values(corner),
+        corner_index=index,
+    )
+
+
+def numbers(tensor: torch.Tensor, full: bool) -> Numbers:
+    """Every value when `full` (JSON) or when they fit a grid; a summary otherwise."""
+    return values(tensor) if full or fits_grid(tuple(tensor.shape)) else summary(tensor)
+
+
+def tensor_record(
+    name: str, tensor: torch.Tensor, *, with_values: bool = True, with_grad: bool = True
+) -> TensorRecord:
     return TensorRecord(
         name=name,
         shape=tuple(tensor.shape),
@@ -26,7 +69,7 @@ def tensor_record(name: str, tensor: torch.Tensor, *, with_values: bool = True) 
         is_leaf=tensor.is_leaf,
         grad_fn=short_name(tensor.grad_fn) if tensor.grad_fn is not None else None,
         values=values(tensor) if with_values else None,
-        grad=_grad(tensor),
+        grad=_grad(tensor) if with_grad else None,
     )
 
 

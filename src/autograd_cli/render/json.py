@@ -14,9 +14,12 @@ from autograd_cli.records import (
     SCHEMA,
     GradRecord,
     GraphRecord,
+    Numbers,
     SavedRecord,
     Source,
+    Summary,
     TensorRecord,
+    Values,
 )
 from autograd_cli.render.limits import Cut, ViewOptions, bounded
 
@@ -144,4 +147,19 @@ def tensor_doc(rec: TensorRecord) -> dict[str, Any]:
         "grad_fn": rec.grad_fn,
         "value": rec.values,
         "grad": rec.grad,
+    }
+
+
+def numbers_doc(numbers: Numbers) -> Values | dict[str, Any]:
+    """Every value as nested lists; a summary (only in views, never asked for here) as a dict."""
+    if not isinstance(numbers, Summary):
+        return numbers
+    return {
+        "shape": list(numbers.shape),
+        "min": numbers.min,
+        "max": numbers.max,
+        "mean": numbers.mean,
+        "norm": numbers.norm,
+        "corner": numbers.corner,
+        "corner_index": numbers.corner_index,
     }

@@ -19,7 +19,8 @@ def format_number(value: float | int | bool) -> str:
         return "nan"
     if value in (float("inf"), float("-inf")):
         return "inf" if value > 0 else "-inf"
-    return f"{value:.4f}"
+    text = f"{value:.4f}"
+    return "0.0000" if text == "-0.0000" else text  # a sign on nothing is noise
 
 
 def format_magnitude(value: float) -> str:

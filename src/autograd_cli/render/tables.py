@@ -1,14 +1,14 @@
-"""Numbers as Rich tables: matrices, vectors and tensor summaries."""
+"""Numbers as Rich tables (matrices, vectors, summaries), and the code and fact lines of views."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from rich.console import RenderableType
+from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from autograd_cli.records import GraphRecord, TensorRecord, Values
+from autograd_cli.records import GraphRecord, Numbers, Summary, TensorRecord, Values
 from autograd_cli.render.labels import format_bytes, format_number, format_shape
 from autograd_cli.render.limits import ViewOptions
 
@@ -31,6 +31,28 @@ def matrix_table(values: Values, title: str | None = None) -> Table:
     for row in rows:
         table.add_row(*(format_number(v) for v in row if not isinstance(v, list)))
     return table
+
+
+def summary_view(summary: Summary, title: str) -> Group:
+    """Statistics on one line, then the corner of values under its index."""
+
+    def stat(value: float | None) -> str:
+        return "-" if value is None else format_number(value)
+
+    stats = Text.assemble(
+        (title, "bold"),
+        f"  shape {format_shape(summary.shape)}  min {stat(summary.min)}  max {stat(summary.max)}"
+        f"  mean {stat(summary.mean)}  norm {stat(summary.norm)}",
+    )
+    corner = Text(f"{title}{summary.corner_index}", style="bold")
+    return Group(stats, corner, matrix_table(summary.corner))
+
+
+def numbers_view(numbers: Numbers, title: str) -> Group:
+    """A titled grid of every value, or a summary when the tensor was too large for one."""
+    if isinstance(numbers, Summary):
+        return summary_view(numbers, title)
+    return Group(Text(title, style="bold"), matrix_table(numbers))
 
 
 def tensor_summary_table(records: Sequence[TensorRecord]) -> Table:

@@ -1,0 +1,124 @@
+"""`autograd-cli grad`: every gradient of the lesson network or of an expression."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from autograd_cli.cli.app import Json, Output, Seed, app, emit, handled, report
+from autograd_cli.cli.options import (
+    DEFAULT_MAX_ELEMENTS,
+    Dtype,
+    DtypeName,
+    Expr,
+    Lesson,
+    MaxElements,
+    Var,
+    Vector,
+    Wrt,
+    build_computation,
+    evaluate_option,
+)
+from autograd_cli.errors import CheckFailed
+from autograd_cli.inspection.expect import ATOL, RTOL  # torch-free: safe for --help
+
+if TYPE_CHECKING:
+    import torch
+
+
+@app.command()
+@handled
+def grad(
+    expr: Expr = None,
+    var: Var = None,
+    wrt: Wrt = None,
+    lesson: Lesson = False,
+    vector: Vector = None,
+    jacobian: Annotated[
+        bool, typer.Option("--jacobian", help="Show the full Jacobian and that v^T J = .grad.")
+    ] = False,
+    check: Annotated[
+        bool,
+        typer.Option(
+            "--check", help="Compare with finite differences (gradcheck); exit 1 on a mismatch."
+        ),
+    ] = False,
+    hessian: Annotated[
+        bool, typer.Option("--hessian", help="Second derivatives of a scalar result.")
+    ] = False,
+    expect: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--expect",
+            metavar="NAME=EXPR",
+            help="Your formula for NAME's gradient, e.g. --expect 'x=2*x'; exit 1 if it differs.",
+        ),
+    ] = None,
+    rtol: Annotated[
+        float, typer.Option("--rtol", min=0.0, help="Relative tolerance of --expect.")
+    ] = RTOL,
+    atol: Annotated[
+        float, typer.Option("--atol", min=0.0, help="Absolute tolerance of --expect.")
+    ] = ATOL,
+    dtype: Dtype = DtypeName.float32,
+    max_elements: MaxElements = DEFAULT_MAX_ELEMENTS,
+    seed: Seed = 0,
+    json: Json = False,
+    output: Output = None,
+) -> None:
+    """Backpropagate and show every gradient: the lesson's w.grad and b.grad, or --expr's."""
+    from autograd_cli.inspection.expect import compare_expected, parse_expectation
+    from autograd_cli.inspection.grads import inspect_grads
+
+    computation = build_computation(
+        expr=expr,
+        var=var,
+        wrt=wrt,
+        lesson=lesson,
+        dtype=dtype,
+        max_elements=max_elements,
+        seed=seed,
+    )
+
+    def evaluate(text: str) -> torch.Tensor:
+        return evaluate_option(computation, text, dtype=dtype, seed=seed, max_elements=max_elements)
+
+    v = evaluate(vector) if vector is not None else None
+    # Every formula is read before backward runs: a bad one fails before any output.
+    expected = []
+    for text in expect or []:
+        name, formula = parse_expectation(text, list(computation.tensors))
+        expected.append((name, formula, evaluate(formula)))
+    result = inspect_grads(
+        computation, v, vector, jacobian=jacobian, check=check, hessian=hessian, full=json
+    )
+    if expected:
+        result.expect = compare_expected(computation, expected, rtol=rtol, atol=atol)
+    for warning in result.warnings:
+        report(warning, "warning")
+    if json:
+        from autograd_cli.render.grads import grad_doc
+        from autograd_cli.render.json import document, dumps
+
+        emit(dumps(document("grad", seed=seed, **grad_doc(result))), output)
+    else:
+        from autograd_cli.render.grads import grad_view
+
+        emit(grad_view(result), output)
+    failed = []
+    if result.check_failed:
+        failed.append(
+            f"gradcheck failed for {', '.join(result.check_failed)}: autograd's gradient "
+            "differs from finite differences"
+        )
+    if result.expect_failed:
+        failed.append(
+            f"--expect failed for {', '.join(result.expect_failed)}: autograd's gradient "
+            "differs from your formula"
+        )
+    if failed:
+        raise CheckFailed(
+            "; ".join(failed),
+            "a backward function or a formula is wrong (or the function is not smooth here)",
+        )

@@ -1,0 +1,389 @@
+"""A parsed tree -> torch values, with every bound checked before anything is allocated.
+
+Before each torch call, `bounds.elements` works out from the argument shapes how many
+elements the result can have, so a result over `--max-elements` is refused before memory
+is touched. Python-number arithmetic is bounded too (`9**9**9**9` is refused from the
+exponent's size, not computed).
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+import warnings
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from autograd_cli.errors import CliWarning, Span, UsageError
+from autograd_cli.expr import bounds
+from autograd_cli.expr.parser import (
+    MAX_INT,
+    Attribute,
+    Binary,
+    Call,
+    Index,
+    Items,
+    Name,
+    Node,
+    Number,
+    Slice,
+    String,
+    Unary,
+)
+from autograd_cli.expr.whitelist import DtypeRule, Function
+
+if TYPE_CHECKING:
+    import torch
+
+DEFAULT_MAX_ELEMENTS = 10_000_000
+
+_NUMBER_OPS: dict[str, Callable[[Any, Any], Any]] = {
+    "+": operator.add,
+    "-": operator.sub,
+    "*": operator.mul,
+    "/": operator.truediv,
+    "**": operator.pow,
+    "@": operator.matmul,
+}
+
+_MATMUL_HINT = "for a @ b, the last dim of a must equal the first (1-d b) or second-to-last of b"
+#: What torch raises for bad arguments; anything else is a bug and surfaces as one.
+_TORCH_ERRORS = (RuntimeError, TypeError, ValueError, IndexError, OverflowError)
+
+
+def describe(value: object) -> str:
+    """A value in words, for error messages."""
+    from autograd_cli.render.labels import format_shape
+
+    shape = getattr(value, "shape", None)
+    if shape is not None:
+        return f"a tensor of shape {format_shape(tuple(shape))}"
+    if isinstance(value, bool | int | float):
+        return f"the number {value}"
+    return f"a {type(value).__name__}"
+
+
+def torch_message(error: BaseException | str) -> str:
+    """Torch's first line, without the C++ location it sometimes appends."""
+    text = str(error).strip() or type(error).__name__  # a bare exception: say which
+    line = text.splitlines()[0].split("Exception raised from")[0].strip()
+    return line if len(line) <= 200 else line[:197] + "..."
+
+
+class Evaluator:
+    """Evaluates trees in a scope of named values.
+
+    `cache` keeps each constructor's tensor by node, so a rebuild (for a Jacobian or
+    gradcheck) reuses the same random draws instead of drawing new ones. `notes`
+    collects torch's warnings and where an op first turned finite inputs into inf or nan
+    (None: do not look).
+    """
+
+    def __init__(
+        self,
+        *,
+        dtype: torch.dtype,
+        generator: torch.Generator,
+        max_elements: int = DEFAULT_MAX_ELEMENTS,
+        cache: dict[Node, torch.Tensor] | None = None,
+        notes: list[CliWarning] | None = None,
+    ) -> None:
+        self.dtype = dtype
+        self.generator = generator
+        self.max_elements = max_elements
+        self.cache = cache if cache is not None else {}
+        self.warnings = notes
+
+    def evaluate(self, node: Node, scope: Mapping[str, object]) -> object:
+        match node:
+            case Number(value=value) | String(value=value):
+                return value
+            case Name(id=name):
+                return scope[name]
+            case Items(items=items):
+                return [self.item(i, scope) for i in items]
+            case Unary(op=op, operand=operand):
+                return self.unary(node, op, self.evaluate(operand, scope))
+            case Binary(op=op, left=left, right=right):
+                return self.binary(
+                    node, op, self.evaluate(left, scope), self.evaluate(right, scope)
+                )
+            case Call(function=function):
+                return self.call(node, function, scope)
+            case Attribute(value=value, name=name):
+                tensor = self.tensor(value, scope, f".{name}")
+                return self.run(node, node.span, getattr, (tensor, name))
+            case Index(value=value, items=items):
+                tensor = self.tensor(value, scope, "indexing")
+                index = tuple(self.index(i, scope) for i in items)
+                return self.run(node, node.span, operator.getitem, (tensor, index))
+        raise AssertionError(f"the parser made a node the evaluator does not know: {node!r}")
+
+    # --- values that are not tensors ------------------------------------------------------
+
+    def item(self, node: Node, scope: Mapping[str, object]) -> object:
+        value = self.evaluate(node, scope)
+        if not isinstance(value, bool | int | float | list):
+            raise UsageError(
+                f"a list holds numbers and lists, not {describe(value)}",
+                "combine tensors with + - * / @ or the functions, not inside [ ]",
+                span=node.span,
+            )
+        return value
+
+    def index(self, node: Node, scope: Mapping[str, object]) -> int | slice:
+        if isinstance(node, Slice):
+            parts = (node.lower, node.upper, node.step)
+            lower, upper, step = (self.whole(p, scope) if p else None for p in parts)
+            return slice(lower, upper, step)
+        return self.whole(node, scope)
+
+    def whole(self, node: Node, scope: Mapping[str, object]) -> int:
+        value = self.evaluate(node, scope)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise UsageError(
+                f"an index must be a whole number, not {describe(value)}",
+                "plain indexing and slicing only: x[0], x[1:3], x[:, 0]",
+                span=node.span,
+            )
+        return value
+
+    def tensor(self, node: Node, scope: Mapping[str, object], use: str) -> torch.Tensor:
+        import torch
+
+        value = self.evaluate(node, scope)
+        if not isinstance(value, torch.Tensor):
+            raise UsageError(
+                f"{use} needs a tensor, not {describe(value)}",
+                "make one with tensor(...), ones(...), ...",
+                span=node.span,
+            )
+        return value
+
+    def number_op(self, node: Binary, op: str, left: object, right: object) -> object:
+        if op == "@":
+            raise UsageError("@ multiplies tensors, not numbers", "use *", span=node.op_span)
+        if op == "**" and _huge_power(left, right):
+            raise UsageError(
+                f"{left} ** {right} is too large: integers are limited to 64 bits",
+                "use a float base for big powers, e.g. 10.0 ** 30",
+                span=node.span,
+            )
+        try:
+            value = _NUMBER_OPS[op](left, right)
+        except ZeroDivisionError:
+            raise UsageError("division by zero", span=node.span) from None
+        except OverflowError:
+            raise UsageError("the number is too large for a float", span=node.span) from None
+        if isinstance(value, complex):
+            raise UsageError("this gives a complex number", span=node.span)
+        if isinstance(value, int) and abs(value) >= MAX_INT:
+            raise UsageError("the integer does not fit in 64 bits", span=node.span)
+        return value
+
+    # --- ops on tensors ---------------------------------------------------------------------
+
+    def unary(self, node: Unary, op: str, value: object) -> object:
+        import torch
+
+        if isinstance(value, torch.Tensor):
+            fn = operator.neg if op == "-" else operator.pos
+            return self.run(node, node.span, fn, (value,))
+        if isinstance(value, bool | int | float):
+            return -value if op == "-" else +value
+        raise UsageError(f"unary {op} needs a tensor or a number", span=node.span)
+
+    def binary(self, node: Binary, op: str, left: object, right: object) -> object:
+        import torch
+
+        numbers = (bool, int, float, torch.Tensor)
+        for operand in (left, right):
+            if not isinstance(operand, numbers):
+                raise UsageError(
+                    f"{op} works on tensors and numbers, not on {describe(operand)}",
+                    "make a tensor with tensor([...])",
+                    span=node.span,
+                )
+        if not isinstance(left, torch.Tensor) and not isinstance(right, torch.Tensor):
+            return self.number_op(node, op, left, right)
+        shapes = [tuple(t.shape) for t in (left, right) if isinstance(t, torch.Tensor)]
+        out = bounds.broadcast(shapes)
+        if op != "@" and out is None:
+            raise UsageError(
+                f"{describe(left)} {op} {describe(right)}: the shapes do not broadcast",
+                "compared from the right, each pair of dims must be equal, or one of them 1",
+                span=node.op_span,
+            )
+        try:
+            if op == "@":
+                self.check_size(node, bounds.matmul(*shapes) if len(shapes) == 2 else None)
+            else:
+                self.check_size(node, math.prod(out or ()))
+            return self.run(node, node.op_span, _NUMBER_OPS[op], (left, right))
+        except UsageError as error:
+            raise UsageError(
+                f"{describe(left)} {op} {describe(right)}: {error.message}",
+                error.hint or (_MATMUL_HINT if op == "@" else None),
+                span=error.span,
+            ) from None
+
+    def call(self, node: Call, function: Function, scope: Mapping[str, object]) -> object:
+        import torch
+
+        args = [self.evaluate(a, scope) for a in node.args]
+        kwargs = {k: self.evaluate(v, scope) for k, v in node.kwargs}
+        target = _resolve(function.target)
+        if function.constructor:
+            return self.construct(node, function, target, args, kwargs)
+        nodes = dict(zip(function.params, node.args, strict=False)) | dict(node.kwargs)
+        values = dict(zip(function.params, args, strict=False)) | kwargs
+        for param in function.tensors:
+            if param in nodes and not isinstance(values[param], torch.Tensor):
+                raise UsageError(
+                    f"{function.name} needs a tensor as its {param}, not {describe(values[param])}",
+                    "make one with tensor(...)",
+                    span=nodes[param].span,
+                )
+        self.check_size(node, bounds.elements(function, args, kwargs))
+        try:
+            result = self.run(node, node.span, target, tuple(args), kwargs)
+        except UsageError as error:
+            raise _in_call(function, error) from None
+        # max(x, dim=0) gives (values, indices): the values are what gets differentiated.
+        return getattr(result, "values", result) if isinstance(result, tuple) else result
+
+    def construct(
+        self,
+        node: Call,
+        function: Function,
+        target: Callable[..., Any],
+        args: list[object],
+        kwargs: dict[str, object],
+    ) -> torch.Tensor:
+        import torch
+
+        cached = self.cache.get(node)
+        if cached is not None:
+            return cached.to(self.dtype) if cached.is_floating_point() else cached
+        if function.name == "tensor" and any(isinstance(a, torch.Tensor) for a in args):
+            raise UsageError(
+                "tensor() takes numbers or lists; this is already a tensor",
+                span=node.args[0].span,
+            )
+        floats = _has_float(args) or _has_float(list(kwargs.values()))
+        if function.dtype is DtypeRule.FLOAT or (function.dtype is DtypeRule.INFER and floats):
+            kwargs = {**kwargs, "dtype": self.dtype}
+        if function.random:
+            kwargs = {**kwargs, "generator": self.generator}
+        count = bounds.elements(function, args, kwargs)
+        if count is None:  # not sizes: refused here, so nothing unbounded reaches torch
+            raise UsageError(
+                f"{function.name}: the sizes must be whole numbers >= 0",
+                f"usage: {function.usage()}",
+                span=node.span,
+            )
+        self.check_size(node, count)
+        try:
+            result: torch.Tensor = self.run(node, node.span, target, tuple(args), kwargs)
+        except UsageError as error:
+            raise _in_call(function, error) from None
+        self.cache[node] = result
+        return result
+
+    def check_size(self, node: Node, count: float | None) -> None:
+        if count is not None and count > self.max_elements:
+            if isinstance(count, int):
+                size = f"{count:,}"
+            else:
+                size = f"{count:,.0f}" if math.isfinite(count) else "infinitely many"
+            raise UsageError(
+                f"this would make a tensor of {size} elements; the limit is {self.max_elements:,}",
+                "use smaller shapes, or raise --max-elements",
+                span=node.span,
+            )
+
+    def run(
+        self,
+        node: Node,
+        span: Span,
+        fn: Callable[..., Any],
+        args: tuple[object, ...],
+        kwargs: Mapping[str, object] | None = None,
+    ) -> Any:
+        """`fn(*args, **kwargs)`, torch's errors and warnings pointed at `span`."""
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                result = fn(*args, **(kwargs or {}))
+        except _TORCH_ERRORS as error:
+            raise UsageError(torch_message(error), span=span) from None
+        if self.warnings is not None:
+            said = dict.fromkeys(torch_message(w.message) for w in caught)
+            self.warnings += [CliWarning(f"torch warns: {m}", span=span) for m in said]
+        self.look_for_nonfinite(node, args, result)
+        return result
+
+    def look_for_nonfinite(self, node: Node, args: tuple[object, ...], result: object) -> None:
+        import torch
+
+        if self.warnings is None or not isinstance(result, torch.Tensor):
+            return
+        if all_finite(result):
+            return
+        for arg in args:
+            if isinstance(arg, torch.Tensor) and not all_finite(arg):
+                return  # inherited from an input: reported where it first appeared
+        division = isinstance(node, Binary) and node.op == "/"
+        self.warnings.append(
+            CliWarning(
+                "this gives inf or nan" + (" (a division by zero)" if division else ""),
+                "gradients through it will be inf or nan too",
+                span=node.span,
+            )
+        )
+
+
+def all_finite(tensor: torch.Tensor) -> bool:
+    """No inf or nan. A finite sum proves it (inf and nan survive addition) at a fraction of
+    `isfinite`'s cost; only a sum that overflowed needs the element-by-element look."""
+    import torch
+
+    if not tensor.is_floating_point():
+        return True
+    with torch.no_grad():
+        return bool(torch.isfinite(tensor.sum())) or bool(torch.isfinite(tensor).all())
+
+
+def _in_call(function: Function, error: UsageError) -> UsageError:
+    """Name the function in torch's message; without a better hint, show its usage."""
+    message = error.message.removeprefix(f"{function.name}(): ")
+    hint = error.hint or f"usage: {function.usage()}"
+    return UsageError(f"{function.name}: {message}", hint, span=error.span)
+
+
+def _huge_power(base: object, exponent: object) -> bool:
+    """Would int ** int exceed 64 bits? Judged from the sizes, without computing it."""
+    if not (isinstance(base, int) and isinstance(exponent, int)) or exponent <= 0:
+        return False
+    return abs(base) > 1 and exponent * math.log2(abs(base)) >= 63
+
+
+def _has_float(values: list[object]) -> bool:
+    stack = list(values)
+    while stack:
+        value = stack.pop()
+        if isinstance(value, float):
+            return True
+        if isinstance(value, list | tuple):
+            stack.extend(value)
+    return False
+
+
+def _resolve(target: str) -> Callable[..., Any]:
+    """A whitelist target as the torch object it names: Tensor.sin is torch.Tensor.sin."""
+    import torch
+
+    found: Any = torch
+    for part in target.split("."):
+        found = getattr(found, part)
+    return found  # type: ignore[no-any-return]

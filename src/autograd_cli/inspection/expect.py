@@ -1,0 +1,135 @@
+"""The user's own formula for a gradient, compared with autograd's.
+
+For a course checking students' derivatives, or a library checking a custom op: the
+formula is written in the expression language (`--expect "x=2*x"`) and compared element
+by element the way `torch.allclose` does, |grad - expected| <= atol + rtol * |expected|.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from autograd_cli.build.computation import Computation
+from autograd_cli.errors import UsageError
+from autograd_cli.expr.parser import suggestion
+from autograd_cli.inspection.tensors import values
+from autograd_cli.records import Values
+
+if TYPE_CHECKING:
+    import torch
+
+#: `torch.allclose`'s defaults.
+RTOL, ATOL = 1e-5, 1e-8
+#: Rows a view shows of one comparison; mismatches come first.
+SHOWN_ROWS = 20
+
+
+@dataclass(frozen=True)
+class ExpectRow:
+    index: tuple[int, ...]
+    grad: float
+    expected: float
+    difference: float
+    close: bool
+
+
+@dataclass(frozen=True)
+class ExpectRecord:
+    name: str
+    formula: str
+    passed: bool
+    reason: str | None  # why it failed before any value was compared (a shape mismatch)
+    elements: int
+    mismatches: int
+    max_difference: float | None
+    rows: list[ExpectRow]  # at most SHOWN_ROWS: mismatches first, then in order
+    expected: Values | None  # every value, for JSON
+
+
+def parse_expectation(text: str, names: list[str]) -> tuple[str, str]:
+    """`NAME=EXPR` -> (NAME, EXPR), NAME a variable of the computation."""
+    name, sep, formula = text.partition("=")
+    name, formula = name.strip(), formula.strip()
+    if not sep or not name or not formula:
+        raise UsageError(f"--expect {text!r} is not NAME=EXPR", 'for example --expect "x=2*x"')
+    if name not in names:
+        raise UsageError(
+            f"--expect {name}: no variable is called {name!r}",
+            suggestion(name, names, f"variables: {', '.join(names) or 'none'}"),
+        )
+    return name, formula
+
+
+def compare_expected(
+    computation: Computation,
+    expected: Sequence[tuple[str, str, torch.Tensor]],
+    *,
+    rtol: float = RTOL,
+    atol: float = ATOL,
+) -> list[ExpectRecord]:
+    """Compare `.grad` of each (name, formula, expected) with it; backward has run."""
+    records = []
+    for name, formula, tensor in expected:
+        variable = computation.tensors[name]
+        grad = variable.grad if (variable.is_leaf or variable.retains_grad) else None
+        if grad is None:
+            raise UsageError(
+                f"--expect {name}: {name} has no gradient to compare with",
+                f"{name} does not require grad; pick a variable that does (see --wrt)",
+            )
+        records.append(_compare(name, formula, grad, tensor, rtol, atol))
+    return records
+
+
+def _compare(
+    name: str, formula: str, grad: torch.Tensor, expected: torch.Tensor, rtol: float, atol: float
+) -> ExpectRecord:
+    import torch
+
+    if expected.shape != grad.shape:
+        from autograd_cli.render.labels import format_shape
+
+        reason = (
+            f"the formula has shape {format_shape(tuple(expected.shape))}, "
+            f"{name}.grad has shape {format_shape(tuple(grad.shape))}"
+        )
+        return ExpectRecord(
+            name, formula, False, reason, grad.numel(), grad.numel(), None, [], None
+        )
+    actual, wanted = grad.double().flatten(), expected.double().flatten()
+    close = torch.isclose(actual, wanted, rtol=rtol, atol=atol, equal_nan=True)
+    difference = (actual - wanted).abs()
+    order = torch.cat([(~close).nonzero().flatten(), close.nonzero().flatten()])[:SHOWN_ROWS]
+    shape = tuple(grad.shape)
+    rows = [
+        ExpectRow(
+            _unravel(int(i), shape),
+            float(actual[i]),
+            float(wanted[i]),
+            float(difference[i]),
+            bool(close[i]),
+        )
+        for i in order.tolist()
+    ]
+    mismatches = int((~close).sum())
+    return ExpectRecord(
+        name=name,
+        formula=formula,
+        passed=mismatches == 0,
+        reason=None,
+        elements=grad.numel(),
+        mismatches=mismatches,
+        max_difference=float(difference.max()) if difference.numel() else 0.0,
+        rows=rows,
+        expected=values(expected),
+    )
+
+
+def _unravel(flat: int, shape: tuple[int, ...]) -> tuple[int, ...]:
+    index = []
+    for size in reversed(shape):
+        flat, rest = divmod(flat, size)
+        index.append(rest)
+    return tuple(reversed(index))

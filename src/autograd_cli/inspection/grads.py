@@ -1,0 +1,350 @@
+"""Gradients of a computation, and what checks them: Jacobian, finite differences, Hessian.
+
+`backward(v)` computes `v^T J`; for a scalar result `v` is 1 and that is the gradient. The
+checks rebuild the computation from fresh leaves (`Computation.rebuild`) and ask torch's own
+`torch.autograd.functional` and `torch.autograd.gradcheck` for the same numbers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from autograd_cli.build.computation import Computation
+from autograd_cli.errors import CliWarning, UsageError
+from autograd_cli.inspection.expect import ExpectRecord
+from autograd_cli.inspection.tensors import numbers, tensor_record
+from autograd_cli.records import Numbers, TensorRecord
+
+if TYPE_CHECKING:
+    import torch
+
+#: Bounds on the extra work: a Jacobian costs one backward per result element, gradcheck
+#: two forwards per input element, a Hessian one backward per input element.
+MAX_JACOBIAN_ENTRIES = 1_000_000
+MAX_CHECK_INPUTS = 2_000
+MAX_HESSIAN_INPUTS = 1_000
+
+#: gradcheck's defaults: central differences of this step, compared with these tolerances.
+EPS, ATOL, RTOL = 1e-6, 1e-5, 1e-3
+
+
+@dataclass(frozen=True)
+class VariableGrad:
+    tensor: TensorRecord  # its properties; values and grad are in `grad`
+    grad: Numbers | None
+    missing: str | None = None  # why there is no gradient
+
+
+@dataclass(frozen=True)
+class JacobianRecord:
+    """J of the result with respect to one variable, flattened to (result, variable) elements."""
+
+    name: str
+    shape: tuple[int, int]
+    jacobian: Numbers
+    vjp: Numbers  # v^T J, in the variable's shape
+    max_difference: float  # |v^T J - grad|, largest element
+    matches_grad: bool
+
+
+@dataclass(frozen=True)
+class CheckRecord:
+    name: str
+    passed: bool  # torch.autograd.gradcheck's verdict
+    max_difference: float  # |analytical - numerical|, largest Jacobian element, in float64
+
+
+@dataclass(frozen=True)
+class HessianRecord:
+    of: tuple[str, str]  # d2 result / d of[0] d of[1]
+    shape: tuple[int, int]
+    values: Numbers
+
+
+@dataclass
+class GradReport:
+    result: TensorRecord
+    value: Numbers
+    source: dict[str, str]
+    vector: Numbers | None  # None: the result is a scalar and backward() used 1
+    vector_text: str | None
+    variables: list[VariableGrad]
+    jacobian: list[JacobianRecord] | None = None
+    check: list[CheckRecord] | None = None
+    hessian: list[HessianRecord] | None = None
+    expect: list[ExpectRecord] | None = None
+    warnings: list[CliWarning] = field(default_factory=list)
+
+    @property
+    def check_failed(self) -> list[str]:
+        return [c.name for c in self.check or [] if not c.passed]
+
+    @property
+    def expect_failed(self) -> list[str]:
+        return [e.name for e in self.expect or [] if not e.passed]
+
+
+def inspect_grads(
+    computation: Computation,
+    vector: torch.Tensor | None = None,
+    vector_text: str | None = None,
+    *,
+    jacobian: bool = False,
+    check: bool = False,
+    hessian: bool = False,
+    full: bool = False,
+) -> GradReport:
+    """Run `result.backward(vector)` and collect every named tensor's gradient.
+
+    `full` keeps every value (for JSON); otherwise large tensors become summaries.
+    """
+    result = computation.result
+    vector = _vector(result, vector)
+    for tensor in computation.tensors.values():
+        if tensor.grad_fn is not None:
+            tensor.retain_grad()  # named intermediates show their gradient too
+    try:
+        result.backward(vector)
+    except RuntimeError as error:
+        from autograd_cli.expr.evaluate import torch_message
+
+        raise UsageError(f"backward failed: {torch_message(error)}") from None
+    report = GradReport(
+        result=tensor_record(computation.result_name, result, with_values=False, with_grad=False),
+        value=numbers(result, full),
+        source=dict(computation.source),
+        vector=numbers(vector, full) if vector is not None else None,
+        vector_text=vector_text,
+        variables=[_variable(name, t, full) for name, t in computation.tensors.items()],
+    )
+    report.warnings = [
+        CliWarning(
+            f"{v.tensor.name}.grad holds inf or nan",
+            "a derivative is infinite or undefined here: x / 0, or sqrt or log at 0",
+        )
+        for v, t in zip(report.variables, computation.tensors.values(), strict=True)
+        if v.grad is not None and _nonfinite(t.grad)
+    ]
+    if jacobian:
+        report.jacobian = jacobians(computation, vector, full)
+    if check:
+        report.check = gradchecks(computation)
+    if hessian:
+        report.hessian = hessians(computation, full)
+    return report
+
+
+def _vector(result: torch.Tensor, vector: torch.Tensor | None) -> torch.Tensor | None:
+    """Refuse what backward would refuse, in plain words, before calling it."""
+    from autograd_cli.render.labels import format_shape
+
+    if not result.requires_grad:
+        raise UsageError(
+            "the result does not depend on any variable that requires grad: "
+            "there is nothing to differentiate",
+            "variables built from float constructors require grad unless --wrt picks others; "
+            "integer tensors never do",
+        )
+    shape = format_shape(tuple(result.shape))
+    if vector is None:
+        if result.dim() == 0:
+            return None
+        raise UsageError(
+            f"the result has shape {shape}, not a single number, so backward() needs a vector "
+            "v of that shape: it computes v^T J, the vector-Jacobian product",
+            "add --vector 'ones_like(result)' (the gradient of sum(result)), "
+            "or reduce the result, e.g. sum(...)",
+        )
+    if vector.shape != result.shape:
+        raise UsageError(
+            f"--vector has shape {format_shape(tuple(vector.shape))}, "
+            f"but the result has shape {shape}",
+            "v must have the result's shape, e.g. ones_like(result)",
+        )
+    return vector.to(result.dtype)
+
+
+def _variable(name: str, tensor: torch.Tensor, full: bool) -> VariableGrad:
+    record = tensor_record(name, tensor, with_values=False, with_grad=False)
+    grad = tensor.grad if tensor.is_leaf or tensor.retains_grad else None
+    if grad is not None:
+        return VariableGrad(record, numbers(grad, full))
+    if not tensor.requires_grad:
+        missing = "a constant: it does not require grad"
+    else:
+        missing = "backward never reached it: the result does not depend on it"
+    return VariableGrad(record, None, missing)
+
+
+def _nonfinite(tensor: torch.Tensor | None) -> bool:
+    from autograd_cli.expr.evaluate import all_finite
+
+    return tensor is not None and not all_finite(tensor)
+
+
+def _leaves(computation: Computation) -> dict[str, torch.Tensor]:
+    """The wrt leaves as fresh detached copies: inputs for the functional APIs."""
+    return {name: computation.tensors[name].detach().clone() for name in computation.wrt}
+
+
+def _function(
+    computation: Computation, names: list[str], base: dict[str, torch.Tensor]
+) -> Callable[..., torch.Tensor]:
+    """f(*inputs) = result, with `names` bound to `inputs` and the rest from `base`."""
+
+    def f(*inputs: torch.Tensor) -> torch.Tensor:
+        return computation.rebuild({**base, **dict(zip(names, inputs, strict=True))})
+
+    return f
+
+
+def _torch_call(what: str, call: Callable[[], object]) -> object:
+    from autograd_cli.expr.evaluate import torch_message
+
+    try:
+        return call()
+    except RuntimeError as error:
+        raise UsageError(f"{what} failed: {torch_message(error)}") from None
+
+
+def jacobians(
+    computation: Computation, vector: torch.Tensor | None, full: bool
+) -> list[JacobianRecord]:
+    """J for each variable, and v^T J set against the gradient backward left in `.grad`."""
+    import torch
+
+    leaves = _leaves(computation)
+    size = computation.result.numel()
+    for name, leaf in leaves.items():
+        if size * leaf.numel() > MAX_JACOBIAN_ENTRIES:
+            raise UsageError(
+                f"--jacobian: J for {name} would have {size * leaf.numel():,} entries; "
+                f"the limit is {MAX_JACOBIAN_ENTRIES:,}",
+                "use smaller tensors for the Jacobian",
+            )
+    names = list(leaves)
+    f = _function(computation, names, {})
+    parts = _torch_call(
+        "the Jacobian",
+        lambda: torch.autograd.functional.jacobian(f, tuple(leaves.values())),
+    )
+    assert isinstance(parts, tuple)
+    v = (vector if vector is not None else torch.ones(())).reshape(-1)
+    records = []
+    for name, part in zip(names, parts, strict=True):
+        leaf = computation.tensors[name]
+        flat = part.reshape(size, leaf.numel())
+        vjp = (v.to(flat.dtype) @ flat).reshape(leaf.shape)
+        grad = leaf.grad if leaf.grad is not None else torch.zeros_like(leaf)
+        records.append(
+            JacobianRecord(
+                name=name,
+                shape=(size, leaf.numel()),
+                jacobian=numbers(flat, full),
+                vjp=numbers(vjp, full),
+                max_difference=_max_difference(vjp, grad),
+                matches_grad=torch.allclose(vjp, grad, rtol=1e-4, atol=1e-6),
+            )
+        )
+    return records
+
+
+def gradchecks(computation: Computation) -> list[CheckRecord]:
+    """Each variable on its own, in float64: torch's gradcheck verdict, and the largest gap.
+
+    The gap compares the analytical Jacobian (autograd's backward functions) with central
+    differences, as gradcheck does internally, so a wrong backward shows how wrong it is.
+    """
+    import torch
+
+    base = {
+        name: t.detach().to(torch.float64)
+        for name, t in computation.tensors.items()
+        if t.grad_fn is None and t.is_floating_point()
+    }
+    records = []
+    for name in computation.wrt:
+        x = base[name].clone().requires_grad_()
+        if x.numel() > MAX_CHECK_INPUTS:
+            raise UsageError(
+                f"--check: {name} has {x.numel():,} elements; finite differences "
+                f"are limited to {MAX_CHECK_INPUTS:,} per variable",
+                "check a smaller version of the computation",
+            )
+        records.append(_gradcheck(name, _function(computation, [name], base), x))
+    return records
+
+
+def _gradcheck(name: str, f: Callable[..., torch.Tensor], x: torch.Tensor) -> CheckRecord:
+    import torch
+
+    analytical = _torch_call("the Jacobian", lambda: torch.autograd.functional.jacobian(f, x))
+    assert isinstance(analytical, torch.Tensor)
+    numerical = _central_differences(f, x)
+    passed = _torch_call(
+        "gradcheck",
+        lambda: torch.autograd.gradcheck(
+            f, (x,), eps=EPS, atol=ATOL, rtol=RTOL, raise_exception=False
+        ),
+    )
+    difference = _max_difference(analytical.reshape(numerical.shape), numerical)
+    return CheckRecord(name, bool(passed), difference)
+
+
+def _central_differences(f: Callable[..., torch.Tensor], x: torch.Tensor) -> torch.Tensor:
+    """(f(x + eps e_k) - f(x - eps e_k)) / 2 eps for each element k: (outputs, inputs)."""
+    import torch
+
+    with torch.no_grad():
+        point = x.detach().clone()
+        flat = point.view(-1)
+        columns = []
+        for k in range(flat.numel()):
+            original = flat[k].item()
+            flat[k] = original + EPS
+            plus = f(point).reshape(-1).clone()
+            flat[k] = original - EPS
+            minus = f(point).reshape(-1).clone()
+            flat[k] = original
+            columns.append((plus - minus) / (2 * EPS))
+        return torch.stack(columns, dim=1)
+
+
+def hessians(computation: Computation, full: bool) -> list[HessianRecord]:
+    """Second derivatives of a scalar result, one block per pair of variables."""
+    import torch
+
+    from autograd_cli.render.labels import format_shape
+
+    result = computation.result
+    if result.dim() != 0:
+        raise UsageError(
+            f"--hessian needs a scalar result; this one has shape {format_shape(result.shape)}",
+            "reduce it first, e.g. sum(...)",
+        )
+    leaves = _leaves(computation)
+    total = sum(t.numel() for t in leaves.values())
+    if total > MAX_HESSIAN_INPUTS:
+        raise UsageError(
+            f"--hessian: the variables have {total:,} elements; the limit is "
+            f"{MAX_HESSIAN_INPUTS:,} (the Hessian has that many squared entries)",
+            "pick fewer variables with --wrt, or smaller ones",
+        )
+    names = list(leaves)
+    f = _function(computation, names, {})
+    blocks = _torch_call(
+        "the Hessian", lambda: torch.autograd.functional.hessian(f, tuple(leaves.values()))
+    )
+    assert isinstance(blocks, tuple)
+    records = []
+    for i, row in zip(names, blocks, strict=True):
+        for j, block in zip(names, row, strict=True):
+            shape = (leaves[i].numel(), leaves[j].numel())
+            records.append(HessianRecord((i, j), shape, numbers(block.reshape(shape), full)))
+    return records
+
+
+def _max_difference(a: torch.Tensor, b: torch.Tensor) -> float:
+    return float((a.double() - b.double()).abs().max()) if a.numel() else 0.0

@@ -1,0 +1,242 @@
+"""`grad`: the result, every variable's gradient, and the checks, as a view and as JSON."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Group, RenderableType
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from autograd_cli.inspection.expect import ExpectRecord
+from autograd_cli.inspection.grads import (
+    ATOL,
+    EPS,
+    RTOL,
+    CheckRecord,
+    GradReport,
+    HessianRecord,
+    JacobianRecord,
+    VariableGrad,
+)
+from autograd_cli.records import TensorRecord
+from autograd_cli.render.blocks import code_block, fact
+from autograd_cli.render.json import numbers_doc
+from autograd_cli.render.labels import format_number, format_shape
+from autograd_cli.render.tables import numbers_view
+
+
+def _heading(text: str) -> Text:
+    return Text(text, style="bold underline")
+
+
+def _properties(rec: TensorRecord) -> Text:
+    return Text.assemble(
+        f"{format_shape(rec.shape)}  {rec.dtype}  requires_grad {rec.requires_grad}  "
+        f"is_leaf {rec.is_leaf}  grad_fn ",
+        (rec.grad_fn or "None", "cyan" if rec.grad_fn else "dim"),
+    )
+
+
+def _box(title: str, *body: RenderableType) -> Panel:
+    return Panel(Group(*body), title=Text(title, style="bold"), title_align="left", expand=False)
+
+
+def _result(report: GradReport) -> Panel:
+    rec = report.result
+    value: RenderableType
+    if isinstance(report.value, int | float | bool):
+        value = Text.assemble(("value ", "bold"), format_number(report.value))
+    else:
+        value = numbers_view(report.value, "value")
+    return _box(rec.name, _properties(rec), value)
+
+
+def _backward(report: GradReport) -> list[RenderableType]:
+    name = report.result.name
+    if report.vector is None:
+        return [
+            Text.assemble(
+                (f"{name}.backward()", "bold"), f" fills each leaf's .grad with d({name})/d(leaf)."
+            )
+        ]
+    return [
+        Text.assemble(
+            (f"{name}.backward(v)", "bold"),
+            f" with v = {report.vector_text}: for a result that is not a single number, "
+            f"backward computes v^T J, where J = d({name})/d(leaf).",
+        ),
+        numbers_view(report.vector, "v"),
+    ]
+
+
+def _variable(var: VariableGrad) -> Panel:
+    name = var.tensor.name
+    grad: RenderableType
+    if var.grad is None:
+        grad = Text(f"{name}.grad: None ({var.missing})", style="dim")
+    else:
+        grad = numbers_view(var.grad, f"{name}.grad")
+    return _box(name, _properties(var.tensor), grad)
+
+
+def _jacobian(records: list[JacobianRecord], result: str) -> list[RenderableType]:
+    body: list[RenderableType] = [
+        _heading("Jacobian"),
+        Text(f"J[i, k] = d {result}[i] / d leaf[k], both flattened (torch.autograd.functional)"),
+        Text(),
+    ]
+    for rec in records:
+        body += [
+            numbers_view(rec.jacobian, f"J for {rec.name}"),
+            numbers_view(rec.vjp, f"v^T J for {rec.name}"),
+            fact(
+                rec.matches_grad,
+                f"v^T J equals {rec.name}.grad (largest difference {rec.max_difference:.1e})",
+            ),
+            Text(),
+        ]
+    return body
+
+
+def _difference(value: float) -> str:
+    """Rounding noise below 1e-8 shows as a bound: its digits vary with the libm."""
+    return f"{value:.2e}" if value >= 1e-8 else "< 1e-08"
+
+
+def _check(records: list[CheckRecord]) -> list[RenderableType]:
+    table = Table("variable", "largest difference", "gradcheck")
+    for rec in records:
+        verdict = Text("✓ pass", "green") if rec.passed else Text("✗ FAIL", "bold red")
+        table.add_row(Text(rec.name, style="bold"), _difference(rec.max_difference), verdict)
+    return [
+        _heading("Gradient check"),
+        Text(f"autograd's Jacobian against central differences (eps {EPS:g}) in float64;"),
+        Text(f"the verdict is torch.autograd.gradcheck's (atol {ATOL:g}, rtol {RTOL:g})"),
+        table,
+        Text(),
+    ]
+
+
+def _expect(records: list[ExpectRecord]) -> list[RenderableType]:
+    body: list[RenderableType] = [_heading("Expected gradients"), Text()]
+    for rec in records:
+        title = f"{rec.name}.grad against {rec.formula}"
+        if rec.reason is not None:
+            body += [fact(False, f"{title}: {rec.reason}"), Text()]
+            continue
+        table = Table("index", f"{rec.name}.grad", "expected", "difference", title=title)
+        for row in rec.rows:
+            style = "" if row.close else "bold red"
+            table.add_row(
+                str(list(row.index)),
+                format_number(row.grad),
+                format_number(row.expected),
+                Text(_difference(row.difference), style=style),
+                style=None if row.close else "red",
+            )
+        verdict = (
+            f"{rec.name}.grad matches {rec.formula} in all {rec.elements} elements"
+            if rec.passed
+            else f"{rec.mismatches} of {rec.elements} elements differ"
+        )
+        shown = len(rec.rows)
+        if shown < rec.elements:
+            verdict += f" ({shown} shown{', mismatches first' if rec.mismatches else ''})"
+        body += [table, fact(rec.passed, verdict), Text()]
+    return body
+
+
+def _hessian(records: list[HessianRecord], result: str) -> list[RenderableType]:
+    body: list[RenderableType] = [
+        _heading("Hessian"),
+        Text(f"H[k, l] = d2 {result} / d a[k] d b[l], flattened (torch.autograd.functional)"),
+        Text(),
+    ]
+    for rec in records:
+        a, b = rec.of
+        body += [numbers_view(rec.values, f"d2 {result} / d{a} d{b}"), Text()]
+    return body
+
+
+def grad_view(report: GradReport) -> Group:
+    result = report.result.name
+    parts: list[RenderableType] = [
+        code_block(list(report.source.values())),
+        Text(),
+        _result(report),
+        *_backward(report),
+        Text(),
+        *(_variable(var) for var in report.variables),
+        Text(),
+    ]
+    if report.jacobian is not None:
+        parts += _jacobian(report.jacobian, result)
+    if report.expect is not None:
+        parts += _expect(report.expect)
+    if report.check is not None:
+        parts += _check(report.check)
+    if report.hessian is not None:
+        parts += _hessian(report.hessian, result)
+    return Group(*parts)
+
+
+def grad_doc(report: GradReport) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "result": report.result.name,
+        "source": report.source,
+        "shape": list(report.result.shape),
+        "dtype": report.result.dtype,
+        "value": numbers_doc(report.value),
+        "grad_fn": report.result.grad_fn,
+        "vector": numbers_doc(report.vector) if report.vector is not None else None,
+        "variables": [
+            {
+                "name": v.tensor.name,
+                "shape": list(v.tensor.shape),
+                "dtype": v.tensor.dtype,
+                "requires_grad": v.tensor.requires_grad,
+                "is_leaf": v.tensor.is_leaf,
+                "grad_fn": v.tensor.grad_fn,
+                "grad": numbers_doc(v.grad) if v.grad is not None else None,
+            }
+            for v in report.variables
+        ],
+    }
+    if report.jacobian is not None:
+        doc["jacobian"] = [
+            {
+                "name": j.name,
+                "shape": list(j.shape),
+                "values": numbers_doc(j.jacobian),
+                "vjp": numbers_doc(j.vjp),
+                "max_difference": j.max_difference,
+                "matches_grad": j.matches_grad,
+            }
+            for j in report.jacobian
+        ]
+    if report.check is not None:
+        doc["check"] = [
+            {"name": c.name, "passed": c.passed, "max_difference": c.max_difference}
+            for c in report.check
+        ]
+    if report.expect is not None:
+        doc["expect"] = [
+            {
+                "name": e.name,
+                "expr": e.formula,
+                "passed": e.passed,
+                "reason": e.reason,
+                "mismatches": e.mismatches,
+                "max_difference": e.max_difference,
+                "expected": e.expected,
+            }
+            for e in report.expect
+        ]
+    if report.hessian is not None:
+        doc["hessian"] = [
+            {"of": list(h.of), "shape": list(h.shape), "values": numbers_doc(h.values)}
+            for h in report.hessian
+        ]
+    return doc

@@ -1,0 +1,95 @@
+"""`grad --expect NAME=EXPR`: the user's formula against autograd's gradient."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import Invoke
+
+SQUARE = ("grad", "--expr", "sum(x**2)", "--var", "x=randn(4)")
+
+
+def _doc(cli: Invoke, *args: str, code: int) -> Any:
+    result = cli(*args, "--json")
+    assert result.exit_code == code, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_right_formula_passes(cli: Invoke) -> None:
+    doc = _doc(cli, *SQUARE, "--expect", "x=2*x", code=0)
+    assert doc["expect"] == [
+        {
+            "name": "x",
+            "expr": "2*x",
+            "passed": True,
+            "reason": None,
+            "mismatches": 0,
+            "max_difference": 0.0,
+            "expected": doc["variables"][0]["grad"],
+        }
+    ]
+
+
+def test_wrong_formula_fails_with_exit_1_and_still_reports(cli: Invoke) -> None:
+    result = cli(*SQUARE, "--expect", "x=x")
+    assert result.exit_code == 1
+    assert "4 of 4 elements differ" in result.stdout
+    assert "--expect failed for x" in result.stderr
+
+
+def test_the_lesson_derivative_by_hand(cli: Invoke) -> None:
+    # d mean(BCE(z, y)) / dz = (sigmoid(z) - y) / 3, and dz/db is the identity.
+    args = ("grad", "--lesson", "--expr", "binary_cross_entropy_with_logits(x@w+b, y)")
+    doc = _doc(cli, *args, "--expect", "b=(sigmoid(x@w+b)-y)/3", code=0)
+    assert [e["passed"] for e in doc["expect"]] == [True]
+    doc = _doc(cli, *args, "--expect", "b=sigmoid(x@w+b)-y", code=1)
+    assert [e["mismatches"] for e in doc["expect"]] == [3]
+
+
+def test_tolerances(cli: Invoke) -> None:
+    _doc(cli, *SQUARE, "--expect", "x=2*x+1e-4", code=1)
+    _doc(cli, *SQUARE, "--expect", "x=2*x+1e-4", "--atol", "1e-3", code=0)
+
+
+def test_shape_mismatch_is_a_failure_with_a_reason(cli: Invoke) -> None:
+    doc = _doc(cli, *SQUARE, "--expect", "x=ones(3)", code=1)
+    (record,) = doc["expect"]
+    assert record["reason"] == "the formula has shape (3,), x.grad has shape (4,)"
+
+
+def test_works_with_check(cli: Invoke) -> None:
+    doc = _doc(cli, *SQUARE, "--expect", "x=2*x", "--check", code=0)
+    assert "check" in doc and "expect" in doc
+
+
+@pytest.mark.parametrize(
+    ("expect", "message"),
+    [
+        ("xx=2*x", "no variable is called 'xx'"),
+        ("x", "is not NAME=EXPR"),
+        ("x=2*q", "q"),
+    ],
+)
+def test_bad_expectations_are_usage_errors(cli: Invoke, expect: str, message: str) -> None:
+    result = cli(*SQUARE, "--expect", expect)
+    assert result.exit_code == 2
+    assert message in result.stderr
+    assert result.stdout == ""  # refused before anything was printed
+
+
+def test_variable_without_gradient(cli: Invoke) -> None:
+    result = cli(*SQUARE, "--var", "c=ones(4)", "--wrt", "x", "--expect", "c=ones(4)")
+    assert result.exit_code == 2
+    assert "c has no gradient" in result.stderr
+
+
+def test_output_file_holds_what_stdout_would(cli: Invoke, tmp_path: Path) -> None:
+    target = tmp_path / "grad.json"
+    stdout = cli(*SQUARE, "--expect", "x=2*x", "--json").stdout
+    result = cli(*SQUARE, "--expect", "x=2*x", "--json", "-o", str(target))
+    assert result.exit_code == 0 and result.stdout == ""
+    assert target.read_text(encoding="utf-8") == stdout
