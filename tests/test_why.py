@@ -228,3 +228,68 @@ def test_batch_key_is_variable() -> None:
     command = typer.main.get_command(app).commands["why"]  # type: ignore[attr-defined]
     assert job_argv({"variable": "w"}, "why", command) == ["w"]
     assert json.dumps(job_argv({"all": True}, "why", command)) == '["--all"]'
+
+
+def _reasons(cli: Invoke, expr: str, *variables: str) -> dict[str, tuple[str, bool, object]]:
+    args = [a for v in variables for a in ("--var", v)]
+    doc = run_json(cli, "why", "--all", "--expr", expr, *args)
+    return {
+        v["name"]: (v["reason"], v["has_grad"], v["source"] and v["source"]["text"])
+        for v in doc["variables"]
+    }
+
+
+def test_expression_cuts_and_dtypes(cli: Invoke) -> None:
+    reasons = _reasons(
+        cli,
+        "sum(h * n + i + c * w)",
+        "w=randn(3)",
+        "u=randn(3)",
+        "v=randn(3)",
+        "h=detach(w) * 2",
+        "n=no_grad(u * 3)",
+        "i=tensor([1, 2, 3])",
+        "c=ones(3)",
+    )
+    assert reasons == {
+        "w": ("has_grad", True, "w=randn(3)"),  # through c * w; h is cut from it
+        "u": ("no_grad", False, "no_grad(u * 3)"),
+        "v": ("unused", False, "v=randn(3)"),
+        "h": ("detach", False, "detach(w)"),  # cut values are not tracked by default
+        "n": ("no_grad", False, "no_grad(u * 3)"),
+        "i": ("integer", False, "i=tensor([1, 2, 3])"),
+        "c": ("has_grad", True, "c=ones(3)"),  # a float leaf: it requires grad by default
+    }
+
+
+def test_expression_in_place_change_is_named(cli: Invoke) -> None:
+    reasons = _reasons(cli, "sum(s)", "a=randn(3)", "y=a * 2", "s=sin(y)", "k=y.add_(1)")
+    assert {name: r[:2] for name, r in reasons.items()} == dict.fromkeys(
+        ("a", "y", "s", "k"), ("modified_inplace", False)
+    )
+    assert {r[2] for r in reasons.values()} == {"y.add_(1)"}
+    # The prediction is torch's own verdict: backward fails on the same computation.
+    result = cli("backward", "--expr", "sum(s)", "--var", "a=randn(3)", "--var", "y=a * 2",
+                 "--var", "s=sin(y)", "--var", "k=y.add_(1)")  # fmt: skip
+    assert result.exit_code == 2 and INPLACE_ERROR in result.stderr
+
+
+def test_retained_intermediate_of_an_expression(cli: Invoke) -> None:
+    doc = run_json(cli, "why", "h", "--expr", "sum(h ** 2)", "--var", "x=tensor([1., 2.])",
+                   "--var", "h=x * 3")  # fmt: skip
+    assert (doc["reason"], doc["has_grad"]) == ("retained", True)
+    assert doc["grad"]["values"] == [6.0, 12.0]  # 2h
+    assert doc["source"]["text"] == "x * 3"
+
+
+def test_why_in_a_subprocess() -> None:
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-m", "autograd_cli", "why", "b", "--json"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    doc = json.loads(out.stdout)
+    assert (doc["schema"], doc["command"], doc["name"]) == ("autograd-cli/1", "why", "b")
+    assert doc["reason"] == "has_grad" and len(doc["grad"]["values"]) == 3

@@ -7,6 +7,19 @@ from typing import Annotated
 import typer
 
 from autograd_cli.cli.app import Json, Seed, app, handled, out, out_json
+from autograd_cli.cli.options import (
+    DEFAULT_MAX_ELEMENTS,
+    Dtype,
+    DtypeName,
+    Expr,
+    Lesson,
+    MaxElements,
+    Var,
+    Vector,
+    Wrt,
+    build_computation,
+    evaluate_option,
+)
 from autograd_cli.errors import CheckFailed
 
 
@@ -14,8 +27,13 @@ from autograd_cli.errors import CheckFailed
 @handled
 def backward(
     root: Annotated[
-        str, typer.Option("--root", help="Where backward starts: loss or z (seeded with ones).")
+        str, typer.Option("--root", help="Where the lesson's backward starts: loss or z.")
     ] = "loss",
+    expr: Expr = None,
+    var: Var = None,
+    wrt: Wrt = None,
+    lesson: Lesson = False,
+    vector: Vector = None,
     detect_anomaly: Annotated[
         bool,
         typer.Option(
@@ -23,14 +41,28 @@ def backward(
             help="Stop at the first node that passes on NaN or inf, and name it (exit 1).",
         ),
     ] = False,
+    dtype: Dtype = DtypeName.float32,
+    max_elements: MaxElements = DEFAULT_MAX_ELEMENTS,
     seed: Seed = 0,
     json: Json = False,
 ) -> None:
-    """Run backward on the lesson's loss and show each step the engine takes, in order."""
-    from autograd_cli.build.computation import lesson_computation
+    """Run backward and show each step the engine takes, in order, with its gradients."""
     from autograd_cli.inspection.backward import run_backward
 
-    record = run_backward(lesson_computation(seed, root), detect_anomaly=detect_anomaly)
+    computation = build_computation(
+        expr=expr,
+        var=var,
+        wrt=wrt,
+        lesson=lesson,
+        dtype=dtype,
+        max_elements=max_elements,
+        seed=seed,
+        root=root,
+    )
+    v = None
+    if vector is not None:
+        v = evaluate_option(computation, vector, dtype=dtype, seed=seed, max_elements=max_elements)
+    record = run_backward(computation, v, detect_anomaly=detect_anomaly)
     if json:
         from autograd_cli.render.backward import backward_doc
         from autograd_cli.render.json import document
@@ -43,7 +75,13 @@ def backward(
     anomaly = record.anomaly
     if anomaly is not None:
         node = record.graph.nodes[anomaly.node]
-        where = f" (from {node.source.text})" if node.source is not None else ""
+        message = f"NaN or inf in backward at step {anomaly.step}: #{node.id} {node.name}"
+        source = node.source
+        if source is None or source.start is None or source.end is None:
+            where = f" (from {source.text})" if source is not None else ""
+            raise CheckFailed(message + where)
         raise CheckFailed(
-            f"NaN or inf in backward at step {anomaly.step}: #{node.id} {node.name}{where}"
+            message + ", made by the part of the code marked below",
+            source=source.code,
+            span=(source.start, source.end),
         )

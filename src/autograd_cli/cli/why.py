@@ -7,6 +7,19 @@ from typing import Annotated
 import typer
 
 from autograd_cli.cli.app import Json, Seed, app, handled, out, out_json
+from autograd_cli.cli.options import (
+    DEFAULT_MAX_ELEMENTS,
+    Dtype,
+    DtypeName,
+    Expr,
+    Lesson,
+    MaxElements,
+    Var,
+    Vector,
+    Wrt,
+    build_computation,
+    evaluate_option,
+)
 from autograd_cli.errors import UsageError
 
 
@@ -20,13 +33,19 @@ def why(
     ] = None,
     every: Annotated[bool, typer.Option("--all", help="Explain every variable.")] = False,
     root: Annotated[
-        str, typer.Option("--root", help="The result backward starts from: loss or z.")
+        str, typer.Option("--root", help="The lesson's result backward starts from: loss or z.")
     ] = "loss",
+    expr: Expr = None,
+    var: Var = None,
+    wrt: Wrt = None,
+    lesson: Lesson = False,
+    vector: Vector = None,
+    dtype: Dtype = DtypeName.float32,
+    max_elements: MaxElements = DEFAULT_MAX_ELEMENTS,
     seed: Seed = 0,
     json: Json = False,
 ) -> None:
     """Say why a variable's .grad is what it is, and point at the code to blame."""
-    from autograd_cli.build.computation import lesson_computation
     from autograd_cli.inspection.why import explain
 
     if (variable is None) == (not every):
@@ -36,7 +55,20 @@ def why(
             else "give a variable or --all, not both",
             "for example: autograd-cli why w",
         )
-    records = explain(lesson_computation(seed, root), None if every else [variable or ""])
+    computation = build_computation(
+        expr=expr,
+        var=var,
+        wrt=wrt,
+        lesson=lesson,
+        dtype=dtype,
+        max_elements=max_elements,
+        seed=seed,
+        root=root,
+    )
+    v = None
+    if vector is not None:
+        v = evaluate_option(computation, vector, dtype=dtype, seed=seed, max_elements=max_elements)
+    records = explain(computation, None if every else [variable or ""], v)
     if json:
         from autograd_cli.render.json import document
         from autograd_cli.render.why import why_doc

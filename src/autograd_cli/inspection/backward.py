@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from autograd_cli.errors import UsageError
 from autograd_cli.inspection.flow import grad_record, watch_backward
+from autograd_cli.inspection.grads import backward_vector
 from autograd_cli.inspection.graph import traced
 from autograd_cli.records import BackwardRecord
 
@@ -26,7 +27,7 @@ def run_backward(
     *,
     detect_anomaly: bool = False,
 ) -> BackwardRecord:
-    """Run `result.backward(gradient)` (ones by default) step by step.
+    """Run `result.backward(gradient)` step by step (`gradient` may be None for a scalar).
 
     `detect_anomaly` stops at the first node that passes on NaN or inf. torch's own
     `detect_anomaly` checks only for NaN and answers with a Python traceback of the
@@ -35,8 +36,9 @@ def run_backward(
     import torch
 
     result = computation.result
+    vector = backward_vector(result, gradient)
     graph, (order, _) = traced(result, computation.named, sources=computation.sources)
-    seed = torch.ones_like(result) if gradient is None else gradient
+    seed = torch.ones_like(result) if vector is None else vector
     start = grad_record(seed, with_values=True)
     if detect_anomaly and not start.finite:
         raise UsageError("the gradient backward starts from already holds NaN or inf")

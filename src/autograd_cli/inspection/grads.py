@@ -101,7 +101,7 @@ def inspect_grads(
     `full` keeps every value (for JSON); otherwise large tensors become summaries.
     """
     result = computation.result
-    vector = _vector(result, vector)
+    vector = backward_vector(result, vector)
     for tensor in computation.tensors.values():
         if tensor.grad_fn is not None:
             tensor.retain_grad()  # named intermediates show their gradient too
@@ -136,7 +136,7 @@ def inspect_grads(
     return report
 
 
-def _vector(result: torch.Tensor, vector: torch.Tensor | None) -> torch.Tensor | None:
+def backward_vector(result: torch.Tensor, vector: torch.Tensor | None) -> torch.Tensor | None:
     """Refuse what backward would refuse, in plain words, before calling it."""
     from autograd_cli.render.labels import format_shape
 

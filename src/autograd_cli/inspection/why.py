@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from autograd_cli.build.sources import InPlaceChange, PathCut, SourceMap
 from autograd_cli.errors import UsageError
 from autograd_cli.inspection.flow import grad_record, watch_backward
+from autograd_cli.inspection.grads import backward_vector
 from autograd_cli.inspection.graph import short_name, traced
 from autograd_cli.inspection.saved import saved_attributes
 from autograd_cli.records import GradRecord, Reason, Source, WhyRecord
@@ -97,8 +98,8 @@ def explain(
 ) -> list[WhyRecord]:
     """One record per name (default: every named tensor), after running backward once.
 
-    Backward is the real `result.backward(gradient)` (ones by default), unless a saved
-    tensor was changed in place: then it would fail, and that is the answer.
+    Backward is the real `result.backward(gradient)` (`gradient` None for a scalar), unless
+    a saved tensor was changed in place: then it would fail, and that is the answer.
     """
     wanted = list(computation.tensors) if names is None else list(names)
     for name in wanted:
@@ -123,7 +124,8 @@ class _Explainer:
             _, (self.order, self.ids) = traced(result, computation.named, sources=self.sources)
         self.stale = stale_saved(self.order)
         if self.order and not self.stale:
-            watch_backward(result, self.order, gradient, accumulate=True)
+            vector = backward_vector(result, gradient)
+            watch_backward(result, self.order, vector, accumulate=True)
         self.accumulators = {
             id(node.variable): node for node in self.order if short_name(node) == "AccumulateGrad"
         }
@@ -210,7 +212,8 @@ class _Explainer:
             return None
         found: tuple[StaleSaved, str] | None = None
         for stale in self.stale:
-            if self.changed_name(stale, self.change_of(stale)) == name:
+            change = self.change_of(stale)
+            if (change.tensor is tensor) if change else self.changed_name(stale, None) == name:
                 found = (stale, f"{name} was changed in place after it was saved: {{node}} {{it}}")
                 break
         if found is None and node is not None:

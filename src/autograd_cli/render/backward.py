@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from rich.console import Group
+from rich.console import Group, RenderableType
 from rich.text import Text
 
 from autograd_cli.records import Anomaly, BackwardRecord, GradRecord, NodeRecord, StepRecord
+from autograd_cli.render.blocks import Indented, Underlined
 from autograd_cli.render.json import grad_doc, graph_doc, source_doc
 from autograd_cli.render.labels import grad_lines
 
@@ -65,7 +66,8 @@ def step_text(record: BackwardRecord, step: StepRecord, width: int) -> Text:
     return Text("\n").join(lines)
 
 
-def anomaly_text(record: BackwardRecord, anomaly: Anomaly) -> Text:
+def anomaly_view(record: BackwardRecord, anomaly: Anomaly) -> Group:
+    """Where NaN or inf first appeared, and the code that made that node (carets on it)."""
     graph = record.graph
     node = graph.nodes[anomaly.node]
     what = " and ".join(w for w, on in (("NaN", anomaly.nan), ("inf", anomaly.inf)) if on)
@@ -79,15 +81,14 @@ def anomaly_text(record: BackwardRecord, anomaly: Anomaly) -> Text:
     if named:
         text.append(" to ")
         text.append_text(Text(", ").join(named))
-    if node.source is not None:
-        text.append_text(Text.assemble("\n", ("from ", "dim"), (node.source.text, "blue")))
     missed = len(graph.nodes) - len(record.steps)
-    text.append(
-        f"\nbackward stopped there (--detect-anomaly): {missed} "
+    stopped = Text(
+        f"backward stopped there (--detect-anomaly): {missed} "
         f"node{'' if missed == 1 else 's'} did not run",
         style="dim",
     )
-    return text
+    made = [Underlined(node.source, "made by") if node.source is not None else Text()]
+    return Group(text, Indented(*made, stopped))
 
 
 def backward_view(record: BackwardRecord) -> Group:
@@ -100,10 +101,10 @@ def backward_view(record: BackwardRecord) -> Group:
         f"\n{count} step{'' if count == 1 else 's'}, in the order the engine ran them",
     )
     width = len(str(count)) + 1
-    parts: list[Text] = [header, Text()]
+    parts: list[RenderableType] = [header, Text()]
     parts += [step_text(record, step, width) for step in record.steps]
     if record.anomaly is not None:
-        parts += [Text(), anomaly_text(record, record.anomaly)]
+        parts += [Text(), anomaly_view(record, record.anomaly)]
     return Group(*parts)
 
 

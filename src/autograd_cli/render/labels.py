@@ -6,8 +6,10 @@ its colours to the same words.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Sequence
 
+from autograd_cli.errors import Span
 from autograd_cli.records import GradRecord, NodeRecord, SavedRecord, Values
 
 
@@ -119,6 +121,22 @@ def node_lines(node: NodeRecord) -> list[str]:
     return lines
 
 
-def underline(code: str, start: int, end: int) -> tuple[str, str]:
-    """The code and a line of carets under `code[start:end]`."""
-    return code, " " * start + "^" * max(end - start, 1)
+def underline(source: str, span: Span, width: int) -> tuple[str, str]:
+    """The source (cropped to `width` around the span, with …) and a line of carets under it."""
+    # one cell per character, so the carets line up: control and wide characters become ?
+    source = "".join(
+        c if c.isprintable() and unicodedata.east_asian_width(c) not in "WF" else "?"
+        for c in source
+    )
+    start, end = span
+    end = max(end, start + 1)
+    left = 0
+    if len(source) > width:
+        left = max(0, min(start - width // 3, len(source) - width + 1))
+    shown = source[left : left + width]
+    if left > 0:
+        shown = "…" + shown[1:]
+    if left + width < len(source):
+        shown = shown[:-1] + "…"
+    first, last = start - left, min(end - left, width)
+    return shown, " " * first + "^" * max(last - first, 1)

@@ -8,21 +8,10 @@ from typing import Any
 from rich.console import Group, RenderableType
 from rich.text import Text
 
-from autograd_cli.records import Source, WhyRecord
-from autograd_cli.render.blocks import Indented
+from autograd_cli.records import WhyRecord
+from autograd_cli.render.blocks import Indented, Underlined
 from autograd_cli.render.json import grad_doc, source_doc
-from autograd_cli.render.labels import grad_lines, underline
-
-
-def source_lines(source: Source, label: str = "at") -> Text:
-    """The code, and carets under the part to blame when it is a span of it."""
-    prefix = f"{label}  "
-    if source.start is None or source.end is None:
-        return Text.assemble((prefix, "dim"), (source.code, "blue"))
-    code, carets = underline(source.code, source.start, source.end)
-    return Text.assemble(
-        (prefix, "dim"), (code, "blue"), "\n", " " * len(prefix), (carets, "bold yellow")
-    )
+from autograd_cli.render.labels import grad_lines
 
 
 def why_view(records: Sequence[WhyRecord]) -> Group:
@@ -39,9 +28,9 @@ def why_view(records: Sequence[WhyRecord]) -> Group:
                 (f"  ({record.reason.value})", "dim"),
             )
         )
-        body = [Text(record.explanation)]
+        body: list[RenderableType] = [Text(record.explanation)]
         if record.source is not None:
-            body.append(source_lines(record.source))
+            body.append(Underlined(record.source))
         if record.grad is not None:
             label = f"{record.name}.grad "
             grad = ("\n" + " " * len(label)).join(grad_lines(record.grad))
