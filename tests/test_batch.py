@@ -52,7 +52,7 @@ def test_json_lines_equal_the_command_lines(cli: Invoke, tmp_path: Path) -> None
     third = {k: v for k, v in docs[2].items() if k not in ("job", "status")}
     assert third == run_json(cli, "lesson")
     assert "unknown key 'rooot'" in docs[1]["error"]
-    assert "job 'typo': unknown key 'rooot'" in result.stderr
+    assert "[typo] error: unknown key 'rooot'" in result.stderr
 
 
 def test_human_output_sections_and_summary(cli: Invoke, tmp_path: Path) -> None:

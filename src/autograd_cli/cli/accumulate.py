@@ -8,7 +8,20 @@ from typing import Annotated
 
 import typer
 
-from autograd_cli.cli.app import Json, app, handled, out, out_json
+from autograd_cli.cli.app import Json, Output, Seed, app, emit, handled
+from autograd_cli.cli.options import (
+    DEFAULT_MAX_ELEMENTS,
+    Dtype,
+    DtypeName,
+    Expr,
+    Lesson,
+    MaxElements,
+    Var,
+    Vector,
+    Wrt,
+    build_computation,
+    vector_option,
+)
 from autograd_cli.errors import CheckFailed, UsageError
 
 #: Runs this long get a progress bar on stderr (when it is a terminal and not --json).
@@ -75,9 +88,19 @@ def accumulate(
             help="The leaf whose .grad to watch (default: the first that requires grad).",
         ),
     ] = None,
+    expr: Expr = None,
+    var: Var = None,
+    wrt: Wrt = None,
+    lesson: Lesson = False,
+    vector: Vector = None,
+    dtype: Dtype = DtypeName.float32,
+    max_elements: MaxElements = DEFAULT_MAX_ELEMENTS,
+    seed: Seed = 0,
     json: Json = False,
+    output: Output = None,
 ) -> None:
-    """Call backward N times on the lesson's (inp + 1).pow(2) and watch inp.grad add up."""
+    """Call backward N times on the lesson's (inp + 1).pow(2), or on --expr's result, and
+    watch a leaf's .grad add up: k calls give k times the first call's gradient."""
     from autograd_cli.build.accumulation import accumulation_computation
     from autograd_cli.inspection.accumulate import (
         AccumulationPlan,
@@ -95,18 +118,43 @@ def accumulate(
     keep = every_call if json else glimpse(plan)  # JSON lists every call, the view a glimpse
     if every is not None:
         keep = thinned(plan, every)
-    computation = accumulation_computation()
+    computation = build_computation(
+        expr=expr,
+        var=var,
+        wrt=wrt,
+        lesson=lesson,
+        dtype=dtype,
+        max_elements=max_elements,
+        seed=seed,
+        default=accumulation_computation,
+    )
+    v = vector_option(
+        computation,
+        vector,
+        required=expr is not None,
+        dtype=dtype,
+        seed=seed,
+        max_elements=max_elements,
+    )
     with _progress(plan.total, json) as progress:
-        record = run_plan(computation, plan, leaf=leaf, keep=keep, progress=progress)
+        record = run_plan(
+            computation,
+            plan,
+            leaf=leaf,
+            vector=v,
+            vector_code=vector,
+            keep=keep,
+            progress=progress,
+        )
     if json:
         from autograd_cli.render.accumulate import accumulation_doc
-        from autograd_cli.render.json import document
+        from autograd_cli.render.json import document, dumps
 
-        out_json(document("accumulate", every=every or 1, **accumulation_doc(record)))
+        emit(dumps(document("accumulate", every=every or 1, **accumulation_doc(record))), output)
     else:
         from autograd_cli.render.accumulate import accumulate_view
 
-        out(accumulate_view(record))
+        emit(accumulate_view(record), output)
     if not record.law_holds:
         raise CheckFailed(
             f"the k-times law failed at call {record.law_failure}",

@@ -93,12 +93,6 @@ def out(renderable: Any) -> None:
     Console().print(renderable)
 
 
-def out_json(doc: dict[str, Any]) -> None:
-    from autograd_cli.render.json import dumps
-
-    sys.stdout.write(dumps(doc))
-
-
 def is_debug() -> bool:
     return _state["debug"]
 

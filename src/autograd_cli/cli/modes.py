@@ -6,7 +6,20 @@ from typing import Annotated
 
 import typer
 
-from autograd_cli.cli.app import Json, Seed, app, handled, out, out_json
+from autograd_cli.cli.app import Json, Output, Seed, app, emit, handled
+from autograd_cli.cli.options import (
+    DEFAULT_MAX_ELEMENTS,
+    Dtype,
+    DtypeName,
+    Expr,
+    Lesson,
+    MaxElements,
+    Var,
+    Vector,
+    Wrt,
+    build_computation,
+    vector_option,
+)
 from autograd_cli.errors import UsageError
 
 #: The scaled network's width and the rounds `--bench` runs when not told otherwise.
@@ -40,7 +53,8 @@ def modes(
             "--size",
             min=1,
             metavar="N",
-            help=f"--bench: the network's width, w: (N, N) (default {BENCH_SIZE}).",
+            help=f"--bench: the lesson network's width, w: (N, N) (default {BENCH_SIZE}); "
+            "with --expr the bench times the expression as it is.",
         ),
     ] = None,
     repeat: Annotated[
@@ -52,31 +66,67 @@ def modes(
             help=f"--bench: timed rounds (default {BENCH_REPEAT}).",
         ),
     ] = None,
+    expr: Expr = None,
+    var: Var = None,
+    wrt: Wrt = None,
+    lesson: Lesson = False,
+    vector: Vector = None,
+    dtype: Dtype = DtypeName.float32,
+    max_elements: MaxElements = DEFAULT_MAX_ELEMENTS,
     seed: Seed = 0,
     json: Json = False,
+    output: Output = None,
 ) -> None:
-    """Compute the lesson's z under each grad mode: what autograd records and allows."""
+    """Compute the lesson's z, or --expr's result, under each grad mode: what autograd records
+    and allows; --bench times tracking against no_grad and inference_mode."""
+    from functools import partial
+
     from autograd_cli.build.computation import lesson_computation
     from autograd_cli.inspection.modes import grad_modes
 
     if not bench and (size is not None or repeat is not None):
         raise UsageError("--size and --repeat only apply to --bench", "add --bench")
-    report = grad_modes(lesson_computation(seed, "z"), freeze=freeze)
+    if expr is not None and size is not None:
+        raise UsageError(
+            "--size scales the lesson network; with --expr the bench times the expression",
+            "drop --size, or give the expression larger tensors",
+        )
+    computation = build_computation(
+        expr=expr,
+        var=var,
+        wrt=wrt,
+        lesson=lesson,
+        dtype=dtype,
+        max_elements=max_elements,
+        seed=seed,
+        default=partial(lesson_computation, seed, "z"),
+    )
+    v = vector_option(
+        computation,
+        vector,
+        required=expr is not None,
+        dtype=dtype,
+        seed=seed,
+        max_elements=max_elements,
+    )
+    report = grad_modes(computation, vector=v, vector_code=vector, freeze=freeze)
     timing = None
     if bench:
         from autograd_cli.inspection.bench import bench_modes
 
-        width = size or BENCH_SIZE
-        network = lesson_computation(seed, "loss", size=width)
-        timing = bench_modes(network, repeat or BENCH_REPEAT, size=width)
+        if expr is None:
+            width = size or BENCH_SIZE
+            network = lesson_computation(seed, "loss", size=width)
+            timing = bench_modes(network, repeat or BENCH_REPEAT, size=width)
+        else:
+            timing = bench_modes(computation, repeat or BENCH_REPEAT)
     if json:
-        from autograd_cli.render.json import document
+        from autograd_cli.render.json import document, dumps
         from autograd_cli.render.modes import bench_doc, modes_doc
 
         bench_field = bench_doc(timing) if timing else None
-        out_json(document("modes", seed=seed, **modes_doc(report), bench=bench_field))
+        emit(dumps(document("modes", seed=seed, **modes_doc(report), bench=bench_field)), output)
     else:
-        from autograd_cli.render.modes import modes_renderables
+        from autograd_cli.render.modes import modes_output
 
-        for renderable in modes_renderables(report, timing):
-            out(renderable)
+        emit(modes_output(report, timing), output)

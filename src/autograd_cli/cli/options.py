@@ -7,6 +7,7 @@ Without `--expr` a command works on the lesson network; with it, on the expressi
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated
 
@@ -97,8 +98,10 @@ def build_computation(
     max_elements: int,
     seed: int,
     root: str = "loss",
+    default: Callable[[], Computation] | None = None,
 ) -> Computation:
-    """The lesson network without `--expr` (with `root` as its result), the expression with it.
+    """The expression with `--expr`; without it, what `default` builds (by default the lesson
+    network, with `root` as its result).
 
     Warnings found while building (inf or nan) go to stderr here, once.
     """
@@ -108,6 +111,8 @@ def build_computation(
                 raise UsageError(f"{option} needs --expr", _EXPR_EXAMPLE)
         if dtype is not DtypeName.float32:
             raise UsageError("--dtype applies to --expr; the lesson network is float32")
+        if default is not None:
+            return default()
         from autograd_cli.build.computation import lesson_computation
 
         return lesson_computation(seed, root)
@@ -145,6 +150,32 @@ def evaluate_option(
 
     scope = {**computation.named, "result": computation.result}
     return evaluate_text(text, scope, dtype=dtype.value, seed=seed, max_elements=max_elements)
+
+
+def vector_option(
+    computation: Computation,
+    text: str | None,
+    *,
+    required: bool,
+    dtype: DtypeName,
+    seed: int,
+    max_elements: int,
+) -> torch.Tensor | None:
+    """`--vector` evaluated and checked against the result, with `grad`'s words on a mismatch.
+
+    `required`: refuse a non-scalar result without `--vector` as `grad` does (the lesson's
+    own examples, without `--expr`, back-propagate ones and need no vector).
+    """
+    if text is None and not required:
+        return None
+    from autograd_cli.inspection.grads import backward_vector
+
+    vector = None
+    if text is not None:
+        vector = evaluate_option(
+            computation, text, dtype=dtype, seed=seed, max_elements=max_elements
+        )
+    return backward_vector(computation.result, vector)
 
 
 _EXPR_EXAMPLE = "for example --lesson --expr 'binary_cross_entropy_with_logits(x@w+b, y)'"

@@ -94,20 +94,25 @@ def run_job(job: JobSpec, json: bool) -> JobResult:
         argv = job_argv(job.options, job.command, commands[job.command])
     except UsageError as error:
         hint = f"\nhint: {error.hint}" if error.hint else ""
-        message = f"error: job {job.name!r}: {error.message}{hint}"
-        print(message, file=sys.stderr)
+        message = f"error: {error.message}{hint}"
+        sys.stderr.write(_labelled(job, message + "\n"))
         return JobResult(job.index, job.name, job.command, EXIT_USAGE, 0.0, message)
     prefix = ["--debug"] if is_debug() else []
     code, stdout, stderr = _invoke(
         [*prefix, job.command, *argv, *(["--json"] if json else [])], json
     )
     seconds = time.perf_counter() - start
-    sys.stderr.write(stderr)
+    sys.stderr.write(_labelled(job, stderr))
     doc = None
     if json:
         with contextlib.suppress(ValueError):
             doc = jsonlib.loads(stdout)
     return JobResult(job.index, job.name, job.command, code, seconds, stderr.strip(), doc)
+
+
+def _labelled(job: JobSpec, text: str) -> str:
+    """A job's stderr with its name on every line: jobs' messages stay apart in a CI log."""
+    return "".join(f"[{job.name}] {line}" for line in text.splitlines(keepends=True))
 
 
 @app.command()

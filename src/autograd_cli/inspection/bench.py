@@ -15,7 +15,7 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 
 from autograd_cli.build.computation import Computation
-from autograd_cli.inspection.modes import measure_saved
+from autograd_cli.inspection.modes import backward_code, measure_saved
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,7 @@ def bench_modes(computation: Computation, repeat: int, size: int | None = None) 
 
     leaves = {name: t for name, t in computation.tensors.items() if t.is_leaf}
     result = computation.result_name
+    backward = backward_code(result, computation.result.dim() == 0, None)
 
     def forward(context: Callable[[], AbstractContextManager[object]]) -> Callable[[], None]:
         def run() -> None:
@@ -55,7 +56,7 @@ def bench_modes(computation: Computation, repeat: int, size: int | None = None) 
         out.backward(torch.ones_like(out))
 
     ways = [
-        ("tracked", f"{result} = ...; {result}.backward()", forward_backward),
+        ("tracked", f"{result} = ...; {backward}", forward_backward),
         ("tracked_forward", f"{result} = ...  (graph recorded, no backward)", forward(nullcontext)),
         ("no_grad", f"with torch.no_grad(): {result} = ...", forward(torch.no_grad)),
         (

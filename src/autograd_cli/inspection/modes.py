@@ -176,12 +176,18 @@ def measure_saved(compute: Callable[[], T]) -> tuple[T, int]:
 
 
 def fresh_leaves(computation: Computation) -> dict[str, torch.Tensor]:
-    """Copies of the leaves with the same `requires_grad`, attached to no graph."""
-    return {
-        name: t.detach().clone().requires_grad_(t.requires_grad)
-        for name, t in computation.tensors.items()
-        if t.is_leaf
-    }
+    """Copies of the leaves with the same `requires_grad`, attached to no graph.
+
+    Two names for one tensor (`--var v=x`) stay one tensor: freezing one freezes both.
+    """
+    copies: dict[int, torch.Tensor] = {}
+    leaves: dict[str, torch.Tensor] = {}
+    for name, t in computation.tensors.items():
+        if t.is_leaf:
+            if id(t) not in copies:
+                copies[id(t)] = t.detach().clone().requires_grad_(t.requires_grad)
+            leaves[name] = copies[id(t)]
+    return leaves
 
 
 def backward_code(result: str, scalar: bool, vector_code: str | None) -> str:

@@ -177,8 +177,9 @@ def bench_doc(report: BenchReport) -> dict[str, Any]:
     }
 
 
-def modes_renderables(report: ModesReport, bench: BenchReport | None) -> list[RenderableType]:
+def modes_output(report: ModesReport, bench: BenchReport | None) -> Group:
+    """The whole `modes` view: the table and its details, then the bench when there is one."""
     views: list[RenderableType] = [modes_view(report)]
     if bench is not None:
         views += [Text(), bench_view(bench)]
-    return views
+    return Group(*views)
