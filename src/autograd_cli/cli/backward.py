@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from autograd_cli.cli.app import Json, Seed, app, handled, out, out_json
+from autograd_cli.cli.app import Json, Output, Seed, app, emit, handled
 from autograd_cli.cli.options import (
     DEFAULT_MAX_ELEMENTS,
     Dtype,
@@ -45,6 +45,7 @@ def backward(
     max_elements: MaxElements = DEFAULT_MAX_ELEMENTS,
     seed: Seed = 0,
     json: Json = False,
+    output: Output = None,
 ) -> None:
     """Run backward and show each step the engine takes, in order, with its gradients."""
     from autograd_cli.inspection.backward import run_backward
@@ -65,13 +66,13 @@ def backward(
     record = run_backward(computation, v, detect_anomaly=detect_anomaly)
     if json:
         from autograd_cli.render.backward import backward_doc
-        from autograd_cli.render.json import document
+        from autograd_cli.render.json import document, dumps
 
-        out_json(document("backward", seed=seed, **backward_doc(record)))
+        emit(dumps(document("backward", seed=seed, **backward_doc(record))), output)
     else:
         from autograd_cli.render.backward import backward_view
 
-        out(backward_view(record))
+        emit(backward_view(record), output)
     anomaly = record.anomaly
     if anomaly is not None:
         node = record.graph.nodes[anomaly.node]

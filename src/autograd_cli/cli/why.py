@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from autograd_cli.cli.app import Json, Seed, app, handled, out, out_json
+from autograd_cli.cli.app import Json, Output, Seed, app, emit, handled
 from autograd_cli.cli.options import (
     DEFAULT_MAX_ELEMENTS,
     Dtype,
@@ -44,6 +44,7 @@ def why(
     max_elements: MaxElements = DEFAULT_MAX_ELEMENTS,
     seed: Seed = 0,
     json: Json = False,
+    output: Output = None,
 ) -> None:
     """Say why a variable's .grad is what it is, and point at the code to blame."""
     from autograd_cli.inspection.why import explain
@@ -70,14 +71,15 @@ def why(
         v = evaluate_option(computation, vector, dtype=dtype, seed=seed, max_elements=max_elements)
     records = explain(computation, None if every else [variable or ""], v)
     if json:
-        from autograd_cli.render.json import document
+        from autograd_cli.render.json import document, dumps
         from autograd_cli.render.why import why_doc
 
         if every:
-            out_json(document("why", seed=seed, variables=[why_doc(r) for r in records]))
+            doc = document("why", seed=seed, variables=[why_doc(r) for r in records])
         else:
-            out_json(document("why", seed=seed, **why_doc(records[0])))
+            doc = document("why", seed=seed, **why_doc(records[0]))
+        emit(dumps(doc), output)
     else:
         from autograd_cli.render.why import why_view
 
-        out(why_view(records))
+        emit(why_view(records), output)
