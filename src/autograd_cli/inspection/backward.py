@@ -45,7 +45,7 @@ def run_backward(
     flow = watch_backward(
         result,
         order,
-        seed,
+        vector,
         accumulate=True,
         steps=True,
         with_values=True,

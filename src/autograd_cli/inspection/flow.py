@@ -80,6 +80,7 @@ class _Watch:
         self.with_values = with_values
         self.stop = stop
         self.started: list[tuple[int, tuple[GradRecord | None, ...]]] = []  # firing order
+        self.received: dict[int, tuple[GradRecord | None, ...]] = {}  # node id -> received
         self.finished: dict[int, tuple[GradRecord | None, ...]] = {}  # node id -> passed
 
     def _records(self, grads: Sequence[torch.Tensor | None]) -> tuple[GradRecord | None, ...]:
@@ -89,7 +90,8 @@ class _Watch:
 
     def prehook(self, node_id: int) -> Any:
         def before(grad_outputs: tuple[torch.Tensor | None, ...]) -> None:
-            self.started.append((node_id, self._records(grad_outputs)))
+            received = self.received[node_id] = self._records(grad_outputs)
+            self.started.append((node_id, received))
 
         return before
 
@@ -99,7 +101,10 @@ class _Watch:
             grad_outputs: tuple[torch.Tensor | None, ...],
         ) -> None:
             flow = self.flow
-            if grad_outputs and grad_outputs[0] is not None:
+            received = self.received.get(node_id)  # the prehook's, when there is one
+            if received:
+                flow.at_node[node_id] = received[0]
+            elif grad_outputs and grad_outputs[0] is not None:
                 flow.at_node[node_id] = grad_record(grad_outputs[0], with_values=self.with_values)
             passed = self._records(grad_inputs)
             for position, grad in enumerate(passed):
@@ -162,13 +167,16 @@ def watch_backward(
             handles.append(node.register_prehook(watch.prehook(node_id)))
     if not accumulate and not leaves:
         raise UsageError("no leaf in this graph requires grad: there is no gradient to follow")
-    seed = torch.ones_like(root) if gradient is None else gradient
+    if gradient is None and root.dim() != 0:
+        gradient = torch.ones_like(root)  # as `root.sum()` would seed it
+    # A scalar root goes without an explicit 1: given a tensor, torch checks its shape
+    # symbolically, and importing that machinery (sympy) costs more than the lesson's backward.
     try:
         if accumulate:
-            torch.autograd.backward(root, seed, retain_graph=True)
+            torch.autograd.backward(root, gradient, retain_graph=True)
         else:
             leaf_grads = torch.autograd.grad(
-                root, leaves, seed, retain_graph=True, allow_unused=True
+                root, leaves, gradient, retain_graph=True, allow_unused=True
             )
             for node_id, grad in zip(leaf_ids, leaf_grads, strict=True):
                 if grad is not None:
@@ -176,8 +184,7 @@ def watch_backward(
     except _Stop:
         pass
     except RuntimeError as error:
-        where = _where(watch, order) if steps else ""
-        raise UsageError(f"backward failed{where}: {plain(error)}", _hint(error)) from None
+        raise backward_error(error, _where(watch, order) if steps else "") from None
     finally:
         for handle in handles:
             handle.remove()
@@ -198,6 +205,11 @@ def _where(watch: _Watch, order: Sequence[Any]) -> str:
         return ""
     node_id = watch.started[-1][0]
     return f" at step {len(watch.started)} (#{node_id} {short_name(order[node_id])})"
+
+
+def backward_error(error: RuntimeError, where: str = "") -> UsageError:
+    """Torch's backward error in plain words; `where`: ` at step 3 (#2 SinBackward0)`."""
+    return UsageError(f"backward failed{where}: {plain(error)}", _hint(error))
 
 
 def plain(error: RuntimeError) -> str:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from autograd_cli.build.sources import InPlaceChange, PathCut, SourceMap
 from autograd_cli.errors import UsageError
-from autograd_cli.inspection.flow import grad_record, watch_backward
+from autograd_cli.inspection.flow import backward_error, grad_record
 from autograd_cli.inspection.grads import backward_vector
 from autograd_cli.inspection.graph import short_name, traced
 from autograd_cli.inspection.saved import saved_attributes
@@ -124,8 +124,12 @@ class _Explainer:
             _, (self.order, self.ids) = traced(result, computation.named, sources=self.sources)
         self.stale = stale_saved(self.order)
         if self.order and not self.stale:
-            vector = backward_vector(result, gradient)
-            watch_backward(result, self.order, vector, accumulate=True)
+            import torch
+
+            try:
+                torch.autograd.backward(result, backward_vector(result, gradient))
+            except RuntimeError as error:
+                raise backward_error(error) from None
         self.accumulators = {
             id(node.variable): node for node in self.order if short_name(node) == "AccumulateGrad"
         }
