@@ -13,7 +13,6 @@ source map then tells which in-place operation moved the version on.
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from autograd_cli.build.sources import InPlaceChange, PathCut, SourceMap
 from autograd_cli.errors import UsageError
+from autograd_cli.expr.parser import suggestion
 from autograd_cli.inspection.flow import backward_error, grad_record
 from autograd_cli.inspection.grads import backward_vector
 from autograd_cli.inspection.graph import short_name, traced
@@ -105,10 +105,9 @@ def explain(
     for name in wanted:
         if name not in computation.named:
             known = list(computation.named)
-            near = difflib.get_close_matches(name, known, n=1)
             raise UsageError(
                 f"no variable is called {name!r}",
-                f"did you mean {near[0]!r}?" if near else f"variables: {', '.join(known)}",
+                suggestion(name, known, f"variables: {', '.join(known)}"),
             )
     return _Explainer(computation, gradient).explain(wanted)
 
@@ -217,7 +216,8 @@ class _Explainer:
         found: tuple[StaleSaved, str] | None = None
         for stale in self.stale:
             change = self.change_of(stale)
-            if (change.tensor is tensor) if change else self.changed_name(stale, None) == name:
+            changed = change.tensor is tensor if change else self.changed_name(stale, None) == name
+            if changed:
                 found = (stale, f"{name} was changed in place after it was saved: {{node}} {{it}}")
                 break
         if found is None and node is not None:
@@ -263,8 +263,8 @@ class _Explainer:
                 name,
                 self._grad(tensor) is not None,
                 Reason.RESULT,
-                f"{name} is the result: backward starts here, with a gradient of ones "
-                "(1 for a scalar), and passes it on to what it was computed from.",
+                f"{name} is the result: backward starts here (from 1 for a scalar, or the "
+                "--vector given) and passes the gradient on to what it was computed from.",
                 defined,
                 node_id,
                 self._grad(tensor),
