@@ -12,6 +12,7 @@ from rich.console import Console
 
 import autograd_cli
 from autograd_cli.build.lesson import build_lesson
+from autograd_cli.build.sources import SourceMap
 from autograd_cli.records import GraphRecord
 from conftest import Invoke
 
@@ -42,8 +43,9 @@ def test_import_is_cheap_and_loads_on_use() -> None:
 
 
 def test_api_matches_the_cli(cli: Invoke) -> None:
-    net = build_lesson(0)
-    graph = autograd_cli.trace(net.loss, names=net.named())
+    sources = SourceMap()
+    net = build_lesson(0, sources)
+    graph = autograd_cli.trace(net.loss, names=net.named(), sources=sources)
     assert isinstance(graph, GraphRecord)
     assert autograd_cli.to_dot(graph) == cli("graph", "--format", "dot").stdout
     assert autograd_cli.to_mermaid(graph) == cli("graph", "--format", "mermaid").stdout
@@ -54,10 +56,14 @@ def test_api_matches_the_cli(cli: Invoke) -> None:
 
 
 def test_show_prints_the_tree(cli: Invoke) -> None:
-    net = build_lesson(0)
+    sources = SourceMap()
+    net = build_lesson(0, sources)
     out = io.StringIO()
     graph = autograd_cli.show(
-        net.loss, net.named(), console=Console(file=out, width=80, color_system=None)
+        net.loss,
+        net.named(),
+        sources=sources,
+        console=Console(file=out, width=80, color_system=None),
     )
     assert out.getvalue() == cli("graph").stdout
     again = io.StringIO()

@@ -9,6 +9,7 @@ import torch
 from autograd_cli.build.lesson import LESSON_SOURCE, build_lesson
 from autograd_cli.build.sources import SourceMap
 from autograd_cli.records import Source
+from conftest import Invoke, run_json
 
 
 def _walk(root: torch.Tensor) -> list[Any]:
@@ -61,3 +62,57 @@ def test_steps_claim_only_their_own_nodes() -> None:
     assert sources.get(product.grad_fn).text == "a * b"  # type: ignore[union-attr]
     accumulate = product.grad_fn.next_functions[0][0]
     assert sources.get(accumulate) == Source("a = ones(2)")
+
+
+def _made_by(doc: dict[str, Any]) -> dict[str, str]:
+    """`graph --json` as {node: the text of its source}; leaves by name."""
+    made = {}
+    for node in doc["nodes"]:
+        source = node["source"]
+        assert source is not None, node  # every node knows its source
+        if source["start"] is not None:
+            assert source["text"] == source["code"][source["start"] : source["end"]]
+        made[node["leaf"] or f"{node['id']} {node['name']}"] = source["text"]
+    return made
+
+
+def test_expression_spans_for_every_node(cli: Invoke) -> None:
+    doc = run_json(cli, "graph", "--expr", "sum(x @ w)", "--var", "x=ones(5)",
+                   "--var", "w=randn(5, 3)", "--wrt", "w")  # fmt: skip
+    assert _made_by(doc) == {
+        "0 SumBackward0": "sum(x @ w)",
+        "1 SqueezeBackward4": "x @ w",  # torch's helper for the 1-D matmul
+        "2 MmBackward0": "x @ w",
+        "w": "w=randn(5, 3)",
+    }
+    doc = run_json(cli, "graph", "--expr", "sin(a * b).sum() + a.mean()", "--var", "a=ones(2)",
+                   "--var", "b=full((2,), 3.0)")  # fmt: skip
+    assert _made_by(doc) == {
+        "0 AddBackward0": "sin(a * b).sum() + a.mean()",
+        "1 SumBackward0": "sin(a * b).sum()",
+        "2 SinBackward0": "sin(a * b)",
+        "3 MulBackward0": "a * b",
+        "a": "a=ones(2)",
+        "b": "b=full((2,), 3.0)",
+        "6 MeanBackward0": "a.mean()",
+    }
+
+
+def test_spans_of_variables_and_in_place_changes(cli: Invoke) -> None:
+    doc = run_json(cli, "graph", "--expr", "sum(k)", "--var", "a=ones(2)", "--var", "y=a * 2",
+                   "--var", "k=y.mul_(3)")  # fmt: skip
+    nodes = doc["nodes"]
+    assert [n["name"] for n in nodes] == ["SumBackward0", "MulBackward0", "MulBackward0",
+                                          "AccumulateGrad"]  # fmt: skip
+    assert nodes[1]["source"] == {"code": "k=y.mul_(3)", "start": 2, "end": 11,
+                                  "text": "y.mul_(3)"}  # fmt: skip
+    assert nodes[2]["source"]["text"] == "a * 2" and nodes[2]["source"]["code"] == "y=a * 2"
+
+
+def test_underline_a_node(cli: Invoke) -> None:
+    args = ["graph", "--expr", "sum(x @ w)", "--var", "x=ones(5)", "--var", "w=randn(5, 3)"]
+    result = cli(*args, "--underline", "2")
+    assert result.exit_code == 0
+    assert result.stdout.endswith("#2 MmBackward0 was made by\n  sum(x @ w)\n      ^^^^^\n")
+    assert cli(*args, "--underline", "99").exit_code == 2
+    assert cli(*args, "--underline", "0", "--json").exit_code == 2

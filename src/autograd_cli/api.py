@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     import torch
     from rich.console import Console
 
+    from autograd_cli.build.sources import SourceMap
+
 __all__ = ["GraphRecord", "show", "to_dot", "to_json", "to_mermaid", "trace"]
 
 
@@ -35,6 +37,7 @@ def trace(
     *,
     saved: bool = False,
     grads: bool = False,
+    sources: SourceMap | None = None,
 ) -> GraphRecord:
     """The `grad_fn` graph of `tensor` as plain records (no tensors kept).
 
@@ -42,9 +45,10 @@ def trace(
     `AccumulateGrad` node, intermediates on the node that made them. `saved=True` records
     the tensors each node saved for backward; `grads=True` runs backward once (with
     `retain_graph=True`, leaving every `.grad` untouched) and records the gradient at each
-    node and along each edge.
+    node and along each edge. `sources` (an `autograd_cli.build.sources.SourceMap` filled
+    while the computation ran) labels each node with the code that created it.
     """
-    return _trace(tensor, names, saved=saved, grads=grads)
+    return _trace(tensor, names, saved=saved, grads=grads, sources=sources)
 
 
 def show(
@@ -53,6 +57,7 @@ def show(
     *,
     saved: bool = False,
     grads: bool = False,
+    sources: SourceMap | None = None,
     depth: int | None = None,
     max_nodes: int | None = 200,
     console: Console | None = None,
@@ -66,7 +71,7 @@ def show(
     graph = (
         tensor
         if isinstance(tensor, GraphRecord)
-        else trace(tensor, names, saved=saved, grads=grads)
+        else trace(tensor, names, saved=saved, grads=grads, sources=sources)
     )
     console = console or Console()
     options = ViewOptions(limits=Limits(depth, max_nodes), fold=fold_for(console.width))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 #: Nested lists of numbers as `Tensor.tolist()` gives them (a bare number for 0-d).
 Values = float | int | bool | list["Values"]
@@ -59,6 +60,7 @@ class GradRecord:
     max: float
     nan: bool
     inf: bool
+    values: Values | None = None  # every value, for small gradients when asked for
 
     @property
     def finite(self) -> bool:
@@ -79,6 +81,7 @@ class NodeRecord:
     tensor: str | None = None  # a named intermediate whose grad_fn this node is
     saved: tuple[SavedRecord, ...] | None = None  # None: not inspected (trace(saved=False))
     grad: GradRecord | None = None  # d(root)/d(this node's output): what retain_grad() gives
+    source: Source | None = None  # the code that created this node, when it was recorded
 
     @property
     def saved_bytes(self) -> int | None:
@@ -149,6 +152,74 @@ class GraphRecord:
 
     def __iter__(self) -> Iterator[NodeRecord]:
         return iter(self.nodes)
+
+
+@dataclass(frozen=True)
+class StepRecord:
+    """One node the backward engine ran; `step` counts from 1 in the order they ran.
+
+    `received`: the gradient for each output of the node's forward op (`grad_outputs`).
+    `passed`: what it passed on along each edge (`grad_inputs`, in `next_functions` order);
+    None when the node did not finish (backward stopped there). An `AccumulateGrad` passes
+    nothing on: what it received is what its leaf's `.grad` gained.
+    """
+
+    step: int
+    node: int
+    received: tuple[GradRecord | None, ...]
+    passed: tuple[GradRecord | None, ...] | None
+
+
+@dataclass(frozen=True)
+class Anomaly:
+    """Where NaN or inf first appeared in backward: a step that passed it on."""
+
+    step: int
+    node: int
+    positions: tuple[int, ...]  # the edges whose gradient holds it
+    nan: bool
+    inf: bool
+
+
+@dataclass
+class BackwardRecord:
+    """One watched backward pass: the graph (ids as `graph` gives them) and its steps."""
+
+    graph: GraphRecord
+    result: str
+    gradient: GradRecord  # what backward started from (1 for a scalar result)
+    steps: list[StepRecord]
+    anomaly: Anomaly | None = None  # only looked for with --detect-anomaly
+
+
+class Reason(StrEnum):
+    """Why a variable's `.grad` is what it is (`why --json` gives these words)."""
+
+    HAS_GRAD = "has_grad"  # a leaf that requires grad and reaches the result
+    RETAINED = "retained"  # a non-leaf whose gradient is kept because retain_grad() was called
+    NON_LEAF = "non_leaf"  # a non-leaf without retain_grad(): .grad stays None
+    RESULT = "result"  # the result itself: backward starts there
+    CONSTANT = "constant"  # a float tensor that does not require grad
+    INTEGER = "integer"  # an integer or bool tensor, which cannot require grad
+    DETACH = "detach"  # the path to the result is cut by detach()
+    NO_GRAD = "no_grad"  # ... or computed under no_grad
+    INFERENCE_MODE = "inference_mode"  # ... or under inference_mode
+    UNUSED = "unused"  # the result does not depend on it at all
+    MODIFIED_INPLACE = "modified_inplace"  # a saved tensor changed after it was saved
+
+
+@dataclass(frozen=True)
+class WhyRecord:
+    """One variable's gradient, explained: `source` is where its path was cut, or else
+    where it was made; `node` the graph node the explanation points at."""
+
+    name: str
+    has_grad: bool
+    reason: Reason
+    explanation: str
+    source: Source | None = None
+    node: int | None = None
+    grad: GradRecord | None = None
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from autograd_cli.build.lesson import LESSON_SOURCE, build_lesson, forward, lesson_loss
+from autograd_cli.build.sources import SourceMap
 from autograd_cli.errors import CliWarning, UsageError
 
 if TYPE_CHECKING:
@@ -29,6 +30,7 @@ class Computation:
     rebuild: Rebuild
     source: dict[str, str] = field(default_factory=dict)  # name -> the code that made it
     warnings: list[CliWarning] = field(default_factory=list)  # inf/nan found while building
+    sources: SourceMap | None = None  # the code that made each grad_fn node, when recorded
 
     @property
     def named(self) -> dict[str, torch.Tensor]:
@@ -48,7 +50,12 @@ def lesson_computation(seed: int, root: str = "loss", size: int | None = None) -
     """
     if root not in ("loss", "z"):
         raise UsageError(f"unknown --root {root!r}", "choose loss or z")
-    net = build_lesson(seed) if size is None else build_lesson(seed, features=size, outputs=size)
+    sources = SourceMap()
+    net = (
+        build_lesson(seed, sources)
+        if size is None
+        else build_lesson(seed, sources, features=size, outputs=size)
+    )
     named = net.named()
     tensors = {name: t for name, t in named.items() if name != root}
 
@@ -59,4 +66,4 @@ def lesson_computation(seed: int, root: str = "loss", size: int | None = None) -
 
     if root == "z":
         tensors.pop("loss")
-    return Computation(named[root], root, tensors, rebuild, dict(LESSON_SOURCE))
+    return Computation(named[root], root, tensors, rebuild, dict(LESSON_SOURCE), sources=sources)

@@ -15,10 +15,12 @@ from typing import TYPE_CHECKING
 
 from autograd_cli.build.computation import Computation
 from autograd_cli.build.lesson import LESSON_SOURCE, lesson_generator, lesson_inputs
+from autograd_cli.build.sources import SourceMap
 from autograd_cli.errors import CliWarning, UsageError
 from autograd_cli.expr.evaluate import DEFAULT_MAX_ELEMENTS, Evaluator, describe
 from autograd_cli.expr.parser import Node, closest, parse
 from autograd_cli.expr.whitelist import FUNCTIONS
+from autograd_cli.records import Source
 
 if TYPE_CHECKING:
     import torch
@@ -103,22 +105,32 @@ def expression_computation(
     float_dtype = torch_dtype(dtype)
     generator = lesson_generator(seed)
     notes: list[CliWarning] = []
+    sources = SourceMap()
     evaluator = Evaluator(
-        dtype=float_dtype, generator=generator, max_elements=max_elements, notes=notes
+        dtype=float_dtype,
+        generator=generator,
+        max_elements=max_elements,
+        notes=notes,
+        sources=sources,
     )
     tensors: dict[str, torch.Tensor] = {}
     if lesson:
         for name, tensor in lesson_inputs(generator, float_dtype).named().items():
+            sources.define_leaf(tensor, Source(LESSON_SOURCE[name]))
             tensors[name] = _track(name, tensor, wrt, default=tensor.requires_grad)
     for definition in definitions:
         value = _tensor(_evaluate(evaluator, definition, tensors, notes), definition, float_dtype)
         if any(value is t for t in tensors.values()):  # `v=x`: another name, same tensor
             tensors[definition.name] = value
             continue
+        _define(sources, value, definition)
+        # A value cut from the graph on purpose (detach, no_grad) is not tracked by default.
+        cut = any(c.source.code == definition.source for c in sources.cuts)
         tensors[definition.name] = _track(
-            definition.name, value, wrt, default=value.is_floating_point()
+            definition.name, value, wrt, default=value.is_floating_point() and not cut
         )
     output = _tensor(_evaluate(evaluator, result, tensors, notes), result, float_dtype)
+    _define(sources, output, result)
 
     by_name = {d.name: d for d in definitions}
 
@@ -144,7 +156,14 @@ def expression_computation(
     source = {n: LESSON_SOURCE[n] for n in LESSON_NAMES if lesson}
     source |= {d.name: d.code for d in definitions}
     source[RESULT] = result.code
-    return Computation(output, RESULT, tensors, rebuild, source, notes)
+    return Computation(output, RESULT, tensors, rebuild, source, notes, sources)
+
+
+def _define(sources: SourceMap, value: torch.Tensor, definition: Definition) -> None:
+    """A leaf (and its AccumulateGrad, if it comes to require grad) belongs to its whole
+    definition, as the user typed it."""
+    if value.grad_fn is None and sources.leaf(value) is None:
+        sources.define_leaf(value, Source(definition.source))
 
 
 def evaluate_text(
@@ -187,7 +206,7 @@ def _evaluate(
     """Evaluate, pointing any error or warning at the text the user typed."""
     before = len(notes) if notes is not None else 0
     try:
-        value = evaluator.evaluate(definition.tree, scope)
+        value = evaluator.evaluate_code(definition.source, definition.tree, scope)
     except UsageError as error:
         raise error.located(definition.source) from None
     for note in (notes or [])[before:]:

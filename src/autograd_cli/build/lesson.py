@@ -102,7 +102,7 @@ def build_lesson(
     """
     sources = sources or SourceMap()
     inputs = lesson_inputs(lesson_generator(seed), features=features, outputs=outputs)
-    for name in ("w", "b"):
+    for name in ("x", "y", "w", "b"):
         sources.define_leaf(getattr(inputs, name), Source(LESSON_SOURCE[name]))
     z = forward(inputs.x, inputs.w, inputs.b)
     sources.record(z, Source(LESSON_SOURCE["z"]))

@@ -6,10 +6,15 @@ reachable from its output that no earlier step claimed was made by this step. St
 bottom-up, so inner operands are claimed first and each step gets exactly its own nodes,
 including helpers torch adds (the `SqueezeBackward4` of a 1-D `matmul`). Each node is
 walked once over the whole computation, so recording costs the size of the graph.
+
+Two kinds of step leave no node behind, yet explain a missing gradient later (`why`): a
+cut (`detach()`, `no_grad`, `inference_mode`), recorded with the tensors that went in, and
+an in-place change, recorded with the version it left its tensor at.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from autograd_cli.records import Source
@@ -18,10 +23,31 @@ if TYPE_CHECKING:
     import torch
 
 
+@dataclass(frozen=True)
+class PathCut:
+    """Where the graph was cut on purpose: `output` has no path back to `inputs`."""
+
+    kind: str  # "detach", "no_grad" or "inference_mode"
+    source: Source
+    output: torch.Tensor
+    inputs: tuple[torch.Tensor, ...]  # the tensors that required grad going in
+
+
+@dataclass(frozen=True)
+class InPlaceChange:
+    """An in-place operation (`add_`, ...): it left `tensor` at version `version`."""
+
+    source: Source
+    tensor: torch.Tensor
+    version: int
+
+
 class SourceMap:
     def __init__(self) -> None:
         self._by_node: dict[Any, Source] = {}
         self._leaves: dict[int, Source] = {}  # id(leaf tensor) -> where it was defined
+        self.cuts: list[PathCut] = []
+        self.changes: list[InPlaceChange] = []  # in the order they ran
 
     def define_leaf(self, leaf: torch.Tensor, source: Source) -> None:
         """A leaf's `AccumulateGrad` belongs to the leaf's definition, not its first use."""
@@ -45,5 +71,21 @@ class SourceMap:
                 c for c, _ in node.next_functions if c is not None and c not in self._by_node
             )
 
+    def cut(
+        self, kind: str, output: torch.Tensor, source: Source, inputs: tuple[torch.Tensor, ...]
+    ) -> None:
+        """`output` was made by `detach()` or under `no_grad`/`inference_mode` from `inputs`."""
+        tracked = tuple(t for t in inputs if t.requires_grad)
+        self.cuts.append(PathCut(kind, source, output, tracked))
+
+    def changed(self, tensor: torch.Tensor, source: Source) -> None:
+        """Right after an in-place operation on `tensor`: its version, and the node it made."""
+        self.changes.append(InPlaceChange(source, tensor, tensor._version))
+        self.record(tensor, source)
+
     def get(self, node: Any) -> Source | None:
         return self._by_node.get(node)
+
+    def leaf(self, tensor: torch.Tensor) -> Source | None:
+        """Where a leaf was defined (`define_leaf`), whether it requires grad or not."""
+        return self._leaves.get(id(tensor))

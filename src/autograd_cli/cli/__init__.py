@@ -1,6 +1,6 @@
 """The command line: importing this package registers every command on `app`."""
 
-from autograd_cli.cli import accumulate, grad, graph, lesson, modes, run
+from autograd_cli.cli import accumulate, backward, grad, graph, lesson, modes, run, why
 from autograd_cli.cli.app import app
 
-__all__ = ["accumulate", "app", "grad", "graph", "lesson", "modes", "run"]
+__all__ = ["accumulate", "app", "backward", "grad", "graph", "lesson", "modes", "run", "why"]

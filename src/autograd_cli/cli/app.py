@@ -12,14 +12,13 @@ import io
 import os
 import sys
 import tempfile
-import unicodedata
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, ParamSpec, TypeVar
 
 import typer
 
-from autograd_cli.errors import EXIT_INTERNAL, CliError, Span, UsageError
+from autograd_cli.errors import EXIT_INTERNAL, CliError, UsageError
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
@@ -43,31 +42,12 @@ Json = Annotated[
 ]
 
 
-def underline(source: str, span: Span, width: int) -> tuple[str, str]:
-    """The source (cropped to `width` around the span, with …) and a line of carets under it."""
-    # one cell per character, so the carets line up: control and wide characters become ?
-    source = "".join(
-        c if c.isprintable() and unicodedata.east_asian_width(c) not in "WF" else "?"
-        for c in source
-    )
-    start, end = span
-    end = max(end, start + 1)
-    left = 0
-    if len(source) > width:
-        left = max(0, min(start - width // 3, len(source) - width + 1))
-    shown = source[left : left + width]
-    if left > 0:
-        shown = "…" + shown[1:]
-    if left + width < len(source):
-        shown = shown[:-1] + "…"
-    first, last = start - left, min(end - left, width)
-    return shown, " " * first + "^" * max(last - first, 1)
-
-
 def report(error: CliError, label: str = "error") -> None:
     """The message, the offending text underlined (when known), and the hint: on stderr."""
     from rich.console import Console
     from rich.text import Text
+
+    from autograd_cli.render.labels import underline
 
     err = Console(stderr=True)
     style = "bold red" if label == "error" else "bold yellow"

@@ -72,6 +72,15 @@ def graph(
         bool,
         typer.Option("--grads", help="Run backward and show the gradient at every node."),
     ] = False,
+    underline: Annotated[
+        int | None,
+        typer.Option(
+            "--underline",
+            metavar="ID",
+            min=0,
+            help="Also print the code that made node ID, the part of it underlined.",
+        ),
+    ] = None,
 ) -> None:
     """Show the grad_fn graph of the lesson's loss, or of --expr: a tree, a table or an export."""
     from autograd_cli.inspection.graph import trace
@@ -92,8 +101,32 @@ def graph(
         computation.named,
         saved=saved or fmt is GraphFormat.table,
         grads=grads,
+        sources=computation.sources,
     )
-    emit(_render(record, fmt, seed, depth, max_nodes), output)
+    rendered = _render(record, fmt, seed, depth, max_nodes)
+    if underline is not None:
+        rendered = _with_source(rendered, record, fmt, underline)
+    emit(rendered, output)
+
+
+def _with_source(
+    rendered: RenderableType | str, record: GraphRecord, fmt: GraphFormat, node_id: int
+) -> RenderableType:
+    from rich.console import Group
+    from rich.text import Text
+
+    from autograd_cli.render.tree import made_by
+
+    if fmt.export or isinstance(rendered, str):
+        raise UsageError(f"--underline is for the tree and the table, not --format {fmt.value}")
+    if node_id >= len(record.nodes):
+        raise UsageError(
+            f"--underline {node_id}: the graph has nodes #0 to #{len(record.nodes) - 1}"
+        )
+    node = record.nodes[node_id]
+    if node.source is None:
+        raise UsageError(f"--underline {node_id}: no code is recorded for #{node_id} {node.name}")
+    return Group(rendered, Text(), made_by(node))
 
 
 def _format(fmt: GraphFormat | None, json: bool) -> GraphFormat:

@@ -31,9 +31,12 @@ from autograd_cli.expr.parser import (
     Unary,
 )
 from autograd_cli.expr.whitelist import DtypeRule, Function
+from autograd_cli.records import Source
 
 if TYPE_CHECKING:
     import torch
+
+    from autograd_cli.build.sources import SourceMap
 
 DEFAULT_MAX_ELEMENTS = 10_000_000
 
@@ -76,7 +79,8 @@ class Evaluator:
     `cache` keeps each constructor's tensor by node, so a rebuild (for a Jacobian or
     gradcheck) reuses the same random draws instead of drawing new ones. `notes`
     collects torch's warnings and where an op first turned finite inputs into inf or nan
-    (None: do not look).
+    (None: do not look). `sources` records which span of the text made each graph node,
+    each cut (detach, no_grad, inference_mode) and each in-place change, as they happen.
     """
 
     def __init__(
@@ -87,18 +91,29 @@ class Evaluator:
         max_elements: int = DEFAULT_MAX_ELEMENTS,
         cache: dict[Node, torch.Tensor] | None = None,
         notes: list[CliWarning] | None = None,
+        sources: SourceMap | None = None,
     ) -> None:
         self.dtype = dtype
         self.generator = generator
         self.max_elements = max_elements
         self.cache = cache if cache is not None else {}
         self.warnings = notes
+        self.sources = sources
+        self.code = ""  # the text the spans of the tree being evaluated point into
+        self.reads: list[object] | None = None  # values of names read inside a wrapper
+
+    def evaluate_code(self, code: str, node: Node, scope: Mapping[str, object]) -> object:
+        """Evaluate a whole tree parsed from `code` (what its spans are columns of)."""
+        self.code = code
+        return self.evaluate(node, scope)
 
     def evaluate(self, node: Node, scope: Mapping[str, object]) -> object:
         match node:
             case Number(value=value) | String(value=value):
                 return value
             case Name(id=name):
+                if self.reads is not None:
+                    self.reads.append(scope[name])
                 return scope[name]
             case Items(items=items):
                 return [self.item(i, scope) for i in items]
@@ -230,6 +245,8 @@ class Evaluator:
     def call(self, node: Call, function: Function, scope: Mapping[str, object]) -> object:
         import torch
 
+        if function.wrapper:
+            return self.wrapped(node, function, scope)
         args = [self.evaluate(a, scope) for a in node.args]
         kwargs = {k: self.evaluate(v, scope) for k, v in node.kwargs}
         target = _resolve(function.target)
@@ -249,8 +266,36 @@ class Evaluator:
             result = self.run(node, node.span, target, tuple(args), kwargs)
         except UsageError as error:
             raise _in_call(function, error) from None
+        receiver = values.get("input")
+        if self.sources is not None and isinstance(receiver, torch.Tensor):
+            if function.cut is not None:
+                self.sources.cut(function.cut, result, self.source(node), (receiver,))
+            if function.inplace:
+                self.sources.changed(receiver, self.source(node))
         # max(x, dim=0) gives (values, indices): the values are what gets differentiated.
         return getattr(result, "values", result) if isinstance(result, tuple) else result
+
+    def wrapped(self, node: Call, function: Function, scope: Mapping[str, object]) -> object:
+        """`no_grad(expr)`: evaluate the argument under the mode, so torch records no graph."""
+        import torch
+
+        argument = dict(zip(function.params, node.args, strict=False)) | dict(node.kwargs)
+        reads: list[object] = []
+        outer, self.reads = self.reads, reads
+        try:
+            with _resolve(function.target)():
+                value = self.evaluate(argument["input"], scope)
+        finally:
+            self.reads = outer
+            if outer is not None:
+                outer.extend(reads)
+        if self.sources is not None and isinstance(value, torch.Tensor):
+            inputs = tuple(r for r in reads if isinstance(r, torch.Tensor))
+            self.sources.cut(function.cut or "", value, self.source(node), inputs)
+        return value
+
+    def source(self, node: Node) -> Source:
+        return Source(self.code, *node.span)
 
     def construct(
         self,
@@ -321,6 +366,10 @@ class Evaluator:
             said = dict.fromkeys(torch_message(w.message) for w in caught)
             self.warnings += [CliWarning(f"torch warns: {m}", span=span) for m in said]
         self.look_for_nonfinite(node, args, result)
+        if self.sources is not None:
+            for tensor in result if isinstance(result, tuple) else (result,):
+                if getattr(tensor, "grad_fn", None) is not None:
+                    self.sources.record(tensor, self.source(node))
         return result
 
     def look_for_nonfinite(self, node: Node, args: tuple[object, ...], result: object) -> None:

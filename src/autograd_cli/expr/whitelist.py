@@ -47,6 +47,14 @@ class Function:
     dtype: DtypeRule | None = None  # set for constructors: they make tensors from numbers
     random: bool = False  # draws from the --seed generator
     size: Size = Size.BROADCAST
+    #: Cuts the graph on purpose: "detach" (a call), or "no_grad"/"inference_mode" (wrappers:
+    #: the argument is evaluated under `torch.no_grad()` / `torch.inference_mode()`).
+    cut: str | None = None
+    inplace: bool = False  # changes its input's values (and version) in place
+
+    @property
+    def wrapper(self) -> bool:
+        return self.cut in ("no_grad", "inference_mode")
 
     @property
     def method(self) -> bool:
@@ -151,6 +159,15 @@ FUNCTIONS: dict[str, Function] = {
         _loss("binary_cross_entropy_with_logits", "weight", "reduction", "pos_weight"),
         _loss("mse_loss", "reduction"),
         _loss("cross_entropy", "weight", "reduction", "label_smoothing"),
+        # What `why` explains: paths cut on purpose, and values changed after being saved.
+        Function("detach", "Tensor.detach", "grad mode", cut="detach"),
+        Function("no_grad", "no_grad", "grad mode", tensors=(), cut="no_grad"),
+        Function("inference_mode", "inference_mode", "grad mode", tensors=(), cut="inference_mode"),
+        *(
+            Function(n, f"Tensor.{n}", "in place", ("input", "other"), 2, inplace=True)
+            for n in ("add_", "mul_")
+        ),
+        Function("zero_", "Tensor.zero_", "in place", inplace=True),
     )
 }
 

@@ -17,6 +17,8 @@ from autograd_cli.records import EdgeRecord, GraphRecord, NodeRecord
 if TYPE_CHECKING:
     import torch
 
+    from autograd_cli.build.sources import SourceMap
+
 #: What the walk hands on to saved-tensor inspection: the nodes in preorder, and their ids.
 Walk = tuple[list[Any], dict[Any, int]]
 
@@ -43,14 +45,43 @@ def trace(
     *,
     saved: bool = False,
     grads: bool = False,
+    sources: SourceMap | None = None,
 ) -> GraphRecord:
     """The graph that `root.backward()` would run, labelled with `names` where they match.
 
     Node ids are depth-first preorder from the root, children in `next_functions` order:
     the same computation always gives the same ids (never `id()`), so output is stable.
     `saved` adds the tensors each node keeps for backward; `grads` runs backward (leaving
-    `.grad` alone, see `inspection.flow`) and adds the gradient at each node and edge.
+    `.grad` alone, see `inspection.flow`) and adds the gradient at each node and edge;
+    `sources` the code that created each node.
     """
+    graph, walk = traced(root, names, saved=saved, grads=grads, sources=sources)
+    del root  # if it was the last reference, the walk now holds the graph alone
+    release(walk)
+    return graph
+
+
+def release(walk: Walk) -> None:
+    """Let go of the walk's nodes root first, so each is freed on its own.
+
+    Once its nodes have had Python wrappers, torch frees a graph recursively, one C stack
+    frame per node: a chain 10^5 deep overflows the stack. Dropping them root first, while
+    the rest are still held, frees one node at a time (when nothing else holds the root).
+    """
+    order, ids = walk
+    order.clear()  # `ids` still holds every node
+    ids.clear()  # in insertion order: the root first
+
+
+def traced(
+    root: torch.Tensor,
+    names: Mapping[str, torch.Tensor] | None = None,
+    *,
+    saved: bool = False,
+    grads: bool = False,
+    sources: SourceMap | None = None,
+) -> tuple[GraphRecord, Walk]:
+    """`trace`, and the walk behind it: for whoever hooks the nodes by their ids next."""
     if root.grad_fn is None:
         what = "a leaf tensor" if root.requires_grad else "a tensor that does not require grad"
         raise UsageError(
@@ -63,6 +94,9 @@ def trace(
 
     with paused_gc():
         order, ids, nodes, edges = _records(root.grad_fn, leaf_names, node_names)
+        if sources is not None:
+            for record, node in zip(nodes, order, strict=True):
+                record.source = sources.get(node)
         if saved:
             from autograd_cli.inspection.saved import saved_tensors
 
@@ -77,7 +111,8 @@ def trace(
                 record.grad = grad
             for edge in edges:
                 edge.grad = edge_grads.get((edge.src, edge.position))
-    return GraphRecord(nodes=nodes, edges=edges, saved_bytes=total if saved else None)
+    graph = GraphRecord(nodes=nodes, edges=edges, saved_bytes=total if saved else None)
+    return graph, (order, ids)
 
 
 def _records(

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
+from rich.segment import Segment
 from rich.syntax import Syntax
 from rich.text import Text
 
-from autograd_cli.records import TorchFailure
+from autograd_cli.records import Source, TorchFailure
+from autograd_cli.render.labels import underline
 
 
 def code_block(lines: Sequence[str]) -> Syntax:
@@ -29,3 +32,48 @@ def failure_text(failure: TorchFailure, prefix: str = "") -> Text:
         ("→ ", "bold"),
         (failure.explanation, "italic"),
     )
+
+
+class Indented:
+    """Renderables indented by `indent` columns, in the width left.
+
+    Unlike `rich.padding.Padding`, no line is padded with spaces to the full width, so
+    text files and golden files carry no trailing blanks.
+    """
+
+    def __init__(self, *parts: RenderableType, indent: int = 2) -> None:
+        self.parts = parts
+        self.indent = indent
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        pad = Segment(" " * self.indent)
+        inner = options.update_width(max(options.max_width - self.indent, 20))
+        for part in self.parts:
+            for line in console.render_lines(part, inner, pad=False):
+                while line and not line[-1].text.strip():  # the blanks wrapping leaves
+                    line.pop()
+                if line:
+                    last = line[-1]
+                    line[-1] = Segment(last.text.rstrip(), last.style, last.control)
+                yield pad
+                yield from line
+                yield Segment.line()
+
+
+class Underlined:
+    """`at  code`, and carets under the span of it to blame (cropped to fit around it)."""
+
+    def __init__(self, source: Source, label: str = "at") -> None:
+        self.source = source
+        self.label = label
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        prefix = f"{self.label}  " if self.label else ""
+        source = self.source
+        if source.start is None or source.end is None:  # a whole line: nothing to point at
+            yield Text.assemble((prefix, "dim"), (source.code, "blue"))
+            return
+        width = max(options.max_width - len(prefix), 20)
+        shown, carets = underline(source.code, (source.start, source.end), width)
+        yield Text.assemble((prefix, "dim"), (shown, "blue"))
+        yield Text.assemble(" " * len(prefix), (carets, "bold yellow"))

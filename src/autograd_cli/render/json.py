@@ -16,6 +16,7 @@ from autograd_cli.records import (
     GraphRecord,
     Numbers,
     SavedRecord,
+    Source,
     Summary,
     TensorRecord,
     Values,
@@ -61,7 +62,15 @@ def grad_doc(grad: GradRecord | None) -> dict[str, Any] | None:
         "max": grad.max,
         "nan": grad.nan,
         "inf": grad.inf,
+        "values": grad.values,
     }
+
+
+def source_doc(source: Source | None) -> dict[str, Any] | None:
+    """`start`/`end` are columns into `code` (null: the whole line); `text` is the part."""
+    if source is None:
+        return None
+    return {"code": source.code, "start": source.start, "end": source.end, "text": source.text}
 
 
 def saved_doc(saved: SavedRecord) -> dict[str, Any]:
@@ -96,6 +105,7 @@ def graph_doc(graph: GraphRecord, cut: Cut | None = None) -> dict[str, Any]:
                 "saved": [saved_doc(s) for s in n.saved] if n.saved is not None else None,
                 "saved_bytes": n.saved_bytes,
                 "grad": grad_doc(n.grad),
+                "source": source_doc(n.source),
             }
             for n in graph.nodes
         ],

@@ -6,9 +6,11 @@ its colours to the same words.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Sequence
 
-from autograd_cli.records import GradRecord, NodeRecord, SavedRecord
+from autograd_cli.errors import Span
+from autograd_cli.records import GradRecord, NodeRecord, SavedRecord, Values
 
 
 def format_number(value: float | int | bool) -> str:
@@ -61,6 +63,34 @@ def grad_summary(grad: GradRecord) -> str:
     return f"{text}  has {flags}" if flags else text
 
 
+def format_values(values: Values) -> list[str]:
+    """Numbers as torch prints them, four decimals: one line, or one a row for a matrix."""
+    if not isinstance(values, list):
+        return [format_number(values)]
+    if len(values) > 1 and all(
+        isinstance(row, list) and not any(isinstance(v, list) for v in row) for row in values
+    ):
+        rows = [_nested(row) for row in values]
+        return [f"[{rows[0]},", *(f" {row}," for row in rows[1:-1]), f" {rows[-1]}]"]
+    return [_nested(values)]
+
+
+def _nested(values: Values) -> str:
+    if not isinstance(values, list):
+        return format_number(values)
+    return "[" + ", ".join(_nested(v) for v in values) + "]"
+
+
+def grad_lines(grad: GradRecord) -> list[str]:
+    """`(3,) [0.2661, 0.0027, 0.0223]` when the values are known, else shape and summary."""
+    shape = format_shape(grad.shape)
+    if grad.values is None:
+        return [f"{shape} {grad_summary(grad)}"]
+    first, *rest = format_values(grad.values)
+    pad = " " * (len(shape) + 1)
+    return [f"{shape} {first}", *(pad + line for line in rest)]
+
+
 def saved_summary(saved: SavedRecord) -> str:
     """`(3,) float32  12 B  = leaf w`, or `freed by backward()`."""
     if saved.freed:
@@ -89,3 +119,24 @@ def node_lines(node: NodeRecord) -> list[str]:
         lines.append(f"grad {grad_summary(node.grad)}")
     lines += [f"saved {s.name} {saved_summary(s)}" for s in node.saved or ()]
     return lines
+
+
+def underline(source: str, span: Span, width: int) -> tuple[str, str]:
+    """The source (cropped to `width` around the span, with …) and a line of carets under it."""
+    # one cell per character, so the carets line up: control and wide characters become ?
+    source = "".join(
+        c if c.isprintable() and unicodedata.east_asian_width(c) not in "WF" else "?"
+        for c in source
+    )
+    start, end = span
+    end = max(end, start + 1)
+    left = 0
+    if len(source) > width:
+        left = max(0, min(start - width // 3, len(source) - width + 1))
+    shown = source[left : left + width]
+    if left > 0:
+        shown = "…" + shown[1:]
+    if left + width < len(source):
+        shown = shown[:-1] + "…"
+    first, last = start - left, min(end - left, width)
+    return shown, " " * first + "^" * max(last - first, 1)

@@ -12,7 +12,8 @@ from rich.console import Group, RenderableType
 from rich.text import Text
 from rich.tree import Tree
 
-from autograd_cli.records import GradRecord, GraphRecord, NodeRecord, SavedRecord
+from autograd_cli.records import GradRecord, GraphRecord, NodeRecord, SavedRecord, Source
+from autograd_cli.render.blocks import Indented, Underlined
 from autograd_cli.render.labels import format_shape, grad_summary, saved_summary
 from autograd_cli.render.limits import Cut, Limits, StepKind, ViewOptions, bounded_walk
 from autograd_cli.render.tables import op_table
@@ -36,6 +37,19 @@ def saved_text(saved: SavedRecord) -> Text:
     )
 
 
+def source_text(source: Source) -> Text:
+    """`from z = torch.matmul(x, w) + b`: the code that created a node."""
+    return Text.assemble(("from ", "dim"), (source.text, "blue"))
+
+
+def made_by(node: NodeRecord) -> RenderableType:
+    """`#3 MmBackward0 was made by`, then the code, the node's part of it underlined."""
+    heading = Text.assemble((f"#{node.id} ", "dim"), (node.name, "bold cyan"), " was made by")
+    if node.source is None:
+        return heading
+    return Group(heading, Indented(Underlined(node.source, "")))
+
+
 def node_label(node: NodeRecord) -> Text:
     label = Text.assemble((f"#{node.id} ", "dim"), (node.name, "bold cyan"))
     if node.leaf is not None:
@@ -44,7 +58,8 @@ def node_label(node: NodeRecord) -> Text:
         label.append(f"  = {node.tensor}", style="bold magenta")
     if node.shape is not None:
         label.append(f"  {format_shape(node.shape)} {node.dtype}", style="yellow")
-    lines = [grad_text(node.grad, node.shape)] if node.grad is not None else []
+    lines = [source_text(node.source)] if node.source is not None else []
+    lines += [grad_text(node.grad, node.shape)] if node.grad is not None else []
     lines += [saved_text(saved) for saved in node.saved or ()]
     for line in lines:
         label.append("\n  ")

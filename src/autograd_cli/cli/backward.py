@@ -1,0 +1,88 @@
+"""`autograd-cli backward`: watch backward run, step by step."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from autograd_cli.cli.app import Json, Output, Seed, app, emit, handled
+from autograd_cli.cli.options import (
+    DEFAULT_MAX_ELEMENTS,
+    Dtype,
+    DtypeName,
+    Expr,
+    Lesson,
+    MaxElements,
+    Var,
+    Vector,
+    Wrt,
+    build_computation,
+    evaluate_option,
+)
+from autograd_cli.errors import CheckFailed
+
+
+@app.command()
+@handled
+def backward(
+    root: Annotated[
+        str, typer.Option("--root", help="Where the lesson's backward starts: loss or z.")
+    ] = "loss",
+    expr: Expr = None,
+    var: Var = None,
+    wrt: Wrt = None,
+    lesson: Lesson = False,
+    vector: Vector = None,
+    detect_anomaly: Annotated[
+        bool,
+        typer.Option(
+            "--detect-anomaly",
+            help="Stop at the first node that passes on NaN or inf, and name it (exit 1).",
+        ),
+    ] = False,
+    dtype: Dtype = DtypeName.float32,
+    max_elements: MaxElements = DEFAULT_MAX_ELEMENTS,
+    seed: Seed = 0,
+    json: Json = False,
+    output: Output = None,
+) -> None:
+    """Run backward and show each step the engine takes, in order, with its gradients."""
+    from autograd_cli.inspection.backward import run_backward
+
+    computation = build_computation(
+        expr=expr,
+        var=var,
+        wrt=wrt,
+        lesson=lesson,
+        dtype=dtype,
+        max_elements=max_elements,
+        seed=seed,
+        root=root,
+    )
+    v = None
+    if vector is not None:
+        v = evaluate_option(computation, vector, dtype=dtype, seed=seed, max_elements=max_elements)
+    record = run_backward(computation, v, detect_anomaly=detect_anomaly)
+    if json:
+        from autograd_cli.render.backward import backward_doc
+        from autograd_cli.render.json import document, dumps
+
+        emit(dumps(document("backward", seed=seed, **backward_doc(record))), output)
+    else:
+        from autograd_cli.render.backward import backward_view
+
+        emit(backward_view(record), output)
+    anomaly = record.anomaly
+    if anomaly is not None:
+        node = record.graph.nodes[anomaly.node]
+        message = f"NaN or inf in backward at step {anomaly.step}: #{node.id} {node.name}"
+        source = node.source
+        if source is None or source.start is None or source.end is None:
+            where = f" (from {source.text})" if source is not None else ""
+            raise CheckFailed(message + where)
+        raise CheckFailed(
+            message + ", made by the part of the code marked below",
+            source=source.code,
+            span=(source.start, source.end),
+        )

@@ -1,0 +1,85 @@
+"""`autograd-cli why NAME`: why a variable's .grad is what it is."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from autograd_cli.cli.app import Json, Output, Seed, app, emit, handled
+from autograd_cli.cli.options import (
+    DEFAULT_MAX_ELEMENTS,
+    Dtype,
+    DtypeName,
+    Expr,
+    Lesson,
+    MaxElements,
+    Var,
+    Vector,
+    Wrt,
+    build_computation,
+    evaluate_option,
+)
+from autograd_cli.errors import UsageError
+
+
+@app.command()
+@handled
+def why(
+    # Named `variable`: the batch runner maps a job's keys to parameter names.
+    variable: Annotated[
+        str | None,
+        typer.Argument(help="The variable to explain (w, b, z, ...).", show_default=False),
+    ] = None,
+    every: Annotated[bool, typer.Option("--all", help="Explain every variable.")] = False,
+    root: Annotated[
+        str, typer.Option("--root", help="The lesson's result backward starts from: loss or z.")
+    ] = "loss",
+    expr: Expr = None,
+    var: Var = None,
+    wrt: Wrt = None,
+    lesson: Lesson = False,
+    vector: Vector = None,
+    dtype: Dtype = DtypeName.float32,
+    max_elements: MaxElements = DEFAULT_MAX_ELEMENTS,
+    seed: Seed = 0,
+    json: Json = False,
+    output: Output = None,
+) -> None:
+    """Say why a variable's .grad is what it is, and point at the code to blame."""
+    from autograd_cli.inspection.why import explain
+
+    if (variable is None) == (not every):
+        raise UsageError(
+            "give one variable or --all"
+            if variable is None
+            else "give a variable or --all, not both",
+            "for example: autograd-cli why w",
+        )
+    computation = build_computation(
+        expr=expr,
+        var=var,
+        wrt=wrt,
+        lesson=lesson,
+        dtype=dtype,
+        max_elements=max_elements,
+        seed=seed,
+        root=root,
+    )
+    v = None
+    if vector is not None:
+        v = evaluate_option(computation, vector, dtype=dtype, seed=seed, max_elements=max_elements)
+    records = explain(computation, None if every else [variable or ""], v)
+    if json:
+        from autograd_cli.render.json import document, dumps
+        from autograd_cli.render.why import why_doc
+
+        if every:
+            doc = document("why", seed=seed, variables=[why_doc(r) for r in records])
+        else:
+            doc = document("why", seed=seed, **why_doc(records[0]))
+        emit(dumps(doc), output)
+    else:
+        from autograd_cli.render.why import why_view
+
+        emit(why_view(records), output)
