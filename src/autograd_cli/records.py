@@ -81,6 +81,9 @@ class NodeRecord:
     tensor: str | None = None  # a named intermediate whose grad_fn this node is
     saved: tuple[SavedRecord, ...] | None = None  # None: not inspected (trace(saved=False))
     grad: GradRecord | None = None  # d(root)/d(this node's output): what retain_grad() gives
+    #: Every output's gradient, when the forward op made more than one (`unbind`, `split`):
+    #: `grad` is output 0's. None for the usual single output.
+    output_grads: tuple[GradRecord | None, ...] | None = None
     source: Source | None = None  # the code that created this node, when it was recorded
 
     @property
@@ -247,6 +250,7 @@ class JobResult:
     seconds: float
     message: str  # what the command said on stderr (errors, failed checks)
     doc: dict[str, object] | None = None  # the command's own --json document
+    text: str | None = None  # its stdout, for a job that asked for a text format under --json
 
     @property
     def status(self) -> str:

@@ -36,7 +36,12 @@ app = typer.Typer(
 
 _state = {"debug": False}
 
-Seed = Annotated[int, typer.Option("--seed", help="Seed for every random tensor.")]
+#: What `torch.manual_seed` accepts: a signed or an unsigned 64-bit integer.
+SEED_MIN, SEED_MAX = -(2**63), 2**64 - 1
+Seed = Annotated[
+    int,
+    typer.Option("--seed", min=SEED_MIN, max=SEED_MAX, help="Seed for every random tensor."),
+]
 Json = Annotated[
     bool, typer.Option("--json", help="One JSON document on stdout (schema autograd-cli/1).")
 ]

@@ -8,7 +8,6 @@ import typer
 
 from autograd_cli.cli.app import Json, Output, Seed, app, emit, handled
 from autograd_cli.cli.options import (
-    DEFAULT_MAX_ELEMENTS,
     Dtype,
     DtypeName,
     Expr,
@@ -42,7 +41,7 @@ def backward(
         ),
     ] = False,
     dtype: Dtype = DtypeName.float32,
-    max_elements: MaxElements = DEFAULT_MAX_ELEMENTS,
+    max_elements: MaxElements = None,
     seed: Seed = 0,
     json: Json = False,
     output: Output = None,

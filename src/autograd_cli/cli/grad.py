@@ -8,7 +8,6 @@ import typer
 
 from autograd_cli.cli.app import Json, Output, Seed, app, emit, handled, report
 from autograd_cli.cli.options import (
-    DEFAULT_MAX_ELEMENTS,
     Dtype,
     DtypeName,
     Expr,
@@ -62,7 +61,7 @@ def grad(
         float, typer.Option("--atol", min=0.0, help="Absolute tolerance of --expect.")
     ] = ATOL,
     dtype: Dtype = DtypeName.float32,
-    max_elements: MaxElements = DEFAULT_MAX_ELEMENTS,
+    max_elements: MaxElements = None,
     seed: Seed = 0,
     json: Json = False,
     output: Output = None,

@@ -8,7 +8,6 @@ import typer
 
 from autograd_cli.cli.app import Json, Output, Seed, app, emit, handled
 from autograd_cli.cli.options import (
-    DEFAULT_MAX_ELEMENTS,
     Dtype,
     DtypeName,
     Expr,
@@ -41,7 +40,7 @@ def graph(
     wrt: Wrt = None,
     lesson: Lesson = False,
     dtype: Dtype = DtypeName.float32,
-    max_elements: MaxElements = DEFAULT_MAX_ELEMENTS,
+    max_elements: MaxElements = None,
     seed: Seed = 0,
     json: Json = False,
     fmt: Annotated[
@@ -86,6 +85,13 @@ def graph(
     from autograd_cli.inspection.graph import trace
 
     fmt = _format(fmt, json)
+    if fmt is GraphFormat.table:
+        given = [o for o, v in (("--depth", depth), ("--max-nodes", max_nodes)) if v is not None]
+        if given:
+            raise UsageError(
+                f"{given[0]} bounds the tree and the exports; --format table counts every node",
+                f"drop {given[0]}, or pick another --format",
+            )
     computation = build_computation(
         expr=expr,
         var=var,

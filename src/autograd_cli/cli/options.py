@@ -68,11 +68,12 @@ Dtype = Annotated[
     typer.Option("--dtype", help="The dtype of every float constructor.", rich_help_panel=PANEL),
 ]
 MaxElements = Annotated[
-    int,
+    int | None,
     typer.Option(
         "--max-elements",
         min=1,
-        help="The most elements any one tensor may have (checked before allocating).",
+        help="The most elements any one tensor may have (checked before allocating); "
+        f"default {DEFAULT_MAX_ELEMENTS:,}.",
         rich_help_panel=PANEL,
     ),
 ]
@@ -95,7 +96,7 @@ def build_computation(
     wrt: list[str] | None,
     lesson: bool,
     dtype: DtypeName,
-    max_elements: int,
+    max_elements: int | None,
     seed: int,
     root: str = "loss",
     default: Callable[[], Computation] | None = None,
@@ -106,7 +107,12 @@ def build_computation(
     Warnings found while building (inf or nan) go to stderr here, once.
     """
     if expr is None:
-        for given, option in ((var, "--var"), (wrt, "--wrt")):
+        for given, option in (
+            (var, "--var"),
+            (wrt, "--wrt"),
+            (lesson, "--lesson"),
+            (max_elements is not None, "--max-elements"),
+        ):
             if given:
                 raise UsageError(f"{option} needs --expr", _EXPR_EXAMPLE)
         if dtype is not DtypeName.float32:
@@ -130,7 +136,7 @@ def build_computation(
         lesson=lesson,
         dtype=dtype.value,
         seed=seed,
-        max_elements=max_elements,
+        max_elements=_max_elements(max_elements),
     )
     for warning in computation.warnings:
         report(warning, "warning")
@@ -143,13 +149,19 @@ def evaluate_option(
     *,
     dtype: DtypeName,
     seed: int,
-    max_elements: int,
+    max_elements: int | None,
 ) -> torch.Tensor:
     """Another expression over the computation's tensors and `result` (for `--vector`)."""
     from autograd_cli.build.expression import evaluate_text
 
     scope = {**computation.named, "result": computation.result}
-    return evaluate_text(text, scope, dtype=dtype.value, seed=seed, max_elements=max_elements)
+    return evaluate_text(
+        text, scope, dtype=dtype.value, seed=seed, max_elements=_max_elements(max_elements)
+    )
+
+
+def _max_elements(given: int | None) -> int:
+    return DEFAULT_MAX_ELEMENTS if given is None else given
 
 
 def vector_option(
@@ -159,7 +171,7 @@ def vector_option(
     required: bool,
     dtype: DtypeName,
     seed: int,
-    max_elements: int,
+    max_elements: int | None,
 ) -> torch.Tensor | None:
     """`--vector` evaluated and checked against the result, with `grad`'s words on a mismatch.
 

@@ -106,16 +106,20 @@ def thinned(plan: AccumulationPlan, every: int) -> Keep:
 
 
 def accumulation_code(
-    computation: Computation, leaf: str, plan: AccumulationPlan, vector_code: str
+    computation: Computation, leaf: str, plan: AccumulationPlan, vector_code: str | None
 ) -> list[str]:
-    """The computation's source and a loop that makes exactly the calls of `plan`."""
+    """The computation's source and a loop that makes exactly the calls of `plan`.
+
+    `vector_code` None: a scalar result's bare `backward()`, as `modes` shows it.
+    """
     result = computation.result_name
-    retain = ", retain_graph=True" if plan.retain_graph else ""
+    retain = "retain_graph=True" if plan.retain_graph else ""
+    arguments = ", ".join(a for a in (vector_code, retain) if a)
     lines = [computation.source.get(name, f"{name} = ...") for name in computation.named]
     lines.append(f"for call in range(1, {plan.total + 1}):")
     if plan.zero_after is not None:
         lines += [f"    if call == {plan.zero_after + 1}:", f"        {leaf}.grad.zero_()"]
-    lines.append(f"    {result}.backward({vector_code}{retain})")
+    lines.append(f"    {result}.backward({arguments})")
     return lines
 
 
@@ -131,10 +135,10 @@ def accumulate(
 ) -> AccumulationRecord:
     """Run `result.backward(vector)` as `plan` says and watch `leaf.grad` (the first wrt leaf).
 
-    `vector` defaults to ones shaped like the result. Only calls for which `keep(call)` is
-    true keep their gradient, so a long run holds a few matrices, not one per call; the law
-    is checked on every call. `progress(done)` is told after each call. The leaf's `.grad`
-    is reset to None first, so call 1 is a first call.
+    `vector` defaults to ones shaped like the result (none for a scalar result). Only calls
+    for which `keep(call)` is true keep their gradient, so a long run holds a few matrices,
+    not one per call; the law is checked on every call. `progress(done)` is told after each
+    call. The leaf's `.grad` is reset to None first, so call 1 is a first call.
     """
     import torch
 
@@ -143,13 +147,17 @@ def accumulate(
     output = computation.result
     result = computation.result_name
     if vector is None:
-        vector, vector_code = torch.ones_like(output), f"torch.ones_like({result})"
+        vector_code = None
+        if output.dim() != 0:
+            vector, vector_code = torch.ones_like(output), f"torch.ones_like({result})"
     elif vector.shape != output.shape:
         raise UsageError(
             f"the vector has shape {tuple(vector.shape)}, {result} has {tuple(output.shape)}",
             f"give a vector of the same shape as {result}",
         )
-    code = accumulation_code(computation, name, plan, vector_code or "v")
+    code = accumulation_code(
+        computation, name, plan, vector_code or "v" if vector is not None else None
+    )
     tensor.grad = None
     kept: list[AccumulationCall] = []
     first: torch.Tensor | None = None

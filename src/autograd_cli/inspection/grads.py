@@ -267,6 +267,7 @@ def gradchecks(computation: Computation) -> list[CheckRecord]:
     records = []
     for name in computation.wrt:
         x = base[name].clone().requires_grad_()
+        _refuse_empty("--check", name, x, "finite differences need at least one element")
         if x.numel() > MAX_CHECK_INPUTS:
             raise UsageError(
                 f"--check: {name} has {x.numel():,} elements; finite differences "
@@ -275,6 +276,15 @@ def gradchecks(computation: Computation) -> list[CheckRecord]:
             )
         records.append(_gradcheck(name, _function(computation, [name], base), x))
     return records
+
+
+def _refuse_empty(option: str, name: str, tensor: torch.Tensor, why: str) -> None:
+    """torch's own error for an empty input is `stack expects a non-empty TensorList`."""
+    if tensor.numel() == 0:
+        raise UsageError(
+            f"{option}: {name} has no elements; {why}",
+            f"give {name} at least one element, or leave it out with --wrt",
+        )
 
 
 def _gradcheck(name: str, f: Callable[..., torch.Tensor], x: torch.Tensor) -> CheckRecord:
@@ -325,6 +335,8 @@ def hessians(computation: Computation, full: bool) -> list[HessianRecord]:
             "reduce it first, e.g. sum(...)",
         )
     leaves = _leaves(computation)
+    for name, leaf in leaves.items():
+        _refuse_empty("--hessian", name, leaf, "second derivatives need at least one element")
     total = sum(t.numel() for t in leaves.values())
     if total > MAX_HESSIAN_INPUTS:
         raise UsageError(

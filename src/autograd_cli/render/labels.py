@@ -115,7 +115,12 @@ def node_lines(node: NodeRecord) -> list[str]:
     if node.shape is not None:
         shape = _shapes.get(node.shape) or _shapes.setdefault(node.shape, format_shape(node.shape))
         lines.append(f"{shape} {node.dtype}")
-    if node.grad is not None:
+    if node.output_grads is not None:
+        lines += [
+            f"grad[{k}] {'None' if g is None else grad_summary(g)}"
+            for k, g in enumerate(node.output_grads)
+        ]
+    elif node.grad is not None:
         lines.append(f"grad {grad_summary(node.grad)}")
     lines += [f"saved {s.name} {saved_summary(s)}" for s in node.saved or ()]
     return lines
