@@ -15,11 +15,11 @@ from autograd_cli.build.accumulation import accumulation_computation
 from autograd_cli.build.computation import Computation
 from autograd_cli.errors import UsageError
 from autograd_cli.inspection.accumulate import (
-    AccumulationPlan,
     accumulate,
     glimpse,
     thinned,
 )
+from autograd_cli.records.reports import AccumulationPlan
 from conftest import Invoke, run_json
 
 EYE = torch.eye(5)

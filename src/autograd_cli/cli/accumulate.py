@@ -101,13 +101,9 @@ def accumulate(
     """Call backward N times on the lesson's (inp + 1).pow(2), or on --expr's result, and
     watch a leaf's .grad add up: k calls give k times the first call's gradient."""
     from autograd_cli.build.accumulation import accumulation_computation
-    from autograd_cli.inspection.accumulate import (
-        AccumulationPlan,
-        every_call,
-        glimpse,
-        thinned,
-    )
     from autograd_cli.inspection.accumulate import accumulate as run_plan
+    from autograd_cli.inspection.accumulate import every_call, glimpse, thinned
+    from autograd_cli.records.reports import AccumulationPlan
 
     if no_zero and zero_after is not None:
         raise UsageError("--zero-after and --no-zero contradict each other", "pick one")

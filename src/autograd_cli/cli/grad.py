@@ -20,7 +20,7 @@ from autograd_cli.cli.options import (
     evaluate_option,
 )
 from autograd_cli.errors import CheckFailed
-from autograd_cli.inspection.expect import ATOL, RTOL  # torch-free: safe for --help
+from autograd_cli.tolerances import EXPECT_ATOL, EXPECT_RTOL
 
 if TYPE_CHECKING:
     import torch
@@ -56,10 +56,10 @@ def grad(
     ] = None,
     rtol: Annotated[
         float, typer.Option("--rtol", min=0.0, help="Relative tolerance of --expect.")
-    ] = RTOL,
+    ] = EXPECT_RTOL,
     atol: Annotated[
         float, typer.Option("--atol", min=0.0, help="Absolute tolerance of --expect.")
-    ] = ATOL,
+    ] = EXPECT_ATOL,
     dtype: Dtype = DtypeName.float32,
     max_elements: MaxElements = None,
     seed: Seed = 0,

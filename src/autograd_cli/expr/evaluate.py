@@ -31,7 +31,7 @@ from autograd_cli.expr.parser import (
     Unary,
 )
 from autograd_cli.expr.whitelist import DtypeRule, Function
-from autograd_cli.records import Source
+from autograd_cli.records import Source, format_shape
 
 if TYPE_CHECKING:
     import torch
@@ -56,8 +56,6 @@ _TORCH_ERRORS = (RuntimeError, TypeError, ValueError, IndexError, OverflowError)
 
 def describe(value: object) -> str:
     """A value in words, for error messages."""
-    from autograd_cli.render.labels import format_shape
-
     shape = getattr(value, "shape", None)
     if shape is not None:
         return f"a tensor of shape {format_shape(tuple(shape))}"

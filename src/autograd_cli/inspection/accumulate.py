@@ -11,13 +11,13 @@ reset shows: the lesson's 2 calls, `zero_()`, 1 call = 3 calls. Without zeroing:
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from autograd_cli.build.computation import Computation
 from autograd_cli.errors import UsageError
 from autograd_cli.inspection.tensors import values
-from autograd_cli.records import TorchFailure, Values
+from autograd_cli.records import TorchFailure
+from autograd_cli.records.reports import AccumulationCall, AccumulationPlan, AccumulationRecord
 
 if TYPE_CHECKING:
     import torch
@@ -28,53 +28,6 @@ SHOW_FIRST = 3
 
 #: What torch says when a second backward finds the saved tensors already freed.
 FREED = "backward through the graph a second time"
-
-
-@dataclass(frozen=True)
-class AccumulationPlan:
-    times: int = 2
-    zero_after: int | None = 2  # None: never zero
-    retain_graph: bool = True
-
-    def __post_init__(self) -> None:
-        if self.times < 1:
-            raise UsageError(f"--times {self.times}: at least one call is needed")
-        if self.zero_after is not None and not 1 <= self.zero_after <= self.times:
-            raise UsageError(
-                f"--zero-after {self.zero_after}: outside the {self.times} calls of --times",
-                f"choose K from 1 to {self.times}, or --no-zero",
-            )
-
-    @property
-    def total(self) -> int:
-        """Calls the plan makes: one more than `times` when it zeroes, to show the reset."""
-        return self.times + (self.zero_after is not None)
-
-    def zeroes_before(self, call: int) -> bool:
-        return self.zero_after is not None and call == self.zero_after + 1
-
-
-@dataclass(frozen=True)
-class AccumulationCall:
-    call: int  # 1-based
-    zeroed_before: bool  # `.grad.zero_()` ran just before this call
-    grad: Values  # `.grad` right after this call
-    since_zero: int  # calls since the last zeroing, this one included
-
-
-@dataclass(frozen=True)
-class AccumulationRecord:
-    calls: list[AccumulationCall]  # the kept calls, in order
-    law_holds: bool  # over every call made, kept or not
-    law_failure: int | None  # first call where grad != since_zero * first call's grad
-    leaf: str
-    result: str
-    shape: tuple[int, ...]  # of the leaf and its .grad
-    plan: AccumulationPlan
-    code: list[str]  # the Python that does what was run
-    calls_made: int  # backward calls that completed
-    failed_call: int | None = None  # the call that raised `failure` (only without retain)
-    failure: TorchFailure | None = None
 
 
 Keep = Callable[[int], bool]

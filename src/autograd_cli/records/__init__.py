@@ -6,7 +6,7 @@ renderers stay free of torch and the JSON schema follows directly from these fie
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -14,6 +14,13 @@ from enum import StrEnum
 Values = float | int | bool | list["Values"]
 
 SCHEMA = "autograd-cli/1"
+
+
+def format_shape(shape: Sequence[int] | None) -> str:
+    """`(3,)`, `(5, 3)`, `()`: a shape as Python writes the tuple; in messages and views."""
+    if shape is None:
+        return "?"
+    return "(" + ", ".join(map(str, shape)) + (",)" if len(shape) == 1 else ")")
 
 
 @dataclass(frozen=True)
