@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from autograd_cli.build.computation import Computation
-from autograd_cli.cli import grad as grad_command
+from autograd_cli.cli.options import ComputationOptions
 from autograd_cli.inspection.grads import inspect_grads
 from conftest import Invoke, run_json
 
@@ -155,7 +155,7 @@ def test_check_catches_a_wrong_backward(monkeypatch: pytest.MonkeyPatch, wrong: 
 
 def test_check_exits_1_on_a_mismatch(cli: Invoke, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(Square, "wrong", True)
-    monkeypatch.setattr(grad_command, "build_computation", lambda **_: square_computation())
+    monkeypatch.setattr(ComputationOptions, "build", lambda *_, **__: square_computation())
     result = cli("grad", "--check")
     assert result.exit_code == 1
     assert "✗ FAIL" in result.stdout

@@ -173,6 +173,22 @@ def emit(result: RenderableType | str, output: Path | None) -> None:
     Console(stderr=True).print(Text(f"wrote {output}", style="dim"))
 
 
+def emit_result(
+    command: str,
+    json: bool,
+    output: Path | None,
+    doc: Callable[[], dict[str, Any]],
+    view: Callable[[], RenderableType],
+) -> None:
+    """The command's JSON document with `--json`, else its view: only the one shown is built."""
+    if json:
+        from autograd_cli.render.json import document, dumps
+
+        emit(dumps(document(command, **doc())), output)
+    else:
+        emit(view(), output)
+
+
 @app.callback()
 def main(
     debug: Annotated[

@@ -8,6 +8,7 @@ import typer
 
 from autograd_cli.cli.app import Json, Output, Seed, app, emit, handled
 from autograd_cli.cli.options import (
+    ComputationOptions,
     Dtype,
     DtypeName,
     Expr,
@@ -15,7 +16,6 @@ from autograd_cli.cli.options import (
     MaxElements,
     Var,
     Wrt,
-    build_computation,
 )
 from autograd_cli.errors import UsageError
 from autograd_cli.render.formats import GraphFormat
@@ -92,16 +92,7 @@ def graph(
                 f"{given[0]} bounds the tree and the exports; --format table counts every node",
                 f"drop {given[0]}, or pick another --format",
             )
-    computation = build_computation(
-        expr=expr,
-        var=var,
-        wrt=wrt,
-        lesson=lesson,
-        dtype=dtype,
-        max_elements=max_elements,
-        seed=seed,
-        root=root,
-    )
+    computation = ComputationOptions(expr, var, wrt, lesson, dtype, max_elements, seed).build(root)
     record = trace(
         computation.result,
         computation.named,

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from autograd_cli.build.computation import Computation
-from autograd_cli.errors import UsageError
+from autograd_cli.errors import UsageError, backward_error, explain_freed
 from autograd_cli.inspection.tensors import values
 from autograd_cli.records import TorchFailure
 from autograd_cli.records.reports import AccumulationCall, AccumulationPlan, AccumulationRecord
@@ -25,9 +25,6 @@ if TYPE_CHECKING:
 #: A short run is shown whole; a longer one by its first calls, the reset and the last.
 SHOW_ALL = 8
 SHOW_FIRST = 3
-
-#: What torch says when a second backward finds the saved tensors already freed.
-FREED = "backward through the graph a second time"
 
 
 Keep = Callable[[int], bool]
@@ -129,7 +126,7 @@ def accumulate(
             output.backward(vector, retain_graph=plan.retain_graph)
         except RuntimeError as error:
             if call == 1 or plan.retain_graph:
-                raise UsageError(f"backward failed at call {call}: {error}") from None
+                raise backward_error(error, f" at call {call}") from None
             failure, failed_call = _freed_failure(error), call
             break
         made = call
@@ -190,13 +187,10 @@ def _k_times(grad: torch.Tensor, first: torch.Tensor, k: int) -> bool:
 
 
 def _freed_failure(error: RuntimeError) -> TorchFailure:
-    message = str(error)
-    if FREED in message:
-        explanation = (
-            "The first backward freed the tensors the graph had saved for it, so a second "
-            "backward through the same graph has nothing to work with: keep them with "
-            "retain_graph=True, or rebuild the graph (run the forward again) before each call."
-        )
-    else:
-        explanation = "torch refused the repeated backward call; its message gives the reason."
-    return TorchFailure(type(error).__name__, message, explanation)
+    freed = explain_freed(error)
+    explanation = (
+        f"{freed[0].upper()}{freed[1:]}."
+        if freed is not None
+        else "torch refused the repeated backward call; its message gives the reason."
+    )
+    return TorchFailure(type(error).__name__, str(error), explanation)

@@ -11,12 +11,12 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from autograd_cli.build.computation import Computation
+from autograd_cli.defaults import EXPECT_ATOL, EXPECT_RTOL
 from autograd_cli.errors import UsageError
 from autograd_cli.expr.parser import suggestion
 from autograd_cli.inspection.tensors import values
 from autograd_cli.records import format_shape
 from autograd_cli.records.reports import ExpectRecord, ExpectRow
-from autograd_cli.tolerances import EXPECT_ATOL, EXPECT_RTOL
 
 if TYPE_CHECKING:
     import torch

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from autograd_cli.errors import UsageError
+from autograd_cli.errors import UsageError, backward_error
 from autograd_cli.inspection.graph import short_name
 from autograd_cli.records import Anomaly, GradRecord, StepRecord
 
@@ -208,21 +208,3 @@ def _where(watch: _Watch, order: Sequence[Any]) -> str:
         return ""
     node_id = watch.started[-1][0]
     return f" at step {len(watch.started)} (#{node_id} {short_name(order[node_id])})"
-
-
-def backward_error(error: RuntimeError, where: str = "") -> UsageError:
-    """Torch's backward error in plain words; `where`: ` at step 3 (#2 SinBackward0)`."""
-    return UsageError(f"backward failed{where}: {plain(error)}", _hint(error))
-
-
-def plain(error: RuntimeError) -> str:
-    """Torch's message without its hints: the first sentence of the first line."""
-    return str(error).split("\n", 1)[0].split(". ", 1)[0]
-
-
-def _hint(error: RuntimeError) -> str | None:
-    if "freed" in str(error) or "second time" in str(error):
-        return "the graph's saved tensors were freed by an earlier backward(); build it again"
-    if "inplace operation" in str(error):
-        return "`autograd-cli why --all` names the in-place operation"
-    return None

@@ -11,7 +11,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from autograd_cli.build.computation import Computation
-from autograd_cli.errors import CliWarning, UsageError
+from autograd_cli.defaults import GRADCHECK_ATOL, GRADCHECK_EPS, GRADCHECK_RTOL
+from autograd_cli.errors import CliWarning, UsageError, backward_error, torch_message
 from autograd_cli.inspection.tensors import numbers, tensor_record
 from autograd_cli.records import format_shape
 from autograd_cli.records.reports import (
@@ -21,7 +22,6 @@ from autograd_cli.records.reports import (
     JacobianRecord,
     VariableGrad,
 )
-from autograd_cli.tolerances import GRADCHECK_ATOL, GRADCHECK_EPS, GRADCHECK_RTOL
 
 if TYPE_CHECKING:
     import torch
@@ -55,9 +55,7 @@ def inspect_grads(
     try:
         result.backward(vector)
     except RuntimeError as error:
-        from autograd_cli.expr.evaluate import torch_message
-
-        raise UsageError(f"backward failed: {torch_message(error)}") from None
+        raise backward_error(error) from None
     report = GradReport(
         result=tensor_record(computation.result_name, result, with_values=False, with_grad=False),
         value=numbers(result, full),
@@ -146,8 +144,6 @@ def _function(
 
 
 def _torch_call(what: str, call: Callable[[], object]) -> object:
-    from autograd_cli.expr.evaluate import torch_message
-
     try:
         return call()
     except RuntimeError as error:

@@ -9,6 +9,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from autograd_cli.defaults import GRADCHECK_ATOL, GRADCHECK_EPS, GRADCHECK_RTOL
 from autograd_cli.records import TensorRecord, format_shape
 from autograd_cli.records.reports import (
     CheckRecord,
@@ -22,7 +23,6 @@ from autograd_cli.render.blocks import code_block, fact
 from autograd_cli.render.json import numbers_doc
 from autograd_cli.render.labels import format_number
 from autograd_cli.render.tables import numbers_view
-from autograd_cli.tolerances import GRADCHECK_ATOL, GRADCHECK_EPS, GRADCHECK_RTOL
 
 
 def _heading(text: str) -> Text:
