@@ -111,7 +111,7 @@ def run_job(job: JobSpec, json: bool) -> JobResult:
         with contextlib.suppress(ValueError):
             doc = jsonlib.loads(stdout)
     elif json:
-        text = stdout
+        text = stdout or None  # none when it wrote to its `output` file, or failed
     return JobResult(job.index, job.name, job.command, code, seconds, stderr.strip(), doc, text)
 
 
