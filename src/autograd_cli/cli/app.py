@@ -38,9 +38,18 @@ _state = {"debug": False}
 
 #: What `torch.manual_seed` accepts: a signed or an unsigned 64-bit integer.
 SEED_MIN, SEED_MAX = -(2**63), 2**64 - 1
+
+
+def _seed_in_range(seed: int) -> int:
+    """A check rather than `min`/`max`, whose 20-digit range would crowd every --help."""
+    if not SEED_MIN <= seed <= SEED_MAX:
+        raise typer.BadParameter("torch takes a seed from -2**63 to 2**64-1")
+    return seed
+
+
 Seed = Annotated[
     int,
-    typer.Option("--seed", min=SEED_MIN, max=SEED_MAX, help="Seed for every random tensor."),
+    typer.Option("--seed", callback=_seed_in_range, help="Seed for every random tensor."),
 ]
 Json = Annotated[
     bool, typer.Option("--json", help="One JSON document on stdout (schema autograd-cli/1).")
