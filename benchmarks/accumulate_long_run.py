@@ -21,7 +21,8 @@ from collections.abc import Callable
 import torch
 
 from autograd_cli.build.accumulation import accumulation_computation
-from autograd_cli.inspection.accumulate import AccumulationPlan, accumulate, every_call, glimpse
+from autograd_cli.inspection.accumulate import accumulate, every_call, glimpse
+from autograd_cli.records.reports import AccumulationPlan
 
 
 def bare(n: int) -> None:

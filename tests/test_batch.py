@@ -90,6 +90,9 @@ def test_all_passing_exits_zero(cli: Invoke, tmp_path: Path) -> None:
         ("[[job]\n", "is not valid TOML"),
         ("title = 'x'\n", "unknown top-level key 'title'"),
         ("", "holds no jobs"),
+        ("job = [1, 2]\n", "job 1 is 1, not a table"),
+        ('job = ["grad"]\n', "job 1 is 'grad', not a table"),
+        ('[job]\ncommand = "grad"\n', "not a list of [[job]] tables"),
     ],
 )
 def test_unusable_files(cli: Invoke, tmp_path: Path, text: str, message: str) -> None:
@@ -167,3 +170,24 @@ def test_atomic_write_keeps_old_file_on_failure(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="cannot write"):
         write_atomic(tmp_path / "missing-dir" / "out.txt", "x")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.txt"]
+
+
+@pytest.mark.parametrize("fmt", ["dot", "mermaid", "table", "tree"])
+def test_json_lines_keep_a_text_format_job(cli: Invoke, tmp_path: Path, fmt: str) -> None:
+    jobs = f'[[job]]\ncommand = "graph"\nformat = "{fmt}"\n'
+    result = cli("run", str(_write(tmp_path, jobs)), "--json")
+    assert result.exit_code == 0, result.stderr
+    (line,) = result.stdout.splitlines()
+    doc = json.loads(line)
+    assert doc["status"] == "passed" and "error" not in doc
+    assert doc["output"] == cli("graph", "--format", fmt).stdout
+
+
+def test_passed_job_with_output_has_no_error(cli: Invoke, tmp_path: Path) -> None:
+    target = tmp_path / "grad.json"
+    jobs = f'[[job]]\ncommand = "grad"\noutput = "{target}"\n'
+    result = cli("run", str(_write(tmp_path, jobs)), "--json")
+    assert result.exit_code == 0
+    doc = json.loads(result.stdout)
+    assert doc["status"] == "passed" and "error" not in doc
+    assert json.loads(target.read_text())["command"] == "grad"

@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from autograd_cli.build.computation import Computation
-from autograd_cli.cli import grad as grad_command
+from autograd_cli.cli.options import ComputationOptions
 from autograd_cli.inspection.grads import inspect_grads
 from conftest import Invoke, run_json
 
@@ -155,7 +155,7 @@ def test_check_catches_a_wrong_backward(monkeypatch: pytest.MonkeyPatch, wrong: 
 
 def test_check_exits_1_on_a_mismatch(cli: Invoke, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(Square, "wrong", True)
-    monkeypatch.setattr(grad_command, "build_computation", lambda **_: square_computation())
+    monkeypatch.setattr(ComputationOptions, "build", lambda *_, **__: square_computation())
     result = cli("grad", "--check")
     assert result.exit_code == 1
     assert "✗ FAIL" in result.stdout
@@ -243,3 +243,31 @@ def test_subprocess_grad_json() -> None:
     assert out.returncode == 0, out.stderr
     grad = json.loads(out.stdout)["variables"][0]["grad"]
     torch.testing.assert_close(torch.tensor(grad), torch.cos(torch.tensor([0.0, 1.0])))
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        ("--check", "--check: x has no elements; finite differences need at least one"),
+        ("--hessian", "--hessian: x has no elements"),
+    ],
+)
+def test_checks_refuse_an_empty_variable(cli: Invoke, option: str, message: str) -> None:
+    result = cli(
+        "grad", "--expr", "sum(x) + sum(y)", "--var", "x=randn(0)", "--var", "y=randn(2)", option
+    )
+    assert result.exit_code == 2 and message in result.stderr
+
+
+@pytest.mark.parametrize("seed", [str(2**64), str(-(2**63) - 1), "99999999999999999999"])
+def test_seed_out_of_torch_range_is_a_usage_error(cli: Invoke, seed: str) -> None:
+    result = cli("grad", "--seed", seed)
+    assert result.exit_code == 2 and "--seed" in result.stderr
+
+
+@pytest.mark.parametrize("seed", [str(2**64 - 1), str(-(2**63))])
+def test_seed_at_torch_bounds_runs(cli: Invoke, seed: str) -> None:
+    assert (
+        cli("grad", "--expr", "sum(randn(3) * x)", "--var", "x=randn(3)", "--seed", seed).exit_code
+        == 0
+    )

@@ -172,3 +172,27 @@ def test_grads_json(cli: Invoke) -> None:
     assert w["grad"]["norm"] == pytest.approx(float(net.w.grad.norm()))
     assert w["grad"]["nan"] is False and w["grad"]["inf"] is False
     assert all(e["grad"] is None for e in doc["edges"] if e["constant"])
+
+
+def test_every_output_of_a_multi_output_node_has_its_gradient(cli: Invoke) -> None:
+    x = torch.randn(2, 3, requires_grad=True)
+    first, second = x.unbind(0)  # one UnbindBackward0, two outputs
+    loss = (first * 2).sum() + (second * 3).sum()
+    graph = trace(loss, {"x": x}, grads=True)
+    (unbind,) = (n for n in graph.nodes if n.name == "UnbindBackward0")
+    assert unbind.output_grads is not None
+    assert [(g.min, g.max) for g in unbind.output_grads if g] == [(2.0, 2.0), (3.0, 3.0)]
+    assert unbind.grad == unbind.output_grads[0]
+    nodes = graph_doc(graph)["nodes"]
+    assert [g["max"] for g in nodes[unbind.id]["output_grads"]] == [2.0, 3.0]
+    assert [n["id"] for n in nodes if "output_grads" in n] == [unbind.id]
+    console = Console(file=io.StringIO(), width=100, color_system=None)
+    console.print(tree_view(graph))
+    text = console.file.getvalue()  # type: ignore[attr-defined]
+    assert "grad[0] (3,) norm 3.4641" in text and "grad[1] (3,) norm 5.1962" in text
+
+
+def test_table_refuses_the_tree_bounds(cli: Invoke) -> None:
+    for option in (["--depth", "2"], ["--max-nodes", "3"]):
+        result = cli("graph", "--format", "table", *option)
+        assert result.exit_code == 2 and "--format table counts every node" in result.stderr

@@ -158,6 +158,26 @@ def test_expression_options_need_expr(cli: Invoke, command: str) -> None:
     assert result.exit_code == 2 and "--var needs --expr" in result.stderr
 
 
+@pytest.mark.parametrize("command", ["graph", "grad", "modes", "accumulate", "backward", "why"])
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [(["--lesson"], "--lesson needs --expr"), (["--max-elements", "5"], "--max-elements needs")],
+)
+def test_lesson_and_max_elements_need_expr(
+    cli: Invoke, command: str, option: list[str], message: str
+) -> None:
+    args = [command, "w"] if command == "why" else [command]
+    result = cli(*args, *option)
+    assert result.exit_code == 2 and message in result.stderr
+
+
+def test_accumulate_scalar_result_shows_a_bare_backward(cli: Invoke) -> None:
+    scalar = cli("accumulate", "--expr", "sum(x * w)", *XW)
+    assert "    result.backward(retain_graph=True)\n" in scalar.stdout
+    vector = cli("accumulate", "--expr", "x * w", *XW, "--vector", "ones_like(x)")
+    assert "    result.backward(ones_like(x), retain_graph=True)\n" in vector.stdout
+
+
 # --- -o/--output ----------------------------------------------------------------------------
 
 COMMANDS = [

@@ -6,6 +6,8 @@ these; the CLI layer prints it in one or two lines (no traceback) and exits with
 
 from __future__ import annotations
 
+import re
+
 #: Exit codes, documented in README.md.
 EXIT_OK = 0
 EXIT_CHECK_FAILED = 1
@@ -63,3 +65,43 @@ class CheckFailed(CliError):
     """A requested check ran and did not hold: exit 1."""
 
     exit_code = EXIT_CHECK_FAILED
+
+
+# --- torch's errors in plain words -----------------------------------------------------
+
+#: The most of torch's message a user sees; what follows is cut at a sentence end or `...`.
+TORCH_MESSAGE_CHARS = 200
+
+#: What torch says when backward runs through a graph whose saved tensors are gone.
+_FREED = ("backward through the graph a second time", "have already been freed")
+
+
+def torch_message(error: BaseException | str) -> str:
+    """Torch's first sentence: without its C++ location and the advice that follows (the
+    caller gives its own hint)."""
+    text = str(error).strip() or type(error).__name__  # a bare exception: say which
+    line = text.splitlines()[0].split("Exception raised from")[0].strip()
+    line = re.split(r"(?<=[a-z0-9)\]])\. (?=[A-Z])", line, maxsplit=1)[0]
+    if len(line) <= TORCH_MESSAGE_CHARS:
+        return line
+    return line[: TORCH_MESSAGE_CHARS - 3] + "..."
+
+
+def explain_freed(error: BaseException | str) -> str | None:
+    """Why torch refused a backward through a graph an earlier backward freed, and what to
+    do instead; None for any other error."""
+    if not any(words in str(error) for words in _FREED):
+        return None
+    return (
+        "an earlier backward freed the tensors the graph had saved for it, so another "
+        "backward through the same graph has nothing to work with: keep them with "
+        "retain_graph=True, or rebuild the graph (run the forward again) before each call"
+    )
+
+
+def backward_error(error: BaseException, where: str = "") -> UsageError:
+    """Torch's backward error in plain words; `where`: ` at step 3 (#2 SinBackward0)`."""
+    hint = explain_freed(error)
+    if hint is None and "inplace operation" in str(error):
+        hint = "`autograd-cli why --all` names the in-place operation"
+    return UsageError(f"backward failed{where}: {torch_message(error)}", hint)

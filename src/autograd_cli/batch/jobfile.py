@@ -50,10 +50,20 @@ def read_jobs(path: Path) -> list[JobSpec]:
             "a batch file holds only [[job]] tables",
         )
     tables = data.get("job")
+    if tables is not None and not isinstance(tables, list):
+        raise UsageError(
+            f"{path}: job is {_shown(tables)}, not a list of [[job]] tables",
+            "write each job as a [[job]] table (two brackets)",
+        )
     if not isinstance(tables, list) or not tables:
         raise UsageError(f"{path} holds no jobs", 'add at least one [[job]] table with a "command"')
     jobs = []
     for index, table in enumerate(tables, start=1):
+        if not isinstance(table, dict):
+            raise UsageError(
+                f"{path}: job {index} is {_shown(table)}, not a table",
+                'write each job as a [[job]] table, e.g. [[job]] command = "grad"',
+            )
         command = table.get("command")
         name = table.get("name") or f"{command or 'job'}-{index}"
         options = {k: v for k, v in table.items() if k not in RESERVED}
@@ -61,3 +71,9 @@ def read_jobs(path: Path) -> list[JobSpec]:
             JobSpec(index, str(name), command if isinstance(command, str) else None, options)
         )
     return jobs
+
+
+def _shown(value: Any) -> str:
+    """A TOML value in an error message, cut short: `1`, `'text'`, `{'command': ...`."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."

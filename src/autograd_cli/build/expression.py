@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING
 from autograd_cli.build.computation import Computation
 from autograd_cli.build.lesson import LESSON_SOURCE, lesson_generator, lesson_inputs
 from autograd_cli.build.sources import SourceMap
+from autograd_cli.defaults import DEFAULT_MAX_ELEMENTS
 from autograd_cli.errors import CliWarning, UsageError
-from autograd_cli.expr.evaluate import DEFAULT_MAX_ELEMENTS, Evaluator, describe
+from autograd_cli.expr.evaluate import Evaluator, describe
 from autograd_cli.expr.parser import Node, closest, parse
 from autograd_cli.expr.whitelist import FUNCTIONS
 from autograd_cli.records import Source

@@ -8,9 +8,9 @@ from typing import Annotated
 
 import typer
 
-from autograd_cli.cli.app import Json, Output, Seed, app, emit, handled
+from autograd_cli.cli.app import Json, Output, Seed, app, emit_result, handled
 from autograd_cli.cli.options import (
-    DEFAULT_MAX_ELEMENTS,
+    ComputationOptions,
     Dtype,
     DtypeName,
     Expr,
@@ -19,8 +19,6 @@ from autograd_cli.cli.options import (
     Var,
     Vector,
     Wrt,
-    build_computation,
-    vector_option,
 )
 from autograd_cli.errors import CheckFailed, UsageError
 
@@ -94,7 +92,7 @@ def accumulate(
     lesson: Lesson = False,
     vector: Vector = None,
     dtype: Dtype = DtypeName.float32,
-    max_elements: MaxElements = DEFAULT_MAX_ELEMENTS,
+    max_elements: MaxElements = None,
     seed: Seed = 0,
     json: Json = False,
     output: Output = None,
@@ -102,13 +100,10 @@ def accumulate(
     """Call backward N times on the lesson's (inp + 1).pow(2), or on --expr's result, and
     watch a leaf's .grad add up: k calls give k times the first call's gradient."""
     from autograd_cli.build.accumulation import accumulation_computation
-    from autograd_cli.inspection.accumulate import (
-        AccumulationPlan,
-        every_call,
-        glimpse,
-        thinned,
-    )
     from autograd_cli.inspection.accumulate import accumulate as run_plan
+    from autograd_cli.inspection.accumulate import every_call, glimpse, thinned
+    from autograd_cli.records.reports import AccumulationPlan
+    from autograd_cli.render.accumulate import accumulate_view, accumulation_doc
 
     if no_zero and zero_after is not None:
         raise UsageError("--zero-after and --no-zero contradict each other", "pick one")
@@ -118,24 +113,9 @@ def accumulate(
     keep = every_call if json else glimpse(plan)  # JSON lists every call, the view a glimpse
     if every is not None:
         keep = thinned(plan, every)
-    computation = build_computation(
-        expr=expr,
-        var=var,
-        wrt=wrt,
-        lesson=lesson,
-        dtype=dtype,
-        max_elements=max_elements,
-        seed=seed,
-        default=accumulation_computation,
-    )
-    v = vector_option(
-        computation,
-        vector,
-        required=expr is not None,
-        dtype=dtype,
-        seed=seed,
-        max_elements=max_elements,
-    )
+    options = ComputationOptions(expr, var, wrt, lesson, dtype, max_elements, seed)
+    computation = options.build(default=accumulation_computation)
+    v = options.vector(computation, vector, required=expr is not None)
     with _progress(plan.total, json) as progress:
         record = run_plan(
             computation,
@@ -146,15 +126,13 @@ def accumulate(
             keep=keep,
             progress=progress,
         )
-    if json:
-        from autograd_cli.render.accumulate import accumulation_doc
-        from autograd_cli.render.json import document, dumps
-
-        emit(dumps(document("accumulate", every=every or 1, **accumulation_doc(record))), output)
-    else:
-        from autograd_cli.render.accumulate import accumulate_view
-
-        emit(accumulate_view(record), output)
+    emit_result(
+        "accumulate",
+        json,
+        output,
+        lambda: {"every": every or 1, **accumulation_doc(record)},
+        lambda: accumulate_view(record),
+    )
     if not record.law_holds:
         raise CheckFailed(
             f"the k-times law failed at call {record.law_failure}",

@@ -36,7 +36,21 @@ app = typer.Typer(
 
 _state = {"debug": False}
 
-Seed = Annotated[int, typer.Option("--seed", help="Seed for every random tensor.")]
+#: What `torch.manual_seed` accepts: a signed or an unsigned 64-bit integer.
+SEED_MIN, SEED_MAX = -(2**63), 2**64 - 1
+
+
+def _seed_in_range(seed: int) -> int:
+    """A check rather than `min`/`max`, whose 20-digit range would crowd every --help."""
+    if not SEED_MIN <= seed <= SEED_MAX:
+        raise typer.BadParameter("torch takes a seed from -2**63 to 2**64-1")
+    return seed
+
+
+Seed = Annotated[
+    int,
+    typer.Option("--seed", callback=_seed_in_range, help="Seed for every random tensor."),
+]
 Json = Annotated[
     bool, typer.Option("--json", help="One JSON document on stdout (schema autograd-cli/1).")
 ]
@@ -166,6 +180,22 @@ def emit(result: RenderableType | str, output: Path | None) -> None:
     from rich.text import Text
 
     Console(stderr=True).print(Text(f"wrote {output}", style="dim"))
+
+
+def emit_result(
+    command: str,
+    json: bool,
+    output: Path | None,
+    doc: Callable[[], dict[str, Any]],
+    view: Callable[[], RenderableType],
+) -> None:
+    """The command's JSON document with `--json`, else its view: only the one shown is built."""
+    if json:
+        from autograd_cli.render.json import document, dumps
+
+        emit(dumps(document(command, **doc())), output)
+    else:
+        emit(view(), output)
 
 
 @app.callback()

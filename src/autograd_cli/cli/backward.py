@@ -6,9 +6,9 @@ from typing import Annotated
 
 import typer
 
-from autograd_cli.cli.app import Json, Output, Seed, app, emit, handled
+from autograd_cli.cli.app import Json, Output, Seed, app, emit_result, handled
 from autograd_cli.cli.options import (
-    DEFAULT_MAX_ELEMENTS,
+    ComputationOptions,
     Dtype,
     DtypeName,
     Expr,
@@ -17,8 +17,6 @@ from autograd_cli.cli.options import (
     Var,
     Vector,
     Wrt,
-    build_computation,
-    evaluate_option,
 )
 from autograd_cli.errors import CheckFailed
 
@@ -42,37 +40,26 @@ def backward(
         ),
     ] = False,
     dtype: Dtype = DtypeName.float32,
-    max_elements: MaxElements = DEFAULT_MAX_ELEMENTS,
+    max_elements: MaxElements = None,
     seed: Seed = 0,
     json: Json = False,
     output: Output = None,
 ) -> None:
     """Run backward and show each step the engine takes, in order, with its gradients."""
     from autograd_cli.inspection.backward import run_backward
+    from autograd_cli.render.backward import backward_doc, backward_view
 
-    computation = build_computation(
-        expr=expr,
-        var=var,
-        wrt=wrt,
-        lesson=lesson,
-        dtype=dtype,
-        max_elements=max_elements,
-        seed=seed,
-        root=root,
-    )
-    v = None
-    if vector is not None:
-        v = evaluate_option(computation, vector, dtype=dtype, seed=seed, max_elements=max_elements)
+    options = ComputationOptions(expr, var, wrt, lesson, dtype, max_elements, seed)
+    computation = options.build(root)
+    v = options.evaluate(computation, vector)
     record = run_backward(computation, v, detect_anomaly=detect_anomaly)
-    if json:
-        from autograd_cli.render.backward import backward_doc
-        from autograd_cli.render.json import document, dumps
-
-        emit(dumps(document("backward", seed=seed, **backward_doc(record))), output)
-    else:
-        from autograd_cli.render.backward import backward_view
-
-        emit(backward_view(record), output)
+    emit_result(
+        "backward",
+        json,
+        output,
+        lambda: {"seed": seed, **backward_doc(record)},
+        lambda: backward_view(record),
+    )
     anomaly = record.anomaly
     if anomaly is not None:
         node = record.graph.nodes[anomaly.node]

@@ -6,9 +6,9 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from autograd_cli.cli.app import Json, Output, Seed, app, emit, handled, report
+from autograd_cli.cli.app import Json, Output, Seed, app, emit_result, handled, report
 from autograd_cli.cli.options import (
-    DEFAULT_MAX_ELEMENTS,
+    ComputationOptions,
     Dtype,
     DtypeName,
     Expr,
@@ -17,14 +17,12 @@ from autograd_cli.cli.options import (
     Var,
     Vector,
     Wrt,
-    build_computation,
-    evaluate_option,
 )
+from autograd_cli.defaults import EXPECT_ATOL, EXPECT_RTOL
 from autograd_cli.errors import CheckFailed
-from autograd_cli.inspection.expect import ATOL, RTOL  # torch-free: safe for --help
 
 if TYPE_CHECKING:
-    import torch
+    pass
 
 
 @app.command()
@@ -57,12 +55,12 @@ def grad(
     ] = None,
     rtol: Annotated[
         float, typer.Option("--rtol", min=0.0, help="Relative tolerance of --expect.")
-    ] = RTOL,
+    ] = EXPECT_RTOL,
     atol: Annotated[
         float, typer.Option("--atol", min=0.0, help="Absolute tolerance of --expect.")
-    ] = ATOL,
+    ] = EXPECT_ATOL,
     dtype: Dtype = DtypeName.float32,
-    max_elements: MaxElements = DEFAULT_MAX_ELEMENTS,
+    max_elements: MaxElements = None,
     seed: Seed = 0,
     json: Json = False,
     output: Output = None,
@@ -70,26 +68,16 @@ def grad(
     """Backpropagate and show every gradient: the lesson's w.grad and b.grad, or --expr's."""
     from autograd_cli.inspection.expect import compare_expected, parse_expectation
     from autograd_cli.inspection.grads import inspect_grads
+    from autograd_cli.render.grads import grad_doc, grad_view
 
-    computation = build_computation(
-        expr=expr,
-        var=var,
-        wrt=wrt,
-        lesson=lesson,
-        dtype=dtype,
-        max_elements=max_elements,
-        seed=seed,
-    )
-
-    def evaluate(text: str) -> torch.Tensor:
-        return evaluate_option(computation, text, dtype=dtype, seed=seed, max_elements=max_elements)
-
-    v = evaluate(vector) if vector is not None else None
+    options = ComputationOptions(expr, var, wrt, lesson, dtype, max_elements, seed)
+    computation = options.build()
+    v = options.evaluate(computation, vector)
     # Every formula is read before backward runs: a bad one fails before any output.
     expected = []
     for text in expect or []:
         name, formula = parse_expectation(text, list(computation.tensors))
-        expected.append((name, formula, evaluate(formula)))
+        expected.append((name, formula, options.evaluate(computation, formula)))
     result = inspect_grads(
         computation, v, vector, jacobian=jacobian, check=check, hessian=hessian, full=json
     )
@@ -97,15 +85,9 @@ def grad(
         result.expect = compare_expected(computation, expected, rtol=rtol, atol=atol)
     for warning in result.warnings:
         report(warning, "warning")
-    if json:
-        from autograd_cli.render.grads import grad_doc
-        from autograd_cli.render.json import document, dumps
-
-        emit(dumps(document("grad", seed=seed, **grad_doc(result))), output)
-    else:
-        from autograd_cli.render.grads import grad_view
-
-        emit(grad_view(result), output)
+    emit_result(
+        "grad", json, output, lambda: {"seed": seed, **grad_doc(result)}, lambda: grad_view(result)
+    )
     failed = []
     if result.check_failed:
         failed.append(

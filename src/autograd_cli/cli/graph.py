@@ -8,7 +8,7 @@ import typer
 
 from autograd_cli.cli.app import Json, Output, Seed, app, emit, handled
 from autograd_cli.cli.options import (
-    DEFAULT_MAX_ELEMENTS,
+    ComputationOptions,
     Dtype,
     DtypeName,
     Expr,
@@ -16,7 +16,6 @@ from autograd_cli.cli.options import (
     MaxElements,
     Var,
     Wrt,
-    build_computation,
 )
 from autograd_cli.errors import UsageError
 from autograd_cli.render.formats import GraphFormat
@@ -41,7 +40,7 @@ def graph(
     wrt: Wrt = None,
     lesson: Lesson = False,
     dtype: Dtype = DtypeName.float32,
-    max_elements: MaxElements = DEFAULT_MAX_ELEMENTS,
+    max_elements: MaxElements = None,
     seed: Seed = 0,
     json: Json = False,
     fmt: Annotated[
@@ -86,16 +85,14 @@ def graph(
     from autograd_cli.inspection.graph import trace
 
     fmt = _format(fmt, json)
-    computation = build_computation(
-        expr=expr,
-        var=var,
-        wrt=wrt,
-        lesson=lesson,
-        dtype=dtype,
-        max_elements=max_elements,
-        seed=seed,
-        root=root,
-    )
+    if fmt is GraphFormat.table:
+        given = [o for o, v in (("--depth", depth), ("--max-nodes", max_nodes)) if v is not None]
+        if given:
+            raise UsageError(
+                f"{given[0]} bounds the tree and the exports; --format table counts every node",
+                f"drop {given[0]}, or pick another --format",
+            )
+    computation = ComputationOptions(expr, var, wrt, lesson, dtype, max_elements, seed).build(root)
     record = trace(
         computation.result,
         computation.named,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from autograd_cli.cli.app import Json, Output, Seed, app, emit, handled
+from autograd_cli.cli.app import Json, Output, Seed, app, emit_result, handled
 
 
 @app.command()
@@ -13,9 +13,4 @@ def lesson(seed: Seed = 0, json: Json = False, output: Output = None) -> None:
     from autograd_cli.render.lesson import lesson_doc, lesson_view
 
     report = run_lesson(seed)
-    if json:
-        from autograd_cli.render.json import document, dumps
-
-        emit(dumps(document("lesson", **lesson_doc(report))), output)
-    else:
-        emit(lesson_view(report), output)
+    emit_result("lesson", json, output, lambda: lesson_doc(report), lambda: lesson_view(report))

@@ -6,9 +6,9 @@ from typing import Annotated
 
 import typer
 
-from autograd_cli.cli.app import Json, Output, Seed, app, emit, handled
+from autograd_cli.cli.app import Json, Output, Seed, app, emit_result, handled
 from autograd_cli.cli.options import (
-    DEFAULT_MAX_ELEMENTS,
+    ComputationOptions,
     Dtype,
     DtypeName,
     Expr,
@@ -17,8 +17,6 @@ from autograd_cli.cli.options import (
     Var,
     Vector,
     Wrt,
-    build_computation,
-    vector_option,
 )
 from autograd_cli.errors import UsageError
 
@@ -72,7 +70,7 @@ def modes(
     lesson: Lesson = False,
     vector: Vector = None,
     dtype: Dtype = DtypeName.float32,
-    max_elements: MaxElements = DEFAULT_MAX_ELEMENTS,
+    max_elements: MaxElements = None,
     seed: Seed = 0,
     json: Json = False,
     output: Output = None,
@@ -83,6 +81,7 @@ def modes(
 
     from autograd_cli.build.computation import lesson_computation
     from autograd_cli.inspection.modes import grad_modes
+    from autograd_cli.render.modes import bench_doc, modes_doc, modes_output
 
     if not bench and (size is not None or repeat is not None):
         raise UsageError("--size and --repeat only apply to --bench", "add --bench")
@@ -91,24 +90,9 @@ def modes(
             "--size scales the lesson network; with --expr the bench times the expression",
             "drop --size, or give the expression larger tensors",
         )
-    computation = build_computation(
-        expr=expr,
-        var=var,
-        wrt=wrt,
-        lesson=lesson,
-        dtype=dtype,
-        max_elements=max_elements,
-        seed=seed,
-        default=partial(lesson_computation, seed, "z"),
-    )
-    v = vector_option(
-        computation,
-        vector,
-        required=expr is not None,
-        dtype=dtype,
-        seed=seed,
-        max_elements=max_elements,
-    )
+    options = ComputationOptions(expr, var, wrt, lesson, dtype, max_elements, seed)
+    computation = options.build(default=partial(lesson_computation, seed, "z"))
+    v = options.vector(computation, vector, required=expr is not None)
     report = grad_modes(computation, vector=v, vector_code=vector, freeze=freeze)
     timing = None
     if bench:
@@ -120,13 +104,10 @@ def modes(
             timing = bench_modes(network, repeat or BENCH_REPEAT, size=width)
         else:
             timing = bench_modes(computation, repeat or BENCH_REPEAT)
-    if json:
-        from autograd_cli.render.json import document, dumps
-        from autograd_cli.render.modes import bench_doc, modes_doc
-
-        bench_field = bench_doc(timing) if timing else None
-        emit(dumps(document("modes", seed=seed, **modes_doc(report), bench=bench_field)), output)
-    else:
-        from autograd_cli.render.modes import modes_output
-
-        emit(modes_output(report, timing), output)
+    emit_result(
+        "modes",
+        json,
+        output,
+        lambda: {"seed": seed, **modes_doc(report), "bench": bench_doc(timing) if timing else None},
+        lambda: modes_output(report, timing),
+    )

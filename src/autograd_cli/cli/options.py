@@ -1,19 +1,21 @@
 """The options that pick a computation, shared by every command that inspects one.
 
 Without `--expr` a command works on the lesson network; with it, on the expression and its
-`--var` definitions. Commands declare these options by type and hand them to
-`build_computation`, so each option means the same thing everywhere.
+`--var` definitions. Commands declare these options by type and gather them in a
+`ComputationOptions`, so each option means the same thing everywhere.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from enum import StrEnum
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, overload
 
 import typer
 
 from autograd_cli.cli.app import report
+from autograd_cli.defaults import DEFAULT_MAX_ELEMENTS
 from autograd_cli.errors import UsageError
 
 if TYPE_CHECKING:
@@ -22,7 +24,6 @@ if TYPE_CHECKING:
     from autograd_cli.build.computation import Computation
 
 PANEL = "Expression"
-DEFAULT_MAX_ELEMENTS = 10_000_000  # as autograd_cli.expr.evaluate, without importing it
 
 
 class DtypeName(StrEnum):
@@ -68,11 +69,12 @@ Dtype = Annotated[
     typer.Option("--dtype", help="The dtype of every float constructor.", rich_help_panel=PANEL),
 ]
 MaxElements = Annotated[
-    int,
+    int | None,
     typer.Option(
         "--max-elements",
         min=1,
-        help="The most elements any one tensor may have (checked before allocating).",
+        help="The most elements any one tensor may have (checked before allocating); "
+        f"default {DEFAULT_MAX_ELEMENTS:,}.",
         rich_help_panel=PANEL,
     ),
 ]
@@ -88,94 +90,105 @@ Vector = Annotated[
 ]
 
 
-def build_computation(
-    *,
-    expr: str | None,
-    var: list[str] | None,
-    wrt: list[str] | None,
-    lesson: bool,
-    dtype: DtypeName,
-    max_elements: int,
-    seed: int,
-    root: str = "loss",
-    default: Callable[[], Computation] | None = None,
-) -> Computation:
-    """The expression with `--expr`; without it, what `default` builds (by default the lesson
-    network, with `root` as its result).
+@dataclass(frozen=True)
+class ComputationOptions:
+    """The seven options that pick a computation, as one command line gave them.
 
-    Warnings found while building (inf or nan) go to stderr here, once.
+    Typer needs each option in each command's signature; the command gathers them here
+    once, and every command builds and evaluates the same way.
     """
-    if expr is None:
-        for given, option in ((var, "--var"), (wrt, "--wrt")):
-            if given:
-                raise UsageError(f"{option} needs --expr", _EXPR_EXAMPLE)
-        if dtype is not DtypeName.float32:
-            raise UsageError("--dtype applies to --expr; the lesson network is float32")
-        if default is not None:
-            return default()
-        from autograd_cli.build.computation import lesson_computation
 
-        return lesson_computation(seed, root)
-    if root != "loss":
-        raise UsageError(
-            f"--root {root} picks a tensor of the lesson network, but --expr is given",
-            "with --expr the result is the root; name parts of it with --var",
+    expr: str | None
+    var: list[str] | None
+    wrt: list[str] | None
+    lesson: bool
+    dtype: DtypeName
+    max_elements: int | None  # None: not given (DEFAULT_MAX_ELEMENTS)
+    seed: int
+
+    def build(
+        self, root: str = "loss", default: Callable[[], Computation] | None = None
+    ) -> Computation:
+        """The expression with `--expr`; without it, what `default` builds (by default the
+        lesson network, with `root` as its result).
+
+        Warnings found while building (inf or nan) go to stderr here, once.
+        """
+        if self.expr is None:
+            for given, option in (
+                (self.var, "--var"),
+                (self.wrt, "--wrt"),
+                (self.lesson, "--lesson"),
+                (self.max_elements is not None, "--max-elements"),
+            ):
+                if given:
+                    raise UsageError(f"{option} needs --expr", _EXPR_EXAMPLE)
+            if self.dtype is not DtypeName.float32:
+                raise UsageError("--dtype applies to --expr; the lesson network is float32")
+            if default is not None:
+                return default()
+            from autograd_cli.build.computation import lesson_computation
+
+            return lesson_computation(self.seed, root)
+        if root != "loss":
+            raise UsageError(
+                f"--root {root} picks a tensor of the lesson network, but --expr is given",
+                "with --expr the result is the root; name parts of it with --var",
+            )
+        from autograd_cli.build.expression import expression_computation
+
+        computation = expression_computation(
+            self.expr,
+            self.var or [],
+            self.wrt or [],
+            lesson=self.lesson,
+            dtype=self.dtype.value,
+            seed=self.seed,
+            max_elements=self._max_elements,
         )
-    from autograd_cli.build.expression import expression_computation
+        for warning in computation.warnings:
+            report(warning, "warning")
+        return computation
 
-    computation = expression_computation(
-        expr,
-        var or [],
-        wrt or [],
-        lesson=lesson,
-        dtype=dtype.value,
-        seed=seed,
-        max_elements=max_elements,
-    )
-    for warning in computation.warnings:
-        report(warning, "warning")
-    return computation
+    @overload
+    def evaluate(self, computation: Computation, text: str) -> torch.Tensor: ...
+    @overload
+    def evaluate(self, computation: Computation, text: None) -> None: ...
 
+    def evaluate(self, computation: Computation, text: str | None) -> torch.Tensor | None:
+        """Another expression over the computation's tensors and `result` (`--vector`,
+        `--expect`), drawn and bounded as the computation was; None for no text."""
+        if text is None:
+            return None
+        from autograd_cli.build.expression import evaluate_text
 
-def evaluate_option(
-    computation: Computation,
-    text: str,
-    *,
-    dtype: DtypeName,
-    seed: int,
-    max_elements: int,
-) -> torch.Tensor:
-    """Another expression over the computation's tensors and `result` (for `--vector`)."""
-    from autograd_cli.build.expression import evaluate_text
-
-    scope = {**computation.named, "result": computation.result}
-    return evaluate_text(text, scope, dtype=dtype.value, seed=seed, max_elements=max_elements)
-
-
-def vector_option(
-    computation: Computation,
-    text: str | None,
-    *,
-    required: bool,
-    dtype: DtypeName,
-    seed: int,
-    max_elements: int,
-) -> torch.Tensor | None:
-    """`--vector` evaluated and checked against the result, with `grad`'s words on a mismatch.
-
-    `required`: refuse a non-scalar result without `--vector` as `grad` does (the lesson's
-    own examples, without `--expr`, back-propagate ones and need no vector).
-    """
-    if text is None and not required:
-        return None
-    from autograd_cli.inspection.grads import backward_vector
-
-    vector = None
-    if text is not None:
-        vector = evaluate_option(
-            computation, text, dtype=dtype, seed=seed, max_elements=max_elements
+        scope = {**computation.named, "result": computation.result}
+        return evaluate_text(
+            text,
+            scope,
+            dtype=self.dtype.value,
+            seed=self.seed,
+            max_elements=self._max_elements,
         )
-    return backward_vector(computation.result, vector)
+
+    def vector(
+        self, computation: Computation, text: str | None, *, required: bool
+    ) -> torch.Tensor | None:
+        """`--vector` evaluated and checked against the result, with `grad`'s words on a
+        mismatch.
+
+        `required`: refuse a non-scalar result without `--vector` as `grad` does (the
+        lesson's own examples, without `--expr`, back-propagate ones and need no vector).
+        """
+        if text is None and not required:
+            return None
+        from autograd_cli.inspection.grads import backward_vector
+
+        return backward_vector(computation.result, self.evaluate(computation, text))
+
+    @property
+    def _max_elements(self) -> int:
+        return DEFAULT_MAX_ELEMENTS if self.max_elements is None else self.max_elements
 
 
 _EXPR_EXAMPLE = "for example --lesson --expr 'binary_cross_entropy_with_logits(x@w+b, y)'"

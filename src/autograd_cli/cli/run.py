@@ -105,16 +105,27 @@ def run_job(job: JobSpec, json: bool) -> JobResult:
         sys.stderr.write(_labelled(job, message + "\n"))
         return JobResult(job.index, job.name, job.command, EXIT_USAGE, 0.0, message)
     prefix = ["--debug"] if is_debug() else []
+    # A job that asks for text (graph's `format = "dot"`) runs as asked: its text goes into
+    # its JSON Lines document instead of --json being forced on it.
+    as_json = json and not _asks_for_text(job)
     code, stdout, stderr = _invoke(
-        [*prefix, job.command, *argv, *(["--json"] if json else [])], json
+        [*prefix, job.command, *argv, *(["--json"] if as_json else [])], json
     )
     seconds = time.perf_counter() - start
     sys.stderr.write(_labelled(job, stderr))
-    doc = None
-    if json:
+    doc, text = None, None
+    if as_json:
         with contextlib.suppress(ValueError):
             doc = jsonlib.loads(stdout)
-    return JobResult(job.index, job.name, job.command, code, seconds, stderr.strip(), doc)
+    elif json:
+        text = stdout or None  # none when it wrote to its `output` file, or failed
+    return JobResult(job.index, job.name, job.command, code, seconds, stderr.strip(), doc, text)
+
+
+def _asks_for_text(job: JobSpec) -> bool:
+    """The job picks an output format of its own other than JSON."""
+    fmt = job.options.get("format")
+    return fmt is not None and str(fmt) != "json"
 
 
 def _labelled(job: JobSpec, text: str) -> str:

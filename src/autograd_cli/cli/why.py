@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from autograd_cli.cli.app import Json, Output, Seed, app, emit, handled
+from autograd_cli.cli.app import Json, Output, Seed, app, emit_result, handled
 from autograd_cli.cli.options import (
-    DEFAULT_MAX_ELEMENTS,
+    ComputationOptions,
     Dtype,
     DtypeName,
     Expr,
@@ -17,8 +17,6 @@ from autograd_cli.cli.options import (
     Var,
     Vector,
     Wrt,
-    build_computation,
-    evaluate_option,
 )
 from autograd_cli.errors import UsageError
 
@@ -41,13 +39,14 @@ def why(
     lesson: Lesson = False,
     vector: Vector = None,
     dtype: Dtype = DtypeName.float32,
-    max_elements: MaxElements = DEFAULT_MAX_ELEMENTS,
+    max_elements: MaxElements = None,
     seed: Seed = 0,
     json: Json = False,
     output: Output = None,
 ) -> None:
     """Say why a variable's .grad is what it is, and point at the code to blame."""
     from autograd_cli.inspection.why import explain
+    from autograd_cli.render.why import why_doc, why_view
 
     if (variable is None) == (not every):
         raise UsageError(
@@ -56,30 +55,14 @@ def why(
             else "give a variable or --all, not both",
             "for example: autograd-cli why w",
         )
-    computation = build_computation(
-        expr=expr,
-        var=var,
-        wrt=wrt,
-        lesson=lesson,
-        dtype=dtype,
-        max_elements=max_elements,
-        seed=seed,
-        root=root,
-    )
-    v = None
-    if vector is not None:
-        v = evaluate_option(computation, vector, dtype=dtype, seed=seed, max_elements=max_elements)
+    options = ComputationOptions(expr, var, wrt, lesson, dtype, max_elements, seed)
+    computation = options.build(root)
+    v = options.evaluate(computation, vector)
     records = explain(computation, None if every else [variable or ""], v)
-    if json:
-        from autograd_cli.render.json import document, dumps
-        from autograd_cli.render.why import why_doc
 
+    def doc() -> dict[str, Any]:
         if every:
-            doc = document("why", seed=seed, variables=[why_doc(r) for r in records])
-        else:
-            doc = document("why", seed=seed, **why_doc(records[0]))
-        emit(dumps(doc), output)
-    else:
-        from autograd_cli.render.why import why_view
+            return {"seed": seed, "variables": [why_doc(r) for r in records]}
+        return {"seed": seed, **why_doc(records[0])}
 
-        emit(why_view(records), output)
+    emit_result("why", json, output, doc, lambda: why_view(records))

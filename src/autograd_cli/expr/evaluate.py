@@ -14,7 +14,8 @@ import warnings
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from autograd_cli.errors import CliWarning, Span, UsageError
+from autograd_cli.defaults import DEFAULT_MAX_ELEMENTS
+from autograd_cli.errors import CliWarning, Span, UsageError, torch_message
 from autograd_cli.expr import bounds
 from autograd_cli.expr.parser import (
     MAX_INT,
@@ -31,14 +32,12 @@ from autograd_cli.expr.parser import (
     Unary,
 )
 from autograd_cli.expr.whitelist import DtypeRule, Function
-from autograd_cli.records import Source
+from autograd_cli.records import Source, format_shape
 
 if TYPE_CHECKING:
     import torch
 
     from autograd_cli.build.sources import SourceMap
-
-DEFAULT_MAX_ELEMENTS = 10_000_000
 
 _NUMBER_OPS: dict[str, Callable[[Any, Any], Any]] = {
     "+": operator.add,
@@ -56,21 +55,12 @@ _TORCH_ERRORS = (RuntimeError, TypeError, ValueError, IndexError, OverflowError)
 
 def describe(value: object) -> str:
     """A value in words, for error messages."""
-    from autograd_cli.render.labels import format_shape
-
     shape = getattr(value, "shape", None)
     if shape is not None:
         return f"a tensor of shape {format_shape(tuple(shape))}"
     if isinstance(value, bool | int | float):
         return f"the number {value}"
     return f"a {type(value).__name__}"
-
-
-def torch_message(error: BaseException | str) -> str:
-    """Torch's first line, without the C++ location it sometimes appends."""
-    text = str(error).strip() or type(error).__name__  # a bare exception: say which
-    line = text.splitlines()[0].split("Exception raised from")[0].strip()
-    return line if len(line) <= 200 else line[:197] + "..."
 
 
 class Evaluator:

@@ -11,13 +11,13 @@ reset shows: the lesson's 2 calls, `zero_()`, 1 call = 3 calls. Without zeroing:
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from autograd_cli.build.computation import Computation
-from autograd_cli.errors import UsageError
+from autograd_cli.errors import UsageError, backward_error, explain_freed
 from autograd_cli.inspection.tensors import values
-from autograd_cli.records import TorchFailure, Values
+from autograd_cli.records import TorchFailure
+from autograd_cli.records.reports import AccumulationCall, AccumulationPlan, AccumulationRecord
 
 if TYPE_CHECKING:
     import torch
@@ -25,56 +25,6 @@ if TYPE_CHECKING:
 #: A short run is shown whole; a longer one by its first calls, the reset and the last.
 SHOW_ALL = 8
 SHOW_FIRST = 3
-
-#: What torch says when a second backward finds the saved tensors already freed.
-FREED = "backward through the graph a second time"
-
-
-@dataclass(frozen=True)
-class AccumulationPlan:
-    times: int = 2
-    zero_after: int | None = 2  # None: never zero
-    retain_graph: bool = True
-
-    def __post_init__(self) -> None:
-        if self.times < 1:
-            raise UsageError(f"--times {self.times}: at least one call is needed")
-        if self.zero_after is not None and not 1 <= self.zero_after <= self.times:
-            raise UsageError(
-                f"--zero-after {self.zero_after}: outside the {self.times} calls of --times",
-                f"choose K from 1 to {self.times}, or --no-zero",
-            )
-
-    @property
-    def total(self) -> int:
-        """Calls the plan makes: one more than `times` when it zeroes, to show the reset."""
-        return self.times + (self.zero_after is not None)
-
-    def zeroes_before(self, call: int) -> bool:
-        return self.zero_after is not None and call == self.zero_after + 1
-
-
-@dataclass(frozen=True)
-class AccumulationCall:
-    call: int  # 1-based
-    zeroed_before: bool  # `.grad.zero_()` ran just before this call
-    grad: Values  # `.grad` right after this call
-    since_zero: int  # calls since the last zeroing, this one included
-
-
-@dataclass(frozen=True)
-class AccumulationRecord:
-    calls: list[AccumulationCall]  # the kept calls, in order
-    law_holds: bool  # over every call made, kept or not
-    law_failure: int | None  # first call where grad != since_zero * first call's grad
-    leaf: str
-    result: str
-    shape: tuple[int, ...]  # of the leaf and its .grad
-    plan: AccumulationPlan
-    code: list[str]  # the Python that does what was run
-    calls_made: int  # backward calls that completed
-    failed_call: int | None = None  # the call that raised `failure` (only without retain)
-    failure: TorchFailure | None = None
 
 
 Keep = Callable[[int], bool]
@@ -106,16 +56,20 @@ def thinned(plan: AccumulationPlan, every: int) -> Keep:
 
 
 def accumulation_code(
-    computation: Computation, leaf: str, plan: AccumulationPlan, vector_code: str
+    computation: Computation, leaf: str, plan: AccumulationPlan, vector_code: str | None
 ) -> list[str]:
-    """The computation's source and a loop that makes exactly the calls of `plan`."""
+    """The computation's source and a loop that makes exactly the calls of `plan`.
+
+    `vector_code` None: a scalar result's bare `backward()`, as `modes` shows it.
+    """
     result = computation.result_name
-    retain = ", retain_graph=True" if plan.retain_graph else ""
+    retain = "retain_graph=True" if plan.retain_graph else ""
+    arguments = ", ".join(a for a in (vector_code, retain) if a)
     lines = [computation.source.get(name, f"{name} = ...") for name in computation.named]
     lines.append(f"for call in range(1, {plan.total + 1}):")
     if plan.zero_after is not None:
         lines += [f"    if call == {plan.zero_after + 1}:", f"        {leaf}.grad.zero_()"]
-    lines.append(f"    {result}.backward({vector_code}{retain})")
+    lines.append(f"    {result}.backward({arguments})")
     return lines
 
 
@@ -131,10 +85,10 @@ def accumulate(
 ) -> AccumulationRecord:
     """Run `result.backward(vector)` as `plan` says and watch `leaf.grad` (the first wrt leaf).
 
-    `vector` defaults to ones shaped like the result. Only calls for which `keep(call)` is
-    true keep their gradient, so a long run holds a few matrices, not one per call; the law
-    is checked on every call. `progress(done)` is told after each call. The leaf's `.grad`
-    is reset to None first, so call 1 is a first call.
+    `vector` defaults to ones shaped like the result (none for a scalar result). Only calls
+    for which `keep(call)` is true keep their gradient, so a long run holds a few matrices,
+    not one per call; the law is checked on every call. `progress(done)` is told after each
+    call. The leaf's `.grad` is reset to None first, so call 1 is a first call.
     """
     import torch
 
@@ -143,13 +97,17 @@ def accumulate(
     output = computation.result
     result = computation.result_name
     if vector is None:
-        vector, vector_code = torch.ones_like(output), f"torch.ones_like({result})"
+        vector_code = None
+        if output.dim() != 0:
+            vector, vector_code = torch.ones_like(output), f"torch.ones_like({result})"
     elif vector.shape != output.shape:
         raise UsageError(
             f"the vector has shape {tuple(vector.shape)}, {result} has {tuple(output.shape)}",
             f"give a vector of the same shape as {result}",
         )
-    code = accumulation_code(computation, name, plan, vector_code or "v")
+    code = accumulation_code(
+        computation, name, plan, vector_code or "v" if vector is not None else None
+    )
     tensor.grad = None
     kept: list[AccumulationCall] = []
     first: torch.Tensor | None = None
@@ -168,7 +126,7 @@ def accumulate(
             output.backward(vector, retain_graph=plan.retain_graph)
         except RuntimeError as error:
             if call == 1 or plan.retain_graph:
-                raise UsageError(f"backward failed at call {call}: {error}") from None
+                raise backward_error(error, f" at call {call}") from None
             failure, failed_call = _freed_failure(error), call
             break
         made = call
@@ -229,13 +187,10 @@ def _k_times(grad: torch.Tensor, first: torch.Tensor, k: int) -> bool:
 
 
 def _freed_failure(error: RuntimeError) -> TorchFailure:
-    message = str(error)
-    if FREED in message:
-        explanation = (
-            "The first backward freed the tensors the graph had saved for it, so a second "
-            "backward through the same graph has nothing to work with: keep them with "
-            "retain_graph=True, or rebuild the graph (run the forward again) before each call."
-        )
-    else:
-        explanation = "torch refused the repeated backward call; its message gives the reason."
-    return TorchFailure(type(error).__name__, message, explanation)
+    freed = explain_freed(error)
+    explanation = (
+        f"{freed[0].upper()}{freed[1:]}."
+        if freed is not None
+        else "torch refused the repeated backward call; its message gives the reason."
+    )
+    return TorchFailure(type(error).__name__, str(error), explanation)

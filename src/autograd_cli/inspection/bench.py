@@ -12,27 +12,10 @@ import statistics
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass
 
 from autograd_cli.build.computation import Computation
 from autograd_cli.inspection.modes import backward_code, measure_saved
-
-
-@dataclass(frozen=True)
-class BenchRow:
-    mode: str
-    code: str
-    median_s: float
-    ratio: float  # median_s / the baseline's median_s
-    saved_bytes: int
-
-
-@dataclass(frozen=True)
-class BenchReport:
-    size: int | None  # the scaled lesson network's width; None for another computation
-    repeat: int
-    baseline: str  # the mode every ratio divides by
-    rows: list[BenchRow]
+from autograd_cli.records.reports import BenchReport, BenchRow
 
 
 def bench_modes(computation: Computation, repeat: int, size: int | None = None) -> BenchReport:

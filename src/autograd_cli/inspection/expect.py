@@ -8,44 +8,21 @@ by element the way `torch.allclose` does, |grad - expected| <= atol + rtol * |ex
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from autograd_cli.build.computation import Computation
+from autograd_cli.defaults import EXPECT_ATOL, EXPECT_RTOL
 from autograd_cli.errors import UsageError
 from autograd_cli.expr.parser import suggestion
 from autograd_cli.inspection.tensors import values
-from autograd_cli.records import Values
+from autograd_cli.records import format_shape
+from autograd_cli.records.reports import ExpectRecord, ExpectRow
 
 if TYPE_CHECKING:
     import torch
 
-#: `torch.allclose`'s defaults.
-RTOL, ATOL = 1e-5, 1e-8
 #: Rows a view shows of one comparison; mismatches come first.
 SHOWN_ROWS = 20
-
-
-@dataclass(frozen=True)
-class ExpectRow:
-    index: tuple[int, ...]
-    grad: float
-    expected: float
-    difference: float
-    close: bool
-
-
-@dataclass(frozen=True)
-class ExpectRecord:
-    name: str
-    formula: str
-    passed: bool
-    reason: str | None  # why it failed before any value was compared (a shape mismatch)
-    elements: int
-    mismatches: int
-    max_difference: float | None
-    rows: list[ExpectRow]  # at most SHOWN_ROWS: mismatches first, then in order
-    expected: Values | None  # every value, for JSON
 
 
 def parse_expectation(text: str, names: list[str]) -> tuple[str, str]:
@@ -66,8 +43,8 @@ def compare_expected(
     computation: Computation,
     expected: Sequence[tuple[str, str, torch.Tensor]],
     *,
-    rtol: float = RTOL,
-    atol: float = ATOL,
+    rtol: float = EXPECT_RTOL,
+    atol: float = EXPECT_ATOL,
 ) -> list[ExpectRecord]:
     """Compare `.grad` of each (name, formula, expected) with it; backward has run."""
     records = []
@@ -89,8 +66,6 @@ def _compare(
     import torch
 
     if expected.shape != grad.shape:
-        from autograd_cli.render.labels import format_shape
-
         reason = (
             f"the formula has shape {format_shape(tuple(expected.shape))}, "
             f"{name}.grad has shape {format_shape(tuple(grad.shape))}"

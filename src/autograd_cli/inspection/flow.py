@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from autograd_cli.errors import UsageError
+from autograd_cli.errors import UsageError, backward_error
 from autograd_cli.inspection.graph import short_name
 from autograd_cli.records import Anomaly, GradRecord, StepRecord
 
@@ -59,10 +59,15 @@ def grad_record(grad: torch.Tensor, *, with_values: bool = False) -> GradRecord:
 
 @dataclass
 class Flow:
-    """What one watched backward saw: per node, per edge, and (if asked) step by step."""
+    """What one watched backward saw: per node, per edge, and (if asked) step by step.
+
+    `at_node` holds the gradient at each node's (first) output; `at_outputs` every output's,
+    for the nodes whose forward op made more than one.
+    """
 
     at_node: list[GradRecord | None]
     on_edge: EdgeGrads
+    at_outputs: dict[int, tuple[GradRecord | None, ...]] = field(default_factory=dict)
     steps: list[StepRecord] = field(default_factory=list)
     anomaly: Anomaly | None = None
 
@@ -101,11 +106,12 @@ class _Watch:
             grad_outputs: tuple[torch.Tensor | None, ...],
         ) -> None:
             flow = self.flow
-            received = self.received.get(node_id)  # the prehook's, when there is one
+            # the prehook's records, when there is one
+            received = self.received.get(node_id) or self._records(grad_outputs)
             if received:
                 flow.at_node[node_id] = received[0]
-            elif grad_outputs and grad_outputs[0] is not None:
-                flow.at_node[node_id] = grad_record(grad_outputs[0], with_values=self.with_values)
+            if len(received) > 1:
+                flow.at_outputs[node_id] = received
             passed = self._records(grad_inputs)
             for position, grad in enumerate(passed):
                 if grad is not None:
@@ -191,12 +197,9 @@ def watch_backward(
     return watch.result()
 
 
-def gradient_flow(
-    root: torch.Tensor, order: Sequence[Any]
-) -> tuple[list[GradRecord | None], EdgeGrads]:
-    """Per node (in `order`) the gradient at its output; per edge what flowed along it."""
-    flow = watch_backward(root, order, accumulate=False)
-    return flow.at_node, flow.on_edge
+def gradient_flow(root: torch.Tensor, order: Sequence[Any]) -> Flow:
+    """Per node (in `order`) the gradient at its outputs; per edge what flowed along it."""
+    return watch_backward(root, order, accumulate=False)
 
 
 def _where(watch: _Watch, order: Sequence[Any]) -> str:
@@ -205,21 +208,3 @@ def _where(watch: _Watch, order: Sequence[Any]) -> str:
         return ""
     node_id = watch.started[-1][0]
     return f" at step {len(watch.started)} (#{node_id} {short_name(order[node_id])})"
-
-
-def backward_error(error: RuntimeError, where: str = "") -> UsageError:
-    """Torch's backward error in plain words; `where`: ` at step 3 (#2 SinBackward0)`."""
-    return UsageError(f"backward failed{where}: {plain(error)}", _hint(error))
-
-
-def plain(error: RuntimeError) -> str:
-    """Torch's message without its hints: the first sentence of the first line."""
-    return str(error).split("\n", 1)[0].split(". ", 1)[0]
-
-
-def _hint(error: RuntimeError) -> str | None:
-    if "freed" in str(error) or "second time" in str(error):
-        return "the graph's saved tensors were freed by an earlier backward(); build it again"
-    if "inplace operation" in str(error):
-        return "`autograd-cli why --all` names the in-place operation"
-    return None

@@ -8,14 +8,20 @@ checks rebuild the computation from fresh leaves (`Computation.rebuild`) and ask
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from autograd_cli.build.computation import Computation
-from autograd_cli.errors import CliWarning, UsageError
-from autograd_cli.inspection.expect import ExpectRecord
+from autograd_cli.defaults import GRADCHECK_ATOL, GRADCHECK_EPS, GRADCHECK_RTOL
+from autograd_cli.errors import CliWarning, UsageError, backward_error, torch_message
 from autograd_cli.inspection.tensors import numbers, tensor_record
-from autograd_cli.records import Numbers, TensorRecord
+from autograd_cli.records import format_shape
+from autograd_cli.records.reports import (
+    CheckRecord,
+    GradReport,
+    HessianRecord,
+    JacobianRecord,
+    VariableGrad,
+)
 
 if TYPE_CHECKING:
     import torch
@@ -25,65 +31,6 @@ if TYPE_CHECKING:
 MAX_JACOBIAN_ENTRIES = 1_000_000
 MAX_CHECK_INPUTS = 2_000
 MAX_HESSIAN_INPUTS = 1_000
-
-#: gradcheck's defaults: central differences of this step, compared with these tolerances.
-EPS, ATOL, RTOL = 1e-6, 1e-5, 1e-3
-
-
-@dataclass(frozen=True)
-class VariableGrad:
-    tensor: TensorRecord  # its properties; values and grad are in `grad`
-    grad: Numbers | None
-    missing: str | None = None  # why there is no gradient
-
-
-@dataclass(frozen=True)
-class JacobianRecord:
-    """J of the result with respect to one variable, flattened to (result, variable) elements."""
-
-    name: str
-    shape: tuple[int, int]
-    jacobian: Numbers
-    vjp: Numbers  # v^T J, in the variable's shape
-    max_difference: float  # |v^T J - grad|, largest element
-    matches_grad: bool
-
-
-@dataclass(frozen=True)
-class CheckRecord:
-    name: str
-    passed: bool  # torch.autograd.gradcheck's verdict
-    max_difference: float  # |analytical - numerical|, largest Jacobian element, in float64
-
-
-@dataclass(frozen=True)
-class HessianRecord:
-    of: tuple[str, str]  # d2 result / d of[0] d of[1]
-    shape: tuple[int, int]
-    values: Numbers
-
-
-@dataclass
-class GradReport:
-    result: TensorRecord
-    value: Numbers
-    source: dict[str, str]
-    vector: Numbers | None  # None: the result is a scalar and backward() used 1
-    vector_text: str | None
-    variables: list[VariableGrad]
-    jacobian: list[JacobianRecord] | None = None
-    check: list[CheckRecord] | None = None
-    hessian: list[HessianRecord] | None = None
-    expect: list[ExpectRecord] | None = None
-    warnings: list[CliWarning] = field(default_factory=list)
-
-    @property
-    def check_failed(self) -> list[str]:
-        return [c.name for c in self.check or [] if not c.passed]
-
-    @property
-    def expect_failed(self) -> list[str]:
-        return [e.name for e in self.expect or [] if not e.passed]
 
 
 def inspect_grads(
@@ -108,9 +55,7 @@ def inspect_grads(
     try:
         result.backward(vector)
     except RuntimeError as error:
-        from autograd_cli.expr.evaluate import torch_message
-
-        raise UsageError(f"backward failed: {torch_message(error)}") from None
+        raise backward_error(error) from None
     report = GradReport(
         result=tensor_record(computation.result_name, result, with_values=False, with_grad=False),
         value=numbers(result, full),
@@ -138,8 +83,6 @@ def inspect_grads(
 
 def backward_vector(result: torch.Tensor, vector: torch.Tensor | None) -> torch.Tensor | None:
     """Refuse what backward would refuse, in plain words, before calling it."""
-    from autograd_cli.render.labels import format_shape
-
     if not result.requires_grad:
         raise UsageError(
             "the result does not depend on any variable that requires grad: "
@@ -201,8 +144,6 @@ def _function(
 
 
 def _torch_call(what: str, call: Callable[[], object]) -> object:
-    from autograd_cli.expr.evaluate import torch_message
-
     try:
         return call()
     except RuntimeError as error:
@@ -267,6 +208,7 @@ def gradchecks(computation: Computation) -> list[CheckRecord]:
     records = []
     for name in computation.wrt:
         x = base[name].clone().requires_grad_()
+        _refuse_empty("--check", name, x, "finite differences need at least one element")
         if x.numel() > MAX_CHECK_INPUTS:
             raise UsageError(
                 f"--check: {name} has {x.numel():,} elements; finite differences "
@@ -275,6 +217,15 @@ def gradchecks(computation: Computation) -> list[CheckRecord]:
             )
         records.append(_gradcheck(name, _function(computation, [name], base), x))
     return records
+
+
+def _refuse_empty(option: str, name: str, tensor: torch.Tensor, why: str) -> None:
+    """torch's own error for an empty input is `stack expects a non-empty TensorList`."""
+    if tensor.numel() == 0:
+        raise UsageError(
+            f"{option}: {name} has no elements; {why}",
+            f"give {name} at least one element, or leave it out with --wrt",
+        )
 
 
 def _gradcheck(name: str, f: Callable[..., torch.Tensor], x: torch.Tensor) -> CheckRecord:
@@ -286,7 +237,12 @@ def _gradcheck(name: str, f: Callable[..., torch.Tensor], x: torch.Tensor) -> Ch
     passed = _torch_call(
         "gradcheck",
         lambda: torch.autograd.gradcheck(
-            f, (x,), eps=EPS, atol=ATOL, rtol=RTOL, raise_exception=False
+            f,
+            (x,),
+            eps=GRADCHECK_EPS,
+            atol=GRADCHECK_ATOL,
+            rtol=GRADCHECK_RTOL,
+            raise_exception=False,
         ),
     )
     difference = _max_difference(analytical.reshape(numerical.shape), numerical)
@@ -303,20 +259,18 @@ def _central_differences(f: Callable[..., torch.Tensor], x: torch.Tensor) -> tor
         columns = []
         for k in range(flat.numel()):
             original = flat[k].item()
-            flat[k] = original + EPS
+            flat[k] = original + GRADCHECK_EPS
             plus = f(point).reshape(-1).clone()
-            flat[k] = original - EPS
+            flat[k] = original - GRADCHECK_EPS
             minus = f(point).reshape(-1).clone()
             flat[k] = original
-            columns.append((plus - minus) / (2 * EPS))
+            columns.append((plus - minus) / (2 * GRADCHECK_EPS))
         return torch.stack(columns, dim=1)
 
 
 def hessians(computation: Computation, full: bool) -> list[HessianRecord]:
     """Second derivatives of a scalar result, one block per pair of variables."""
     import torch
-
-    from autograd_cli.render.labels import format_shape
 
     result = computation.result
     if result.dim() != 0:
@@ -325,6 +279,8 @@ def hessians(computation: Computation, full: bool) -> list[HessianRecord]:
             "reduce it first, e.g. sum(...)",
         )
     leaves = _leaves(computation)
+    for name, leaf in leaves.items():
+        _refuse_empty("--hessian", name, leaf, "second derivatives need at least one element")
     total = sum(t.numel() for t in leaves.values())
     if total > MAX_HESSIAN_INPUTS:
         raise UsageError(

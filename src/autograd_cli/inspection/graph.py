@@ -106,11 +106,13 @@ def traced(
         if grads:
             from autograd_cli.inspection.flow import gradient_flow
 
-            node_grads, edge_grads = gradient_flow(root, order)
-            for record, grad in zip(nodes, node_grads, strict=True):
+            flow = gradient_flow(root, order)
+            for record, grad in zip(nodes, flow.at_node, strict=True):
                 record.grad = grad
+            for node_id, outputs in flow.at_outputs.items():
+                nodes[node_id].output_grads = outputs
             for edge in edges:
-                edge.grad = edge_grads.get((edge.src, edge.position))
+                edge.grad = flow.on_edge.get((edge.src, edge.position))
     graph = GraphRecord(nodes=nodes, edges=edges, saved_bytes=total if saved else None)
     return graph, (order, ids)
 

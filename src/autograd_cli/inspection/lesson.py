@@ -2,29 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from autograd_cli.build.accumulation import accumulation_computation
 from autograd_cli.build.computation import lesson_computation
 from autograd_cli.build.lesson import LESSON_SOURCE, build_lesson
-from autograd_cli.inspection.accumulate import AccumulationPlan, AccumulationRecord, accumulate
+from autograd_cli.inspection.accumulate import accumulate
 from autograd_cli.inspection.graph import short_name, trace
-from autograd_cli.inspection.modes import LESSON_MODES, ModeRow, grad_modes
+from autograd_cli.inspection.modes import LESSON_MODES, grad_modes
 from autograd_cli.inspection.tensors import tensor_record
-from autograd_cli.records import GraphRecord, TensorRecord
-
-
-@dataclass(frozen=True)
-class LessonReport:
-    seed: int
-    source: dict[str, str]
-    tensors: list[TensorRecord]  # x, y, w, b, z, loss after the forward pass
-    grad_fns: dict[str, str]  # z and loss -> their grad_fn's name
-    graph: GraphRecord  # of loss
-    gradients: list[TensorRecord]  # w and b after loss.backward()
-    rows_equal_b: bool  # every row of w.grad equals b.grad (x is all ones)
-    modes: list[ModeRow]
-    accumulation: AccumulationRecord
+from autograd_cli.records.reports import AccumulationPlan, LessonReport
 
 
 def run_lesson(seed: int) -> LessonReport:

@@ -17,6 +17,7 @@ from autograd_cli.build.computation import Computation
 from autograd_cli.errors import UsageError
 from autograd_cli.inspection.graph import short_name
 from autograd_cli.records import TorchFailure
+from autograd_cli.records.reports import BackwardOutcome, InplaceEffect, ModeRow, ModesReport
 
 if TYPE_CHECKING:
     import torch
@@ -25,42 +26,6 @@ T = TypeVar("T")
 
 #: What torch says when backward starts from a tensor that has no graph behind it.
 NO_GRAPH = "does not require grad and does not have a grad_fn"
-
-
-@dataclass(frozen=True)
-class InplaceEffect:
-    """`row_tensor.add_(1)` seen through the tracked result: its first value, before and after."""
-
-    before: float
-    after: float
-
-
-@dataclass(frozen=True)
-class BackwardOutcome:
-    works: bool
-    filled: list[str]  # the leaves whose .grad the backward call filled
-    failure: TorchFailure | None
-
-
-@dataclass(frozen=True)
-class ModeRow:
-    mode: str  # short key, stable in JSON
-    code: str  # how the result is computed in this mode
-    requires_grad: bool
-    grad_fn: str | None
-    is_leaf: bool
-    shares_storage: bool  # with the tracked result computed from the same leaves
-    inplace: InplaceEffect | None  # only for a different tensor that shares the storage
-    backward: BackwardOutcome
-    saved_bytes: int  # storages autograd saved for backward while computing it
-
-
-@dataclass(frozen=True)
-class ModesReport:
-    result: str  # the result's name: z for the lesson
-    freeze: str | None  # the leaf the frozen row freezes
-    backward_code: str  # the backward call every row tries
-    rows: list[ModeRow]
 
 
 @dataclass(frozen=True)

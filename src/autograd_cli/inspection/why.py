@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from autograd_cli.build.sources import InPlaceChange, PathCut, SourceMap
-from autograd_cli.errors import UsageError
+from autograd_cli.errors import UsageError, backward_error
 from autograd_cli.expr.parser import suggestion
-from autograd_cli.inspection.flow import backward_error, grad_record
+from autograd_cli.inspection.flow import grad_record
 from autograd_cli.inspection.grads import backward_vector
 from autograd_cli.inspection.graph import short_name, traced
 from autograd_cli.inspection.saved import saved_attributes

@@ -12,7 +12,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from autograd_cli.inspection.accumulate import AccumulationRecord
+from autograd_cli.records.reports import AccumulationRecord
 from autograd_cli.render.blocks import code_block, fact, failure_text
 from autograd_cli.render.tables import matrix_table
 

@@ -29,13 +29,17 @@ def summary_table(results: Sequence[JobResult]) -> Table:
 
 
 def job_doc(result: JobResult) -> dict[str, Any]:
-    """The command's own document plus `job` and `status`; an error document without one.
+    """The command's own document plus `job` and `status`; a bare document without one.
 
-    Times are left out so that the same file and seeds give byte-identical JSON Lines.
+    `output` holds the text of a job that asked for a text format (`format = "dot"`);
+    `error` what the command said on stderr, only when the job did not pass. Times are
+    left out so that the same file and seeds give byte-identical JSON Lines.
     """
     doc = dict(result.doc) if result.doc is not None else document(result.command or "?")
     doc.update(job=result.name, status=result.status)
-    if result.doc is None:
+    if result.text is not None:
+        doc["output"] = result.text
+    if result.doc is None and result.status != "passed":
         doc["error"] = result.message
     return doc
 

@@ -9,21 +9,19 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from autograd_cli.inspection.expect import ExpectRecord
-from autograd_cli.inspection.grads import (
-    ATOL,
-    EPS,
-    RTOL,
+from autograd_cli.defaults import GRADCHECK_ATOL, GRADCHECK_EPS, GRADCHECK_RTOL
+from autograd_cli.records import TensorRecord, format_shape
+from autograd_cli.records.reports import (
     CheckRecord,
+    ExpectRecord,
     GradReport,
     HessianRecord,
     JacobianRecord,
     VariableGrad,
 )
-from autograd_cli.records import TensorRecord
 from autograd_cli.render.blocks import code_block, fact
 from autograd_cli.render.json import numbers_doc
-from autograd_cli.render.labels import format_number, format_shape
+from autograd_cli.render.labels import format_number
 from autograd_cli.render.tables import numbers_view
 
 
@@ -112,8 +110,13 @@ def _check(records: list[CheckRecord]) -> list[RenderableType]:
         table.add_row(Text(rec.name, style="bold"), _difference(rec.max_difference), verdict)
     return [
         _heading("Gradient check"),
-        Text(f"autograd's Jacobian against central differences (eps {EPS:g}) in float64;"),
-        Text(f"the verdict is torch.autograd.gradcheck's (atol {ATOL:g}, rtol {RTOL:g})"),
+        Text(
+            f"autograd's Jacobian against central differences (eps {GRADCHECK_EPS:g}) in float64;"
+        ),
+        Text(
+            "the verdict is torch.autograd.gradcheck's "
+            f"(atol {GRADCHECK_ATOL:g}, rtol {GRADCHECK_RTOL:g})"
+        ),
         table,
         Text(),
     ]

@@ -92,23 +92,28 @@ def cut_doc(cut: Cut | None) -> dict[str, Any] | None:
 
 
 def graph_doc(graph: GraphRecord, cut: Cut | None = None) -> dict[str, Any]:
+    """Every node and edge; a node whose op made several outputs also has `output_grads`."""
+    nodes: list[dict[str, Any]] = [
+        {
+            "id": n.id,
+            "name": n.name,
+            "shape": list(n.shape) if n.shape is not None else None,
+            "dtype": n.dtype,
+            "leaf": n.leaf,
+            "tensor": n.tensor,
+            "saved": [saved_doc(s) for s in n.saved] if n.saved is not None else None,
+            "saved_bytes": n.saved_bytes,
+            "grad": grad_doc(n.grad),
+            "source": source_doc(n.source),
+        }
+        for n in graph.nodes
+    ]
+    for node, node_doc in zip(graph.nodes, nodes, strict=True):
+        if node.output_grads is not None:
+            node_doc["output_grads"] = [grad_doc(g) for g in node.output_grads]
     return {
         "root": graph.root,
-        "nodes": [
-            {
-                "id": n.id,
-                "name": n.name,
-                "shape": list(n.shape) if n.shape is not None else None,
-                "dtype": n.dtype,
-                "leaf": n.leaf,
-                "tensor": n.tensor,
-                "saved": [saved_doc(s) for s in n.saved] if n.saved is not None else None,
-                "saved_bytes": n.saved_bytes,
-                "grad": grad_doc(n.grad),
-                "source": source_doc(n.source),
-            }
-            for n in graph.nodes
-        ],
+        "nodes": nodes,
         "edges": [
             {
                 "from": e.src,

@@ -7,10 +7,9 @@ its colours to the same words.
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Sequence
 
 from autograd_cli.errors import Span
-from autograd_cli.records import GradRecord, NodeRecord, SavedRecord, Values
+from autograd_cli.records import GradRecord, NodeRecord, SavedRecord, Values, format_shape
 
 
 def format_number(value: float | int | bool) -> str:
@@ -31,12 +30,6 @@ def format_magnitude(value: float) -> str:
     if value != value or value in (float("inf"), float("-inf")) or value == 0:
         return format_number(value)
     return f"{value:.4f}" if 1e-3 <= abs(value) < 1e5 else f"{value:.3e}"
-
-
-def format_shape(shape: Sequence[int] | None) -> str:
-    if shape is None:
-        return "?"
-    return "(" + ", ".join(map(str, shape)) + (",)" if len(shape) == 1 else ")")
 
 
 def format_bytes(count: int | None) -> str:
@@ -115,7 +108,12 @@ def node_lines(node: NodeRecord) -> list[str]:
     if node.shape is not None:
         shape = _shapes.get(node.shape) or _shapes.setdefault(node.shape, format_shape(node.shape))
         lines.append(f"{shape} {node.dtype}")
-    if node.grad is not None:
+    if node.output_grads is not None:
+        lines += [
+            f"grad[{k}] {'None' if g is None else grad_summary(g)}"
+            for k, g in enumerate(node.output_grads)
+        ]
+    elif node.grad is not None:
         lines.append(f"grad {grad_summary(node.grad)}")
     lines += [f"saved {s.name} {saved_summary(s)}" for s in node.saved or ()]
     return lines

@@ -13,8 +13,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from autograd_cli.inspection.bench import BenchReport
-from autograd_cli.inspection.modes import ModeRow, ModesReport
+from autograd_cli.records.reports import BenchReport, ModeRow, ModesReport
 from autograd_cli.render.blocks import failure_text
 from autograd_cli.render.labels import format_number
 

@@ -8,8 +8,8 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from autograd_cli.records import GraphRecord, Numbers, Summary, TensorRecord, Values
-from autograd_cli.render.labels import format_bytes, format_number, format_shape
+from autograd_cli.records import GraphRecord, Numbers, Summary, TensorRecord, Values, format_shape
+from autograd_cli.render.labels import format_bytes, format_number
 from autograd_cli.render.limits import ViewOptions
 
 

@@ -12,22 +12,41 @@ from rich.console import Group, RenderableType
 from rich.text import Text
 from rich.tree import Tree
 
-from autograd_cli.records import GradRecord, GraphRecord, NodeRecord, SavedRecord, Source
+from autograd_cli.records import (
+    GradRecord,
+    GraphRecord,
+    NodeRecord,
+    SavedRecord,
+    Source,
+    format_shape,
+)
 from autograd_cli.render.blocks import Indented, Underlined
-from autograd_cli.render.labels import format_shape, grad_summary, saved_summary
+from autograd_cli.render.labels import grad_summary, saved_summary
 from autograd_cli.render.limits import Cut, Limits, StepKind, ViewOptions, bounded_walk
 from autograd_cli.render.tables import op_table
 
 CONSTANT_LABEL = Text("None  (constant: this input needs no gradient)", style="dim italic")
 
 
-def grad_text(grad: GradRecord, shape: tuple[int, ...] | None = None) -> Text:
+def grad_text(
+    grad: GradRecord | None, shape: tuple[int, ...] | None = None, label: str = "grad"
+) -> Text:
     """The gradient at a node; NaN and inf in red, where the eye goes."""
-    text = Text("grad ", style="dim")
+    text = Text(f"{label} ", style="dim")
+    if grad is None:
+        text.append("None (no gradient reached this output)", style="dim italic")
+        return text
     if shape is not None and grad.shape != shape:
         text.append(f"{format_shape(grad.shape)} ")
     text.append(grad_summary(grad), style="green" if grad.finite else "bold red")
     return text
+
+
+def grad_texts(node: NodeRecord) -> list[Text]:
+    """`grad ...`, or one `grad[k] ...` per output of an op that made several."""
+    if node.output_grads is not None:
+        return [grad_text(g, (), f"grad[{k}]") for k, g in enumerate(node.output_grads)]
+    return [grad_text(node.grad, node.shape)] if node.grad is not None else []
 
 
 def saved_text(saved: SavedRecord) -> Text:
@@ -59,7 +78,7 @@ def node_label(node: NodeRecord) -> Text:
     if node.shape is not None:
         label.append(f"  {format_shape(node.shape)} {node.dtype}", style="yellow")
     lines = [source_text(node.source)] if node.source is not None else []
-    lines += [grad_text(node.grad, node.shape)] if node.grad is not None else []
+    lines += grad_texts(node)
     lines += [saved_text(saved) for saved in node.saved or ()]
     for line in lines:
         label.append("\n  ")

@@ -6,7 +6,7 @@ renderers stay free of torch and the JSON schema follows directly from these fie
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -14,6 +14,13 @@ from enum import StrEnum
 Values = float | int | bool | list["Values"]
 
 SCHEMA = "autograd-cli/1"
+
+
+def format_shape(shape: Sequence[int] | None) -> str:
+    """`(3,)`, `(5, 3)`, `()`: a shape as Python writes the tuple; in messages and views."""
+    if shape is None:
+        return "?"
+    return "(" + ", ".join(map(str, shape)) + (",)" if len(shape) == 1 else ")")
 
 
 @dataclass(frozen=True)
@@ -81,6 +88,9 @@ class NodeRecord:
     tensor: str | None = None  # a named intermediate whose grad_fn this node is
     saved: tuple[SavedRecord, ...] | None = None  # None: not inspected (trace(saved=False))
     grad: GradRecord | None = None  # d(root)/d(this node's output): what retain_grad() gives
+    #: Every output's gradient, when the forward op made more than one (`unbind`, `split`):
+    #: `grad` is output 0's. None for the usual single output.
+    output_grads: tuple[GradRecord | None, ...] | None = None
     source: Source | None = None  # the code that created this node, when it was recorded
 
     @property
@@ -247,6 +257,7 @@ class JobResult:
     seconds: float
     message: str  # what the command said on stderr (errors, failed checks)
     doc: dict[str, object] | None = None  # the command's own --json document
+    text: str | None = None  # its stdout, for a job that asked for a text format under --json
 
     @property
     def status(self) -> str:
