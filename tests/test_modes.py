@@ -196,3 +196,19 @@ def test_same_seed_same_bytes(cli: Invoke) -> None:
     assert cli("modes", "--json").stdout == cli("modes", "--json").stdout
     assert cli("accumulate", "--json").stdout == cli("accumulate", "--json").stdout
 
+
+def test_no_memory_outside_an_expression_exits_2(
+    cli: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import autograd_cli.inspection.bench
+
+    def no_memory(*_: object, **__: object) -> None:
+        raise RuntimeError(
+            "DefaultCPUAllocator: can't allocate memory: you tried to allocate 8 bytes"
+        )
+
+    monkeypatch.setattr(autograd_cli.inspection.bench, "bench_modes", no_memory)
+    result = cli("modes", "--bench", "--size", "2")
+    assert result.exit_code == 2 and result.stdout == ""
+    assert "error: not enough memory for a tensor of 8 bytes" in result.stderr
+    assert "internal error" not in result.stderr

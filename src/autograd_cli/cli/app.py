@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Any, ParamSpec, TypeVar
 
 import typer
 
-from autograd_cli.errors import EXIT_INTERNAL, CliError, UsageError
+from autograd_cli.errors import EXIT_INTERNAL, CliError, UsageError, allocation_error
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
@@ -88,6 +88,10 @@ def handled(command: Callable[P, R]) -> Callable[P, R]:
         except (typer.Exit, typer.Abort):
             raise
         except Exception as error:
+            memory = allocation_error(error)
+            if memory is not None:  # torch ran out of memory outside an expression
+                report(memory)
+                raise typer.Exit(memory.exit_code) from None
             if _state["debug"]:
                 raise
             report(
