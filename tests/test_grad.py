@@ -244,6 +244,16 @@ def test_graph_names_variables_and_intermediates(cli: Invoke) -> None:
     assert cli("graph", "--expr", "x", "--var", "x=ones(1)", "--root", "z").exit_code == 2
 
 
+@pytest.mark.parametrize("command", [["graph"], ["backward"], ["why", "x"]])
+@pytest.mark.parametrize("root", ["loss", "z"])
+def test_root_is_refused_with_expr_even_as_the_default(
+    cli: Invoke, command: list[str], root: str
+) -> None:
+    result = cli(*command, "--expr", "sum(x)", "--var", "x=randn(3)", "--root", root)
+    assert result.exit_code == 2 and result.stdout == ""
+    assert f"--root {root} picks a tensor of the lesson network" in result.stderr
+
+
 def test_docs_list_every_whitelisted_function() -> None:
     from autograd_cli.expr.whitelist import FUNCTIONS
 
