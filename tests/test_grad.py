@@ -189,6 +189,8 @@ def test_check_passes_on_the_lesson_and_expressions(cli: Invoke) -> None:
         (["--expr", "x", "--var", "x=ones(2)", "--vector", "ones(2)", "--hessian"], "scalar"),
         (["--var", "x=ones(2)"], "--var needs --expr"),
         (["--dtype", "float64"], "--dtype applies to --expr"),
+        (["--rtol", "0.1"], "--rtol tunes --expect only, and no --expect is given"),
+        (["--atol", "0"], "--atol tunes --expect only"),
         (["--expr", "ones(3) @ ones(4)"], "@"),
     ],
 )
