@@ -80,8 +80,10 @@ def modes(
     json: Json = False,
     output: Output = None,
 ) -> None:
-    """Compute the lesson's z, or --expr's result, under each grad mode: what autograd records
-    and allows; --bench times tracking against no_grad and inference_mode."""
+    """Compute a result under each grad mode: what autograd records and what it allows.
+
+    The lesson's z or --expr's result; --bench times tracking against no_grad and inference_mode.
+    """
     from functools import partial
 
     from autograd_cli.build.computation import lesson_computation
