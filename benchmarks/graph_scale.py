@@ -32,7 +32,7 @@ from typing import Any
 import torch
 from rich.console import Console
 
-from autograd_cli.inspection.graph import trace
+from autograd_cli.inspection.graph import release_graph, trace
 from autograd_cli.render.dot import to_dot
 from autograd_cli.render.json import to_json
 from autograd_cli.render.limits import Limits, ViewOptions, fold_for
@@ -55,21 +55,11 @@ def fan_in(n: int) -> torch.Tensor:
 
 
 def release(graphs: list[torch.Tensor]) -> None:
-    """Free a graph root first, one node at a time. Dropping a 10^6-deep chain in one go
-    overflows the C stack inside torch (a segfault in libc10: its node destructors recurse)."""
-    nodes: list[Any] = []
-    stack: list[Any] = [graphs[0].grad_fn]
-    seen: set[Any] = set()
-    while stack:
-        node = stack.pop()
-        if node not in seen:
-            seen.add(node)
-            nodes.append(node)
-            stack.extend(child for child, _ in node.next_functions if child is not None)
-    seen.clear()
+    """Free a graph root first, one node at a time (`release_graph`), then drop it. Dropping
+    a 10^6-deep chain in one go overflows the C stack inside torch (a segfault in libc10:
+    its node destructors recurse)."""
+    release_graph(graphs[0])
     graphs.clear()
-    for i in range(len(nodes)):  # each node now dies with its last reference: ours
-        nodes[i] = None
 
 
 def bare_walk(root: torch.Tensor) -> int:

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from autograd_cli.build.accumulation import accumulation_computation
 from autograd_cli.build.computation import Computation
+from autograd_cli.defaults import MAX_CALLS
 from autograd_cli.errors import UsageError
 from autograd_cli.inspection.accumulate import (
     accumulate,
@@ -222,6 +223,7 @@ def test_progress_bar_only_on_a_terminal_and_never_with_json(cli: Invoke) -> Non
         (["--zero-after", "1", "--no-zero"], "contradict"),
         (["--times", "0"], "--times"),
         (["--every", "0"], "--every"),
+        (["--times", "9" * 23], "more than the 10,000,000 backward calls"),
         (["--leaf", "out"], "--leaf out: not a leaf that requires grad"),
     ],
 )
@@ -229,6 +231,13 @@ def test_usage_errors_exit_2(cli: Invoke, args: list[str], message: str) -> None
     result = cli("accumulate", *args)
     assert result.exit_code == 2
     assert message in result.stderr and result.stdout == ""
+
+
+def test_times_is_bounded_before_any_call() -> None:
+    assert AccumulationPlan(MAX_CALLS, None).total == MAX_CALLS
+    with pytest.raises(UsageError, match="more than the 10,000,000 backward calls") as caught:
+        AccumulationPlan(MAX_CALLS + 1)
+    assert caught.value.hint is not None and "choose N from 1 to 10,000,000" in caught.value.hint
 
 
 def test_vector_of_the_wrong_shape_and_a_leaf_not_used() -> None:

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from autograd_cli.build.expression import evaluate_text, expression_computation
 from autograd_cli.build.lesson import build_lesson
-from autograd_cli.errors import UsageError
+from autograd_cli.errors import UsageError, allocation_error, backward_error
 from autograd_cli.expr.evaluate import Evaluator
 from autograd_cli.expr.parser import parse
 
@@ -315,3 +315,31 @@ def test_no_tensor_over_the_bound_is_ever_made(text: str) -> None:
     with contextlib.suppress(UsageError):
         evaluator.evaluate(parse(text, list(scope)), scope)
     assert all(n <= 8 for n in evaluator.made)
+
+
+def test_no_memory_for_a_tensor_is_said_in_words_not_the_allocators() -> None:
+    with pytest.raises(UsageError) as caught:
+        expression_computation("sum(ones(10**15))", max_elements=10**16)
+    assert caught.value.message == (
+        "ones: not enough memory for a tensor of 1,000,000,000,000,000 elements "
+        "(4,000,000,000,000,000 bytes)"
+    )
+    assert caught.value.hint is not None and "--max-elements" in caught.value.hint
+    assert "usage" not in caught.value.hint and caught.value.span == (4, 16)
+
+
+def test_allocation_errors_are_told_apart() -> None:
+    error = RuntimeError(
+        "[enforce fail at alloc_cpu.cpp:127] err == 0. DefaultCPUAllocator: can't allocate "
+        "memory: you tried to allocate 4000 bytes. Error code 12 (Cannot allocate memory)"
+    )
+    memory = allocation_error(error, 1000)
+    assert memory is not None
+    assert memory.message == "not enough memory for a tensor of 1,000 elements (4,000 bytes)"
+    assert allocation_error(MemoryError()) is not None
+    assert allocation_error(RuntimeError("mat1 and mat2 shapes cannot be multiplied")) is None
+    backward = backward_error(error, " at call 2")
+    assert (
+        backward.message
+        == "backward failed at call 2: not enough memory for a tensor of 4,000 bytes"
+    )

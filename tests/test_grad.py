@@ -181,10 +181,16 @@ def test_check_passes_on_the_lesson_and_expressions(cli: Invoke) -> None:
         (["--expr", "x * 2", "--var", "x=ones(3)", "--vector", "ones(2)"], "--vector has shape"),
         (["--expr", "sum(n)", "--var", "n=tensor([1, 2])"], "nothing to differentiate"),
         (["--expr", "sum(x)", "--var", "x=tensor([1, 2])", "--wrt", "x"], "integer tensor"),
+        (
+            ["--expr", "sum(x)", "--var", "x=inference_mode(randn(3))", "--wrt", "x"],
+            "x was made under inference_mode",
+        ),
         (["--expr", "sum(x) + y", "--var", "x=ones(2)"], "unknown name 'y'"),
         (["--expr", "x", "--var", "x=ones(2)", "--vector", "ones(2)", "--hessian"], "scalar"),
         (["--var", "x=ones(2)"], "--var needs --expr"),
         (["--dtype", "float64"], "--dtype applies to --expr"),
+        (["--rtol", "0.1"], "--rtol tunes --expect only, and no --expect is given"),
+        (["--atol", "0"], "--atol tunes --expect only"),
         (["--expr", "ones(3) @ ones(4)"], "@"),
     ],
 )
@@ -193,6 +199,19 @@ def test_user_errors_exit_2_in_plain_words(cli: Invoke, args: list[str], message
     assert result.exit_code == 2
     assert message in result.stderr and result.stdout == ""
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    "command", [["graph"], ["modes"], ["accumulate"], ["backward"], ["why", "x"]]
+)
+def test_wrt_an_inference_tensor_is_refused_by_every_command(
+    cli: Invoke, command: list[str]
+) -> None:
+    result = cli(*command, "--expr", "sum(x)", "--var", "x=inference_mode(randn(3))",
+                 "--wrt", "x")  # fmt: skip
+    assert result.exit_code == 2 and result.stdout == ""
+    assert "x was made under inference_mode" in result.stderr
+    assert "it can never require grad" in result.stderr
 
 
 def test_misspelt_variable_suggests_the_closest(cli: Invoke) -> None:
@@ -225,6 +244,16 @@ def test_graph_names_variables_and_intermediates(cli: Invoke) -> None:
     assert leaves == {"x", "w"} and tensors == {"z", "result"}
     assert doc["nodes"][doc["root"]]["tensor"] == "result"
     assert cli("graph", "--expr", "x", "--var", "x=ones(1)", "--root", "z").exit_code == 2
+
+
+@pytest.mark.parametrize("command", [["graph"], ["backward"], ["why", "x"]])
+@pytest.mark.parametrize("root", ["loss", "z"])
+def test_root_is_refused_with_expr_even_as_the_default(
+    cli: Invoke, command: list[str], root: str
+) -> None:
+    result = cli(*command, "--expr", "sum(x)", "--var", "x=randn(3)", "--root", root)
+    assert result.exit_code == 2 and result.stdout == ""
+    assert f"--root {root} picks a tensor of the lesson network" in result.stderr
 
 
 def test_docs_list_every_whitelisted_function() -> None:

@@ -8,6 +8,8 @@ import pytest
 import torch
 
 from autograd_cli.build.computation import Computation, lesson_computation
+from autograd_cli.cli.modes import BENCH_MAX_SIZE
+from autograd_cli.defaults import DEFAULT_MAX_ELEMENTS
 from autograd_cli.errors import UsageError
 from autograd_cli.inspection.modes import LESSON_MODES, NO_GRAPH, grad_modes, measure_saved
 from conftest import Invoke, run_json
@@ -175,6 +177,8 @@ def test_bench_reports_medians_ratios_and_saved_bytes(cli: Invoke) -> None:
         (["--freeze", "x"], "--freeze x: not a leaf that requires grad"),
         (["--size", "8"], "only apply to --bench"),
         (["--bench", "--repeat", "0"], "--repeat"),
+        (["--bench", "--size", "100000"], "--size 100000: w would have 10,000,000,000 elements"),
+        (["--bench", "--size", "9" * 23], "choose N from 1 to 3162"),
     ],
 )
 def test_usage_errors_exit_2(cli: Invoke, args: list[str], message: str) -> None:
@@ -184,6 +188,27 @@ def test_usage_errors_exit_2(cli: Invoke, args: list[str], message: str) -> None
         assert "choose one of: w, b" in result.stderr
 
 
+def test_bench_max_size_is_the_widest_within_max_elements() -> None:
+    assert BENCH_MAX_SIZE**2 <= DEFAULT_MAX_ELEMENTS < (BENCH_MAX_SIZE + 1) ** 2
+
+
 def test_same_seed_same_bytes(cli: Invoke) -> None:
     assert cli("modes", "--json").stdout == cli("modes", "--json").stdout
     assert cli("accumulate", "--json").stdout == cli("accumulate", "--json").stdout
+
+
+def test_no_memory_outside_an_expression_exits_2(
+    cli: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import autograd_cli.inspection.bench
+
+    def no_memory(*_: object, **__: object) -> None:
+        raise RuntimeError(
+            "DefaultCPUAllocator: can't allocate memory: you tried to allocate 8 bytes"
+        )
+
+    monkeypatch.setattr(autograd_cli.inspection.bench, "bench_modes", no_memory)
+    result = cli("modes", "--bench", "--size", "2")
+    assert result.exit_code == 2 and result.stdout == ""
+    assert "error: not enough memory for a tensor of 8 bytes" in result.stderr
+    assert "internal error" not in result.stderr

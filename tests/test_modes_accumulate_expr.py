@@ -221,3 +221,16 @@ def test_accumulate_expr_through_a_process() -> None:
     doc = json.loads(out.stdout)
     assert [c["grad"] for c in doc["calls"]] == [[2, 4], [4, 8], [6, 12], [2, 4]]
     assert doc["leaf"] == "x" and doc["law_holds"] is True
+
+
+def test_output_dash_is_stdout_and_an_empty_name_is_refused(
+    cli: Invoke, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    to_dash = cli("modes", "-o", "-")
+    assert to_dash.exit_code == 0 and to_dash.stdout == cli("modes").stdout
+    assert "wrote" not in to_dash.stderr and list(tmp_path.iterdir()) == []
+    empty = cli("modes", "-o", "")
+    assert empty.exit_code == 2 and "empty file name" in empty.stderr
+    folder = cli("modes", "-o", ".")
+    assert folder.exit_code == 2 and "'.' is a directory" in folder.stderr

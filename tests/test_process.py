@@ -90,3 +90,16 @@ def test_long_accumulation_through_a_pipe() -> None:
     assert "⋮ calls 4 to 9999 not shown" in out.stdout
     assert "inp.grad after call 10000 " in out.stdout and "40000.0000" in out.stdout
     assert "inp.grad after call 10001, after zero_()" in out.stdout
+
+
+def test_help_paragraphs_are_single_lines() -> None:
+    """Typer keeps a docstring's line breaks in --help, so a wrapped paragraph breaks
+    mid-sentence there: each paragraph of a command's help must be one line."""
+    import typer
+
+    from autograd_cli.cli import app
+
+    group = typer.main.get_command(app)
+    for name, command in getattr(group, "commands", {}).items():
+        for paragraph in (command.help or "").strip().split("\n\n"):
+            assert "\n" not in paragraph.strip(), f"{name}: {paragraph!r}"

@@ -14,3 +14,6 @@ EXPECT_RTOL, EXPECT_ATOL = 1e-5, 1e-8
 
 #: `grad --check`: gradcheck's defaults: central differences of this step, these tolerances.
 GRADCHECK_EPS, GRADCHECK_ATOL, GRADCHECK_RTOL = 1e-6, 1e-5, 1e-3
+
+#: The most backward calls `accumulate --times` makes: a run that long takes minutes.
+MAX_CALLS = 10_000_000

@@ -76,6 +76,28 @@ TORCH_MESSAGE_CHARS = 200
 _FREED = ("backward through the graph a second time", "have already been freed")
 
 
+#: What torch's CPU allocator says when it cannot get the memory, and the size it asked for.
+_ALLOCATION = ("can't allocate memory", "enforce fail at alloc_cpu")
+_ALLOCATION_BYTES = re.compile(r"allocate (\d+) bytes")
+
+
+def allocation_error(error: BaseException, elements: float | None = None) -> UsageError | None:
+    """A tensor the machine has no memory for, in words instead of the allocator's text;
+    None for any other error. `elements`: the tensor's size, where the caller knows it."""
+    text = str(error)
+    if not isinstance(error, MemoryError) and not any(words in text for words in _ALLOCATION):
+        return None
+    found = _ALLOCATION_BYTES.search(text)
+    count = f"{elements:,.0f} elements" if elements is not None else None
+    size = f"{int(found[1]):,} bytes" if found else None
+    what = f"{count} ({size})" if count and size else count or size
+    return UsageError(
+        f"not enough memory for a tensor{f' of {what}' if what else ''}",
+        "use smaller sizes, or a lower --max-elements to refuse such tensors before they "
+        "are allocated",
+    )
+
+
 def torch_message(error: BaseException | str) -> str:
     """Torch's first sentence: without its C++ location and the advice that follows (the
     caller gives its own hint)."""
@@ -99,9 +121,13 @@ def explain_freed(error: BaseException | str) -> str | None:
     )
 
 
-def backward_error(error: BaseException, where: str = "") -> UsageError:
-    """Torch's backward error in plain words; `where`: ` at step 3 (#2 SinBackward0)`."""
+def backward_error(error: BaseException, where: str = "", what: str = "backward") -> UsageError:
+    """Torch's backward error in plain words; `where`: ` at step 3 (#2 SinBackward0)`;
+    `what`: the call that failed (`the Jacobian`)."""
+    memory = allocation_error(error)
+    if memory is not None:
+        return UsageError(f"{what} failed{where}: {memory.message}", memory.hint)
     hint = explain_freed(error)
     if hint is None and "inplace operation" in str(error):
         hint = "`autograd-cli why --all` names the in-place operation"
-    return UsageError(f"backward failed{where}: {torch_message(error)}", hint)
+    return UsageError(f"{what} failed{where}: {torch_message(error)}", hint)

@@ -249,4 +249,11 @@ def _track(name: str, tensor: torch.Tensor, wrt: Sequence[str], *, default: bool
             "only floating-point tensors can require grad",
             "write its numbers as floats, e.g. tensor([1., 2.])",
         )
+    if wanted and tensor.is_inference():
+        raise UsageError(
+            f"--wrt {name}: {name} was made under inference_mode, so it is an inference "
+            "tensor: it can never require grad",
+            f"build {name} without inference_mode (a tensor made under no_grad can still "
+            "require grad)",
+        )
     return tensor.requires_grad_(wanted)

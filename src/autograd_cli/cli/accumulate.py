@@ -97,8 +97,10 @@ def accumulate(
     json: Json = False,
     output: Output = None,
 ) -> None:
-    """Call backward N times on the lesson's (inp + 1).pow(2), or on --expr's result, and
-    watch a leaf's .grad add up: k calls give k times the first call's gradient."""
+    """Call backward N times and watch a leaf's .grad add up: k calls give k times one call's.
+
+    On the lesson's (inp + 1).pow(2), or on --expr's result.
+    """
     from autograd_cli.build.accumulation import accumulation_computation
     from autograd_cli.inspection.accumulate import accumulate as run_plan
     from autograd_cli.inspection.accumulate import every_call, glimpse, thinned

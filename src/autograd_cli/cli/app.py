@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Any, ParamSpec, TypeVar
 
 import typer
 
-from autograd_cli.errors import EXIT_INTERNAL, CliError, UsageError
+from autograd_cli.errors import EXIT_INTERNAL, CliError, UsageError, allocation_error
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
@@ -88,6 +88,10 @@ def handled(command: Callable[P, R]) -> Callable[P, R]:
         except (typer.Exit, typer.Abort):
             raise
         except Exception as error:
+            memory = allocation_error(error)
+            if memory is not None:  # torch ran out of memory outside an expression
+                report(memory)
+                raise typer.Exit(memory.exit_code) from None
             if _state["debug"]:
                 raise
             report(
@@ -111,13 +115,28 @@ def is_debug() -> bool:
     return _state["debug"]
 
 
+def _output_path(value: str) -> Path:
+    """`-o FILE`: a file, not a directory; `-` is stdout, as in most Unix tools."""
+    if value == "":
+        raise typer.BadParameter("empty file name: give a file, or - for stdout")
+    path = Path(value)
+    if value != "-" and path.is_dir():
+        raise typer.BadParameter(f"{value!r} is a directory: give a file in it")
+    return path
+
+
+#: What `-o -` gives: write to stdout.
+STDOUT = Path("-")
+
 Output = Annotated[
     Path | None,
     typer.Option(
         "--output",
         "-o",
-        dir_okay=False,
-        help="Write to FILE instead of stdout (replaced whole, or left as it was on error).",
+        parser=_output_path,
+        metavar="FILE",
+        help="Write to FILE instead of stdout (replaced whole, or left as it was on error); "
+        "- is stdout.",
     ),
 ]
 
@@ -169,7 +188,7 @@ def write_atomic(path: Path, text: str) -> None:
 
 def emit(result: RenderableType | str, output: Path | None) -> None:
     """A command's result to stdout, or whole into `output` (text only, no colour)."""
-    if output is None:
+    if output is None or output == STDOUT:
         if isinstance(result, str):
             sys.stdout.write(result)
         else:

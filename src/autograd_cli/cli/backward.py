@@ -25,8 +25,12 @@ from autograd_cli.errors import CheckFailed
 @handled
 def backward(
     root: Annotated[
-        str, typer.Option("--root", help="Where the lesson's backward starts: loss or z.")
-    ] = "loss",
+        str | None,
+        typer.Option(
+            "--root",
+            help="Where the lesson's backward starts: loss (default) or z; not with --expr.",
+        ),
+    ] = None,
     expr: Expr = None,
     var: Var = None,
     wrt: Wrt = None,

@@ -19,7 +19,7 @@ from autograd_cli.cli.options import (
     Wrt,
 )
 from autograd_cli.defaults import EXPECT_ATOL, EXPECT_RTOL
-from autograd_cli.errors import CheckFailed
+from autograd_cli.errors import CheckFailed, UsageError
 
 if TYPE_CHECKING:
     pass
@@ -54,11 +54,17 @@ def grad(
         ),
     ] = None,
     rtol: Annotated[
-        float, typer.Option("--rtol", min=0.0, help="Relative tolerance of --expect.")
-    ] = EXPECT_RTOL,
+        float | None,
+        typer.Option(
+            "--rtol", min=0.0, help=f"Relative tolerance of --expect (default {EXPECT_RTOL:g})."
+        ),
+    ] = None,
     atol: Annotated[
-        float, typer.Option("--atol", min=0.0, help="Absolute tolerance of --expect.")
-    ] = EXPECT_ATOL,
+        float | None,
+        typer.Option(
+            "--atol", min=0.0, help=f"Absolute tolerance of --expect (default {EXPECT_ATOL:g})."
+        ),
+    ] = None,
     dtype: Dtype = DtypeName.float32,
     max_elements: MaxElements = None,
     seed: Seed = 0,
@@ -70,6 +76,12 @@ def grad(
     from autograd_cli.inspection.grads import inspect_grads
     from autograd_cli.render.grads import grad_doc, grad_view
 
+    if not expect and (rtol is not None or atol is not None):
+        given = "--rtol" if rtol is not None else "--atol"
+        raise UsageError(
+            f"{given} tunes --expect only, and no --expect is given",
+            "add --expect NAME=EXPR, or drop it",
+        )
     options = ComputationOptions(expr, var, wrt, lesson, dtype, max_elements, seed)
     computation = options.build()
     v = options.evaluate(computation, vector)
@@ -82,7 +94,12 @@ def grad(
         computation, v, vector, jacobian=jacobian, check=check, hessian=hessian, full=json
     )
     if expected:
-        result.expect = compare_expected(computation, expected, rtol=rtol, atol=atol)
+        result.expect = compare_expected(
+            computation,
+            expected,
+            rtol=EXPECT_RTOL if rtol is None else rtol,
+            atol=EXPECT_ATOL if atol is None else atol,
+        )
     for warning in result.warnings:
         report(warning, "warning")
     emit_result(

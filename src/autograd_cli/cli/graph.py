@@ -33,8 +33,11 @@ TREE_MAX_NODES = 200
 @handled
 def graph(
     root: Annotated[
-        str, typer.Option("--root", help="Which tensor's graph to show: loss or z.")
-    ] = "loss",
+        str | None,
+        typer.Option(
+            "--root", help="Which tensor's graph to show: loss (default) or z; not with --expr."
+        ),
+    ] = None,
     expr: Expr = None,
     var: Var = None,
     wrt: Wrt = None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from math import isqrt
 from typing import Annotated
 
 import typer
@@ -18,11 +19,14 @@ from autograd_cli.cli.options import (
     Vector,
     Wrt,
 )
+from autograd_cli.defaults import DEFAULT_MAX_ELEMENTS
 from autograd_cli.errors import UsageError
 
 #: The scaled network's width and the rounds `--bench` runs when not told otherwise.
 BENCH_SIZE = 1024
 BENCH_REPEAT = 20
+#: The widest network whose w, (N, N), stays within the default --max-elements.
+BENCH_MAX_SIZE = isqrt(DEFAULT_MAX_ELEMENTS)
 
 
 @app.command()
@@ -51,7 +55,8 @@ def modes(
             "--size",
             min=1,
             metavar="N",
-            help=f"--bench: the lesson network's width, w: (N, N) (default {BENCH_SIZE}); "
+            help=f"--bench: the lesson network's width, w: (N, N) (default {BENCH_SIZE}, "
+            f"at most {BENCH_MAX_SIZE}); "
             "with --expr the bench times the expression as it is.",
         ),
     ] = None,
@@ -75,8 +80,10 @@ def modes(
     json: Json = False,
     output: Output = None,
 ) -> None:
-    """Compute the lesson's z, or --expr's result, under each grad mode: what autograd records
-    and allows; --bench times tracking against no_grad and inference_mode."""
+    """Compute a result under each grad mode: what autograd records and what it allows.
+
+    The lesson's z or --expr's result; --bench times tracking against no_grad and inference_mode.
+    """
     from functools import partial
 
     from autograd_cli.build.computation import lesson_computation
@@ -89,6 +96,12 @@ def modes(
         raise UsageError(
             "--size scales the lesson network; with --expr the bench times the expression",
             "drop --size, or give the expression larger tensors",
+        )
+    if size is not None and size * size > DEFAULT_MAX_ELEMENTS:
+        raise UsageError(
+            f"--size {size}: w would have {size * size:,} elements, more than the "
+            f"{DEFAULT_MAX_ELEMENTS:,} any one tensor may have",
+            f"choose N from 1 to {BENCH_MAX_SIZE}",
         )
     options = ComputationOptions(expr, var, wrt, lesson, dtype, max_elements, seed)
     computation = options.build(default=partial(lesson_computation, seed, "z"))

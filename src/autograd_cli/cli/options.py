@@ -107,10 +107,10 @@ class ComputationOptions:
     seed: int
 
     def build(
-        self, root: str = "loss", default: Callable[[], Computation] | None = None
+        self, root: str | None = None, default: Callable[[], Computation] | None = None
     ) -> Computation:
         """The expression with `--expr`; without it, what `default` builds (by default the
-        lesson network, with `root` as its result).
+        lesson network, with `root` as its result: loss unless `--root` was given).
 
         Warnings found while building (inf or nan) go to stderr here, once.
         """
@@ -129,8 +129,8 @@ class ComputationOptions:
                 return default()
             from autograd_cli.build.computation import lesson_computation
 
-            return lesson_computation(self.seed, root)
-        if root != "loss":
+            return lesson_computation(self.seed, root or "loss")
+        if root is not None:
             raise UsageError(
                 f"--root {root} picks a tensor of the lesson network, but --expr is given",
                 "with --expr the result is the root; name parts of it with --var",

@@ -31,8 +31,12 @@ def why(
     ] = None,
     every: Annotated[bool, typer.Option("--all", help="Explain every variable.")] = False,
     root: Annotated[
-        str, typer.Option("--root", help="The lesson's result backward starts from: loss or z.")
-    ] = "loss",
+        str | None,
+        typer.Option(
+            "--root",
+            help="The lesson's result backward starts from: loss (default) or z; not with --expr.",
+        ),
+    ] = None,
     expr: Expr = None,
     var: Var = None,
     wrt: Wrt = None,

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from autograd_cli.defaults import DEFAULT_MAX_ELEMENTS
-from autograd_cli.errors import CliWarning, Span, UsageError, torch_message
+from autograd_cli.errors import CliWarning, Span, UsageError, allocation_error, torch_message
 from autograd_cli.expr import bounds
 from autograd_cli.expr.parser import (
     MAX_INT,
@@ -221,10 +221,11 @@ class Evaluator:
             )
         try:
             if op == "@":
-                self.check_size(node, bounds.matmul(*shapes) if len(shapes) == 2 else None)
+                count = bounds.matmul(*shapes) if len(shapes) == 2 else None
             else:
-                self.check_size(node, math.prod(out or ()))
-            return self.run(node, node.op_span, _NUMBER_OPS[op], (left, right))
+                count = math.prod(out or ())
+            self.check_size(node, count)
+            return self.run(node, node.op_span, _NUMBER_OPS[op], (left, right), elements=count)
         except UsageError as error:
             raise UsageError(
                 f"{describe(left)} {op} {describe(right)}: {error.message}",
@@ -251,9 +252,10 @@ class Evaluator:
                     "make one with tensor(...)",
                     span=nodes[param].span,
                 )
-        self.check_size(node, bounds.elements(function, args, kwargs))
+        count = bounds.elements(function, args, kwargs)
+        self.check_size(node, count)
         try:
-            result = self.run(node, node.span, target, tuple(args), kwargs)
+            result = self.run(node, node.span, target, tuple(args), kwargs, elements=count)
         except UsageError as error:
             raise _in_call(function, error) from None
         receiver = values.get("input")
@@ -319,7 +321,9 @@ class Evaluator:
             )
         self.check_size(node, count)
         try:
-            result: torch.Tensor = self.run(node, node.span, target, tuple(args), kwargs)
+            result: torch.Tensor = self.run(
+                node, node.span, target, tuple(args), kwargs, elements=count
+            )
         except UsageError as error:
             raise _in_call(function, error) from None
         self.cache[node] = result
@@ -344,13 +348,23 @@ class Evaluator:
         fn: Callable[..., Any],
         args: tuple[object, ...],
         kwargs: Mapping[str, object] | None = None,
+        *,
+        elements: float | None = None,
     ) -> Any:
-        """`fn(*args, **kwargs)`, torch's errors and warnings pointed at `span`."""
+        """`fn(*args, **kwargs)`, torch's errors and warnings pointed at `span`.
+
+        `elements`: the size of the result, as `check_size` judged it, for the message
+        when there is no memory for it.
+        """
         try:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
                 result = fn(*args, **(kwargs or {}))
-        except _TORCH_ERRORS as error:
+        except (*_TORCH_ERRORS, MemoryError) as error:
+            memory = allocation_error(error, elements)
+            if memory is not None:
+                memory.span = span
+                raise memory from None
             raise UsageError(torch_message(error), span=span) from None
         if self.warnings is not None:
             said = dict.fromkeys(torch_message(w.message) for w in caught)

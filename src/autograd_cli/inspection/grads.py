@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from autograd_cli.build.computation import Computation
 from autograd_cli.defaults import GRADCHECK_ATOL, GRADCHECK_EPS, GRADCHECK_RTOL
-from autograd_cli.errors import CliWarning, UsageError, backward_error, torch_message
+from autograd_cli.errors import CliWarning, UsageError, backward_error
 from autograd_cli.inspection.tensors import numbers, tensor_record
 from autograd_cli.records import format_shape
 from autograd_cli.records.reports import (
@@ -147,7 +147,7 @@ def _torch_call(what: str, call: Callable[[], object]) -> object:
     try:
         return call()
     except RuntimeError as error:
-        raise UsageError(f"{what} failed: {torch_message(error)}") from None
+        raise backward_error(error, what=what) from None
 
 
 def jacobians(

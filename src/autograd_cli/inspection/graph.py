@@ -73,6 +73,32 @@ def release(walk: Walk) -> None:
     ids.clear()  # in insertion order: the root first
 
 
+def release_graph(tensor: torch.Tensor) -> None:
+    """Free `tensor`'s graph root first, and leave `tensor` without one (as `detach_()`).
+
+    For a graph a walk has already been over (`trace`, `show`): the nodes are held here in
+    preorder while `tensor` lets go of its root, then dropped root first (see `release`),
+    so no deletion reaches further than one node.
+    """
+    if tensor.grad_fn is None:
+        return
+    if tensor._base is not None:
+        raise UsageError(
+            "this tensor is a view of another one, so it cannot let go of its graph in place",
+            "release the tensor it is a view of (its ._base), or the graph's result",
+        )
+    ids: dict[Any, int] = {}
+    stack = [tensor.grad_fn]
+    while stack:
+        node = stack.pop()
+        if node not in ids:
+            ids[node] = len(ids)
+            stack.extend(child for child, _ in node.next_functions if child is not None)
+    del node
+    tensor.detach_()
+    release(([], ids))
+
+
 def traced(
     root: torch.Tensor,
     names: Mapping[str, torch.Tensor] | None = None,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from autograd_cli.defaults import MAX_CALLS
 from autograd_cli.errors import CliWarning, UsageError
 from autograd_cli.records import GraphRecord, Numbers, TensorRecord, TorchFailure, Values
 
@@ -166,6 +167,12 @@ class AccumulationPlan:
     def __post_init__(self) -> None:
         if self.times < 1:
             raise UsageError(f"--times {self.times}: at least one call is needed")
+        if self.times > MAX_CALLS:
+            raise UsageError(
+                f"--times {self.times}: more than the {MAX_CALLS:,} backward calls "
+                "accumulate makes",
+                f"choose N from 1 to {MAX_CALLS:,}; the k-times law shows after a few calls",
+            )
         if self.zero_after is not None and not 1 <= self.zero_after <= self.times:
             raise UsageError(
                 f"--zero-after {self.zero_after}: outside the {self.times} calls of --times",
