@@ -14,7 +14,14 @@ from autograd_cli.render.labels import underline
 
 
 def code_block(lines: Sequence[str]) -> Syntax:
-    return Syntax("\n".join(lines), "python", theme="ansi_dark", background_color="default")
+    """Code wrapped, not cropped, on a narrow terminal: a cut line loses information."""
+    return Syntax(
+        "\n".join(lines),
+        "python",
+        theme="ansi_dark",
+        background_color="default",
+        word_wrap=True,
+    )
 
 
 def fact(holds: bool, text: str) -> Text:
