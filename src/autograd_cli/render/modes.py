@@ -15,15 +15,8 @@ from rich.text import Text
 
 from autograd_cli.records.reports import BenchReport, ModeRow, ModesReport
 from autograd_cli.render.blocks import failure_text
-from autograd_cli.render.labels import format_number
+from autograd_cli.render.labels import format_bytes, format_number
 from autograd_cli.render.tables import RowBlocks
-
-
-def format_bytes(n: int) -> str:
-    for unit, size in (("MiB", 1 << 20), ("KiB", 1 << 10)):
-        if n >= size:
-            return f"{n / size:.1f} {unit}"
-    return f"{n} B"
 
 
 def _flag(value: bool) -> Text:
