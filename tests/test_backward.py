@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import io
 import logging
 import re
 from collections.abc import Callable, Iterator
 
 import pytest
 import torch
+from rich.console import Console
 
 from autograd_cli.build.computation import Computation, lesson_computation
 from autograd_cli.build.expression import expression_computation
 from autograd_cli.inspection.backward import run_backward
 from autograd_cli.records import GradRecord
+from autograd_cli.render.backward import anomaly_view
 from conftest import Invoke, run_json
 
 #: A DAG: h is used twice, the leaves meet at several nodes, a torch helper node appears.
@@ -123,6 +126,24 @@ def test_nan_is_caught_at_the_node_that_made_it(cli: Invoke) -> None:
     assert result.exit_code == 1
     assert "NaN first appeared at step 3: #2 LogBackward0" in result.stdout
     assert "sum(log(x) * 0)\n      ^^^^^^" in result.stderr
+
+
+@pytest.mark.parametrize("width", [40, 62, 70, 80, 100])
+def test_anomaly_line_never_breaks_a_node_label(width: int) -> None:
+    record = run_backward(
+        expression_computation("sum(log(x) * 0)", ["x=zeros(2)"]), detect_anomaly=True
+    )
+    assert record.anomaly is not None
+    out = io.StringIO()
+    Console(file=out, width=width, color_system=None).print(anomaly_view(record, record.anomaly))
+    lines = out.getvalue().splitlines()
+    assert any("#2 LogBackward0" in line for line in lines)
+    assert any("#3 AccumulateGrad  x" in line for line in lines)
+    if width == 80:  # the README's width: the label moves to the next line whole
+        assert lines[:2] == [
+            "NaN first appeared at step 3: #2 LogBackward0 passed it on to",
+            "#3 AccumulateGrad  x",
+        ]
 
 
 def test_without_detect_anomaly_backward_runs_through(cli: Invoke) -> None:

@@ -78,6 +78,27 @@ def test_junit_report(cli: Invoke, tmp_path: Path) -> None:
     assert error is not None and "unknown key 'rooot'" in (error.get("message") or "")
 
 
+def test_junit_failure_message_is_the_error_not_a_warning(cli: Invoke, tmp_path: Path) -> None:
+    jobs = """
+[[job]]
+name = "nan"
+command = "backward"
+expr = "sum(log(x) * 0)"
+var = ["x=zeros(2)"]
+detect_anomaly = true
+"""
+    report = tmp_path / "report.xml"
+    result = cli("run", str(_write(tmp_path, jobs)), "--junit-xml", str(report))
+    assert result.exit_code == 1
+    failure = ET.parse(report).getroot().find("testsuite/testcase/failure")
+    assert failure is not None and failure.text is not None
+    assert failure.text.startswith("warning: this gives inf or nan")  # the whole stderr
+    assert failure.get("message") == (
+        "error: NaN or inf in backward at step 3: #2 LogBackward0, made by the part of the "
+        "code marked below"
+    )
+
+
 def test_all_passing_exits_zero(cli: Invoke, tmp_path: Path) -> None:
     result = cli("run", str(_write(tmp_path, '[[job]]\ncommand = "graph"\n')), "--json")
     assert result.exit_code == 0

@@ -58,7 +58,27 @@ def test_tolerances(cli: Invoke) -> None:
 def test_shape_mismatch_is_a_failure_with_a_reason(cli: Invoke) -> None:
     doc = _doc(cli, *SQUARE, "--expect", "x=ones(3)", code=1)
     (record,) = doc["expect"]
-    assert record["reason"] == "the formula has shape (3,), x.grad has shape (4,)"
+    assert record["reason"] == (
+        "the formula has shape (3,), which does not broadcast to x.grad's shape (4,)"
+    )
+    # Broadcasting goes one way only, to the gradient's shape: (4, 1) would make (4, 4).
+    doc = _doc(cli, *SQUARE, "--expect", "x=ones(4, 1)", code=1)
+    assert doc["expect"][0]["reason"].startswith("the formula has shape (4, 1), which")
+
+
+def test_constant_formula_broadcasts_like_allclose(cli: Invoke) -> None:
+    args = ("grad", "--expr", "sum(2*x)", "--var", "x=randn(3)", "--expect", "x=2")
+    (record,) = _doc(cli, *args, code=0)["expect"]
+    assert (record["passed"], record["reason"], record["expected"]) == (True, None, 2.0)
+    result = cli(*args)
+    assert result.exit_code == 0, result.stderr
+    assert "x.grad matches 2 in all 3 elements" in result.stdout
+    # Only to the gradient's shape: (1, 3) against (3,) would add a dimension.
+    m = ("grad", "--expr", "sum(x*ones(2, 3))", "--var", "x=randn(3)")
+    _doc(cli, *m, "--expect", "x=2*ones(1, 3)", code=1)
+    matrix = ("grad", "--expr", "sum(x*3)", "--var", "x=randn(2, 3)")
+    assert _doc(cli, *matrix, "--expect", "x=tensor([3.0, 3.0, 3.0])", code=0)
+    assert _doc(cli, *matrix, "--expect", "x=1", code=1)["expect"][0]["mismatches"] == 6
 
 
 def test_works_with_check(cli: Invoke) -> None:

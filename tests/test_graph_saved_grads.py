@@ -76,6 +76,29 @@ def test_freed_saved_tensors_are_reported(cli: Invoke) -> None:
     assert doc["nodes"][0]["saved"][0]["freed"] is True
 
 
+def test_saved_tensor_modified_in_place_is_not_called_freed(cli: Invoke) -> None:
+    args = ["graph", "--expr", "sum(s)", "--var", "a=randn(3)", "--var", "y=a * 2"]
+    args += ["--var", "s=sin(y)", "--var", "k=y.add_(1)", "--saved"]
+    result = cli(*args)
+    assert result.exit_code == 0, result.stderr
+    assert "saved self modified in place (version 1, saved at 0)" in result.stdout
+    assert "freed" not in result.stdout
+    sin = run_json(cli, *args)["nodes"][1]
+    assert sin["name"] == "SinBackward0"
+    assert sin["saved"] == [
+        {
+            "name": "self",
+            "shape": [3],
+            "dtype": None,
+            "bytes": 0,
+            "alias": None,
+            "alias_of": None,
+            "freed": False,
+            "stale": {"version": 1, "saved_version": 0},
+        }
+    ]
+
+
 def test_saved_json_fields(cli: Invoke) -> None:
     doc = run_json(cli, "graph", "--saved")
     assert doc["saved_bytes"] == 44
@@ -89,6 +112,7 @@ def test_saved_json_fields(cli: Invoke) -> None:
         "alias": "leaf",
         "alias_of": "y",
         "freed": False,
+        "stale": None,
     }
     assert {op["name"]: op["saved_bytes"] for op in doc["ops"]}["MmBackward0"] == 20
 

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 
 import pytest
 import torch
+from rich.console import Console
 
 from autograd_cli.build.computation import Computation, lesson_computation
 from autograd_cli.cli.modes import BENCH_MAX_SIZE
 from autograd_cli.defaults import DEFAULT_MAX_ELEMENTS
 from autograd_cli.errors import UsageError
 from autograd_cli.inspection.modes import LESSON_MODES, NO_GRAPH, grad_modes, measure_saved
+from autograd_cli.records.reports import BenchReport, BenchRow
+from autograd_cli.render.modes import bench_view
 from conftest import Invoke, run_json
 
 
@@ -169,6 +173,15 @@ def test_bench_reports_medians_ratios_and_saved_bytes(cli: Invoke) -> None:
     assert rows["tracked"]["saved_bytes"] > 0
     view = cli("modes", "--bench", "--size", "8", "--repeat", "2")
     assert view.exit_code == 0 and "median of 2 runs each, w: (8, 8)" in view.stdout
+
+
+def test_bench_bytes_in_the_same_units_as_graph() -> None:
+    # One format_bytes for every view: gigabytes of a big --bench network say GiB.
+    row = BenchRow("plain", "z = ...", 1e-3, 1.0, 3 << 30)
+    out = io.StringIO()
+    view = bench_view(BenchReport(3162, 3, "plain", [row]))
+    Console(file=out, width=80, color_system=None).print(view)
+    assert "3.0 GiB" in out.getvalue()
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,9 @@
 
 For a course checking students' derivatives, or a library checking a custom op: the
 formula is written in the expression language (`--expect "x=2*x"`) and compared element
-by element the way `torch.allclose` does, |grad - expected| <= atol + rtol * |expected|.
+by element the way `torch.allclose` does, |grad - expected| <= atol + rtol * |expected|,
+after broadcasting it to the gradient's shape (so a constant formula compares with every
+element).
 """
 
 from __future__ import annotations
@@ -65,15 +67,17 @@ def _compare(
 ) -> ExpectRecord:
     import torch
 
-    if expected.shape != grad.shape:
+    try:  # as torch.allclose does: `--expect "x=2"` means 2 in every element
+        broadcast = torch.broadcast_to(expected, grad.shape)
+    except RuntimeError:
         reason = (
-            f"the formula has shape {format_shape(tuple(expected.shape))}, "
-            f"{name}.grad has shape {format_shape(tuple(grad.shape))}"
+            f"the formula has shape {format_shape(tuple(expected.shape))}, which does not "
+            f"broadcast to {name}.grad's shape {format_shape(tuple(grad.shape))}"
         )
         return ExpectRecord(
             name, formula, False, reason, grad.numel(), grad.numel(), None, [], None
         )
-    actual, wanted = grad.double().flatten(), expected.double().flatten()
+    actual, wanted = grad.double().flatten(), broadcast.double().flatten()
     close = torch.isclose(actual, wanted, rtol=rtol, atol=atol, equal_nan=True)
     difference = (actual - wanted).abs()
     order = torch.cat([(~close).nonzero().flatten(), close.nonzero().flatten()])[:SHOWN_ROWS]

@@ -3,20 +3,27 @@
 torch exposes them as `_saved_<name>` attributes (one per SavedVariable; a `_raw_saved_<name>`
 twin marks which attributes are tensors, not sizes or flags), and as `saved_tensors` on
 Python `autograd.Function` nodes. After `backward()` without `retain_graph` they are freed
-and reading them raises RuntimeError: that is a fact to report ("freed"), not a crash.
+and reading them raises RuntimeError: that is a fact to report ("freed"), not a crash. The
+same read raises when a saved tensor was changed in place since (torch checks its version
+as backward would): that is reported apart ("stale"), since backward never ran.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from autograd_cli.inspection.graph import Walk, dtype_name, short_name
-from autograd_cli.records import SavedRecord
+from autograd_cli.records import SavedRecord, StaleVersion
 
 if TYPE_CHECKING:
     import torch
 
+#: torch's words when a saved tensor changed: "[torch.FloatTensor [3]], which is output 0
+#: of AddBackward0, is at version 1; expected version 0 instead."
+_STALE = re.compile(r"is at version (\d+); expected version (\d+)")
+_SHAPE = re.compile(r"\[torch\.\w+ \[([\d, ]*)\]\]")
 _RAW = "_raw_saved_"
 _attributes: dict[type, tuple[tuple[str, str], ...]] = {}  # node class -> (name, attribute)
 
@@ -33,6 +40,19 @@ def saved_attributes(node: Any) -> tuple[tuple[str, str], ...]:
         )
         _attributes[cls] = found
     return found
+
+
+def stale_of(error: BaseException) -> tuple[StaleVersion, tuple[int, ...] | None] | None:
+    """The versions (and shape, when torch names it) of a saved tensor torch refused because
+    it was changed in place; None for any other refusal (a tensor freed by backward)."""
+    match = _STALE.search(str(error))
+    if match is None:
+        return None
+    shape = _SHAPE.search(str(error))
+    dims = None
+    if shape is not None:
+        dims = tuple(int(d) for d in shape.group(1).split(",") if d.strip())
+    return StaleVersion(int(match.group(1)), int(match.group(2))), dims
 
 
 class _Aliases:
@@ -105,8 +125,12 @@ def saved_tensors(
         for name, attribute in saved_attributes(node):
             try:
                 value = getattr(node, attribute)
-            except RuntimeError:  # freed by backward()
-                records.append(SavedRecord(name, None, None, 0, freed=True))
+            except RuntimeError as error:
+                stale = stale_of(error)
+                if stale is None:  # freed by backward()
+                    records.append(SavedRecord(name, None, None, 0, freed=True))
+                else:
+                    records.append(SavedRecord(name, stale[1], None, 0, stale=stale[0]))
                 continue
             items = list(enumerate(value)) if isinstance(value, tuple | list) else [(None, value)]
             for index, tensor in items:

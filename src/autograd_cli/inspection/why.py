@@ -13,7 +13,6 @@ source map then tells which in-place operation moved the version on.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -24,7 +23,7 @@ from autograd_cli.expr.parser import suggestion
 from autograd_cli.inspection.flow import grad_record
 from autograd_cli.inspection.grads import backward_vector
 from autograd_cli.inspection.graph import short_name, traced
-from autograd_cli.inspection.saved import saved_attributes
+from autograd_cli.inspection.saved import saved_attributes, stale_of
 from autograd_cli.records import GradRecord, Reason, Source, WhyRecord
 
 if TYPE_CHECKING:
@@ -32,10 +31,6 @@ if TYPE_CHECKING:
 
     from autograd_cli.build.computation import Computation
 
-#: torch's words when a saved tensor changed: "[torch.FloatTensor [3]], which is output 0
-#: of AddBackward0, is at version 1; expected version 0 instead."
-_STALE = re.compile(r"is at version (\d+); expected version (\d+)")
-_SHAPE = re.compile(r"\[torch\.\w+ \[([\d, ]*)\]\]")
 INPLACE_ERROR = (
     "one of the variables needed for gradient computation has been modified by an inplace operation"
 )
@@ -65,15 +60,12 @@ def stale_saved(order: Sequence[Any]) -> list[StaleSaved]:
             try:
                 getattr(node, attribute)
             except RuntimeError as error:
-                match = _STALE.search(str(error))
-                if match is None:
+                stale = stale_of(error)
+                if stale is None:
                     continue  # freed by an earlier backward: not our question
-                shape = _SHAPE.search(str(error))
-                dims = None
-                if shape is not None:
-                    dims = tuple(int(d) for d in shape.group(1).split(",") if d.strip())
+                versions, shape = stale
                 found.append(
-                    StaleSaved(node_id, name, int(match.group(1)), int(match.group(2)), dims)
+                    StaleSaved(node_id, name, versions.version, versions.saved_version, shape)
                 )
     return found
 

@@ -37,21 +37,31 @@ class Source:
 
 
 @dataclass(frozen=True)
+class StaleVersion:
+    """A saved tensor changed in place since it was saved: backward would refuse it."""
+
+    version: int  # the tensor's version now
+    saved_version: int  # its version when the node saved it
+
+
+@dataclass(frozen=True)
 class SavedRecord:
     """One tensor a node saved for backward (its `_saved_<name>` attribute).
 
     `alias` says when it is not extra memory of its own: `"output"` (the node's own result),
     `"leaf"` (a leaf tensor, `alias_of` its name when known) or `"input"` (the result of the
-    child node `alias_of`, e.g. `"#3"`). `freed`: backward already released it.
+    child node `alias_of`, e.g. `"#3"`). `freed`: backward already released it. `stale`: it
+    was modified in place after it was saved (torch refuses to hand it back either way).
     """
 
     name: str  # the attribute without `_saved_`: self, other, result, mat2, ...
     shape: tuple[int, ...] | None
     dtype: str | None
-    nbytes: int  # numel * element size; 0 when freed
+    nbytes: int  # numel * element size; 0 when freed or stale
     alias: str | None = None
     alias_of: str | None = None
     freed: bool = False
+    stale: StaleVersion | None = None
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from rich.console import Group, RenderableType
 from rich.text import Text
 
 from autograd_cli.records import Anomaly, BackwardRecord, GradRecord, NodeRecord, StepRecord
-from autograd_cli.render.blocks import Indented, Underlined
+from autograd_cli.render.blocks import Indented, Unbroken, Underlined, words
 from autograd_cli.render.json import grad_doc, graph_doc, source_doc
 from autograd_cli.render.labels import grad_lines
 
@@ -71,16 +71,16 @@ def anomaly_view(record: BackwardRecord, anomaly: Anomaly) -> Group:
     graph = record.graph
     node = graph.nodes[anomaly.node]
     what = " and ".join(w for w, on in (("NaN", anomaly.nan), ("inf", anomaly.inf)) if on)
-    text = Text.assemble(
-        (f"{what} first appeared at step {anomaly.step}: ", "bold red"),
-        node_heading(node),
-        " passed it on",
-    )
+    parts = [
+        *words(f"{what} first appeared at step {anomaly.step}:", "bold red"),
+        node_heading(node) + " ",
+        *words("passed it on"),
+    ]
     targets = [graph.children(node.id)[p].dst for p in anomaly.positions]
     named = [node_heading(graph.nodes[t]) for t in targets if t is not None]
     if named:
-        text.append(" to ")
-        text.append_text(Text(", ").join(named))
+        parts += [Text("to "), *(label + ", " for label in named[:-1]), named[-1]]
+    text = Unbroken(*parts)  # a node label moves to the next line whole
     missed = len(graph.nodes) - len(record.steps)
     stopped = Text(
         f"backward stopped there (--detect-anomaly): {missed} "

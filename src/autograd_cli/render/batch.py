@@ -67,12 +67,14 @@ def junit_xml(results: Sequence[JobResult], suite: str) -> str:
             time=f"{r.seconds:.3f}",
         )
         if r.status == "failed":
-            ET.SubElement(case, "failure", message=_first_line(r.message)).text = r.message
+            ET.SubElement(case, "failure", message=_headline(r.message)).text = r.message
         elif r.status != "passed":
-            ET.SubElement(case, "error", message=_first_line(r.message)).text = r.message
+            ET.SubElement(case, "error", message=_headline(r.message)).text = r.message
     ET.indent(root)
     return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
 
 
-def _first_line(text: str) -> str:
-    return text.strip().splitlines()[0] if text.strip() else ""
+def _headline(text: str) -> str:
+    """The job's `error:` line: CI pages show only this attribute, and warnings come first."""
+    lines = text.strip().splitlines()
+    return next((line for line in lines if line.startswith("error:")), lines[0] if lines else "")

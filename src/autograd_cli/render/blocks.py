@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from rich.cells import cell_len
 from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
 from rich.segment import Segment
 from rich.syntax import Syntax
@@ -14,7 +15,14 @@ from autograd_cli.render.labels import underline
 
 
 def code_block(lines: Sequence[str]) -> Syntax:
-    return Syntax("\n".join(lines), "python", theme="ansi_dark", background_color="default")
+    """Code wrapped, not cropped, on a narrow terminal: a cut line loses information."""
+    return Syntax(
+        "\n".join(lines),
+        "python",
+        theme="ansi_dark",
+        background_color="default",
+        word_wrap=True,
+    )
 
 
 def fact(holds: bool, text: str) -> Text:
@@ -32,6 +40,30 @@ def failure_text(failure: TorchFailure, prefix: str = "") -> Text:
         ("→ ", "bold"),
         (failure.explanation, "italic"),
     )
+
+
+class Unbroken:
+    """Text that wraps only between its parts, so that a node label (`#3 AccumulateGrad  x`)
+    moves to the next line whole instead of breaking between its words."""
+
+    def __init__(self, *parts: Text) -> None:
+        self.parts = parts
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        line = Text()
+        for part in self.parts:
+            if line.cell_len and line.cell_len + cell_len(part.plain.rstrip()) > options.max_width:
+                line.rstrip()
+                yield line
+                line = Text()
+            line.append_text(part)
+        line.rstrip()
+        yield line
+
+
+def words(text: str, style: str = "") -> list[Text]:
+    """`text` as parts for `Unbroken`, one a word (with the space after it)."""
+    return [Text(word + " ", style) for word in text.split()]
 
 
 class Indented:

@@ -22,7 +22,7 @@ from autograd_cli.records.reports import (
 from autograd_cli.render.blocks import code_block, fact
 from autograd_cli.render.json import numbers_doc
 from autograd_cli.render.labels import format_number
-from autograd_cli.render.tables import numbers_view
+from autograd_cli.render.tables import RowBlocks, numbers_view
 
 
 def _heading(text: str) -> Text:
@@ -147,7 +147,7 @@ def _expect(records: list[ExpectRecord]) -> list[RenderableType]:
         shown = len(rec.rows)
         if shown < rec.elements:
             verdict += f" ({shown} shown{', mismatches first' if rec.mismatches else ''})"
-        body += [table, fact(rec.passed, verdict), Text()]
+        body += [RowBlocks(table), fact(rec.passed, verdict), Text()]
     return body
 
 

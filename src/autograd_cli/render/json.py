@@ -82,6 +82,11 @@ def saved_doc(saved: SavedRecord) -> dict[str, Any]:
         "alias": saved.alias,
         "alias_of": saved.alias_of,
         "freed": saved.freed,
+        "stale": (
+            None
+            if saved.stale is None
+            else {"version": saved.stale.version, "saved_version": saved.stale.saved_version}
+        ),
     }
 
 

@@ -85,9 +85,14 @@ def grad_lines(grad: GradRecord) -> list[str]:
 
 
 def saved_summary(saved: SavedRecord) -> str:
-    """`(3,) float32  12 B  = leaf w`, or `freed by backward()`."""
+    """`(3,) float32  12 B  = leaf w`, `freed by backward()`, or `modified in place (...)`."""
     if saved.freed:
         return "freed by backward()"
+    if saved.stale is not None:
+        return (
+            f"modified in place (version {saved.stale.version}, "
+            f"saved at {saved.stale.saved_version})"
+        )
     text = f"{format_shape(saved.shape)} {saved.dtype}  {format_bytes(saved.nbytes)}"
     if saved.alias is not None:
         what = saved.alias if saved.alias_of is None else f"{saved.alias} {saved.alias_of}"

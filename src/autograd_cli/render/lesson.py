@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rich.console import Group, RenderableType
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.rule import Rule
 from rich.table import Table
 from rich.text import Text
@@ -14,13 +14,27 @@ from autograd_cli.records.reports import LessonReport
 from autograd_cli.render.accumulate import accumulation_doc, accumulation_view
 from autograd_cli.render.blocks import code_block, fact
 from autograd_cli.render.json import graph_doc, tensor_doc
-from autograd_cli.render.tables import matrix_table, tensor_summary_table
+from autograd_cli.render.tables import RowBlocks, matrix_table, tensor_summary_table
 from autograd_cli.render.tree import graph_tree
+
+
+class _Heading:
+    """A rule with the title on it; on a terminal too narrow for the title, the title alone
+    (the rule would cut it to `…`)."""
+
+    def __init__(self, title: str) -> None:
+        self.title = Text(title, style="bold")
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        if self.title.cell_len + 2 <= options.max_width:
+            yield Rule(self.title.copy(), align="left")
+        else:
+            yield self.title
 
 
 def _section(number: int, title: str, sentence: str, *body: RenderableType) -> Group:
     return Group(
-        Rule(Text(f"{number}. {title}", style="bold"), align="left"),
+        _Heading(f"{number}. {title}"),
         Text(sentence, style="italic"),
         Text(),
         *body,
@@ -69,7 +83,7 @@ def lesson_view(report: LessonReport) -> Group:
             4,
             "Disabling gradient tracking",
             "Under no_grad, or after detach(), z is no longer tracked: nothing to backpropagate.",
-            modes,
+            RowBlocks(modes),
         ),
         _section(
             5,

@@ -15,14 +15,8 @@ from rich.text import Text
 
 from autograd_cli.records.reports import BenchReport, ModeRow, ModesReport
 from autograd_cli.render.blocks import failure_text
-from autograd_cli.render.labels import format_number
-
-
-def format_bytes(n: int) -> str:
-    for unit, size in (("MiB", 1 << 20), ("KiB", 1 << 10)):
-        if n >= size:
-            return f"{n / size:.1f} {unit}"
-    return f"{n} B"
+from autograd_cli.render.labels import format_bytes, format_number
+from autograd_cli.render.tables import RowBlocks
 
 
 def _flag(value: bool) -> Text:
@@ -73,7 +67,7 @@ def modes_view(report: ModesReport) -> Group:
     table.add_column("saved", justify="right")
     details = Table(show_header=False, box=None, pad_edge=False, padding=(0, 2, 1, 0))
     details.add_column(style="bold", no_wrap=True)
-    details.add_column()
+    details.add_column(overflow="fold")  # code too long for a narrow terminal wraps, whole
     for row in report.rows:
         table.add_row(
             Text(row.mode, style="bold"),
@@ -96,7 +90,7 @@ def modes_view(report: ModesReport) -> Group:
         "result off the graph only afterwards.",
         style="italic",
     )
-    return Group(intro, Text(), table, Text(), caption, Text(), details)
+    return Group(intro, Text(), RowBlocks(table), Text(), caption, Text(), details)
 
 
 def bench_view(report: BenchReport) -> Group:

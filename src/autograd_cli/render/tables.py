@@ -4,13 +4,45 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from rich.console import Group, RenderableType
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.table import Table
 from rich.text import Text
 
 from autograd_cli.records import GraphRecord, Numbers, Summary, TensorRecord, Values, format_shape
 from autograd_cli.render.labels import format_bytes, format_number
 from autograd_cli.render.limits import ViewOptions
+
+#: Below this many columns a table of several facts a row cuts its cells to `…`.
+NARROW = 60
+
+
+class RowBlocks:
+    """A table that, on a terminal narrower than `NARROW`, prints one block per row instead:
+    its first cell, then `header: value` for the others, so that every value stays whole.
+    """
+
+    def __init__(self, table: Table) -> None:
+        self.table = table
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        if options.max_width >= NARROW:
+            yield self.table
+            return
+        if self.table.title is not None:
+            yield Text(str(self.table.title), style="italic")
+        columns = self.table.columns
+        for index, row in enumerate(zip(*(column.cells for column in columns), strict=True)):
+            if index:
+                yield Text()
+            yield _cell(row[0])
+            for column, cell in zip(columns[1:], row[1:], strict=True):
+                yield Text.assemble("  ", (f"{column.header}: ", "dim"), _cell(cell))
+
+
+def _cell(cell: RenderableType) -> Text:
+    if isinstance(cell, Text):
+        return cell
+    return Text(str(cell))
 
 
 def matrix_table(values: Values, title: str | None = None) -> Table:
@@ -55,7 +87,7 @@ def numbers_view(numbers: Numbers, title: str) -> Group:
     return Group(Text(title, style="bold"), matrix_table(numbers))
 
 
-def tensor_summary_table(records: Sequence[TensorRecord]) -> Table:
+def tensor_summary_table(records: Sequence[TensorRecord]) -> RowBlocks:
     """One row per tensor: the properties autograd cares about."""
     table = Table("name", "shape", "dtype", "requires_grad", "is_leaf", "grad_fn")
     for rec in records:
@@ -67,7 +99,7 @@ def tensor_summary_table(records: Sequence[TensorRecord]) -> Table:
             str(rec.is_leaf),
             Text(rec.grad_fn or "None", style="cyan" if rec.grad_fn else "dim"),
         )
-    return table
+    return RowBlocks(table)
 
 
 def op_table(graph: GraphRecord) -> Table:

@@ -50,7 +50,15 @@ def grad_texts(node: NodeRecord) -> list[Text]:
 
 
 def saved_text(saved: SavedRecord) -> Text:
-    style = "dim italic" if saved.freed else "magenta" if saved.alias else ""
+    style = (
+        "dim italic"
+        if saved.freed
+        else "bold red"
+        if saved.stale
+        else "magenta"
+        if saved.alias
+        else ""
+    )
     return Text.assemble(
         ("saved ", "dim"), (saved.name, "bold"), " ", (saved_summary(saved), style)
     )
