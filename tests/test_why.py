@@ -195,7 +195,9 @@ def test_lesson_every_variable(cli: Invoke) -> None:
         "w": ("has_grad", True),
         "b": ("has_grad", True),
         "z": ("non_leaf", False),
+        "loss": ("result", False),  # every name `why NAME` accepts, the result last
     }
+    assert doc["variables"][-1]["name"] == "loss"
     w = doc["variables"][2]
     assert w["source"]["text"] == "w = torch.randn(5, 3, requires_grad=True)"
     net_w = torch.tensor(w["grad"]["values"])
@@ -259,13 +261,14 @@ def test_expression_cuts_and_dtypes(cli: Invoke) -> None:
         "n": ("no_grad", False, "no_grad(u * 3)"),
         "i": ("integer", False, "i=tensor([1, 2, 3])"),
         "c": ("has_grad", True, "c=ones(3)"),  # a float leaf: it requires grad by default
+        "result": ("result", False, "sum(h * n + i + c * w)"),
     }
 
 
 def test_expression_in_place_change_is_named(cli: Invoke) -> None:
     reasons = _reasons(cli, "sum(s)", "a=randn(3)", "y=a * 2", "s=sin(y)", "k=y.add_(1)")
     assert {name: r[:2] for name, r in reasons.items()} == dict.fromkeys(
-        ("a", "y", "s", "k"), ("modified_inplace", False)
+        ("a", "y", "s", "k", "result"), ("modified_inplace", False)
     )
     assert {r[2] for r in reasons.values()} == {"y.add_(1)"}
     # The prediction is torch's own verdict: backward fails on the same computation.

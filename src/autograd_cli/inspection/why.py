@@ -88,12 +88,13 @@ def explain(
     names: Sequence[str] | None = None,
     gradient: torch.Tensor | None = None,
 ) -> list[WhyRecord]:
-    """One record per name (default: every named tensor), after running backward once.
+    """One record per name (default: every name `why NAME` accepts, the result last), after
+    running backward once.
 
     Backward is the real `result.backward(gradient)` (`gradient` None for a scalar), unless
     a saved tensor was changed in place: then it would fail, and that is the answer.
     """
-    wanted = list(computation.tensors) if names is None else list(names)
+    wanted = list(computation.named) if names is None else list(names)
     for name in wanted:
         if name not in computation.named:
             known = list(computation.named)
