@@ -296,3 +296,16 @@ def test_why_in_a_subprocess() -> None:
     doc = json.loads(out.stdout)
     assert (doc["schema"], doc["command"], doc["name"]) == ("autograd-cli/1", "why", "b")
     assert doc["reason"] == "has_grad" and len(doc["grad"]["values"]) == 3
+
+
+def test_inference_tensor_saved_for_backward_is_explained(cli: Invoke) -> None:
+    result = cli("why", "u", "--expr", "sum(x * u)", "--var", "x=randn(3)",
+                 "--var", "u=inference_mode(x * 2)")  # fmt: skip
+    assert result.exit_code == 2 and result.stdout == ""
+    assert "Inference tensors cannot be saved for backward" in result.stderr
+    assert "made under inference_mode" in result.stderr
+    assert "no_grad(...)" in result.stderr
+    # The same variable made under no_grad, as the hint says, is explained.
+    doc = run_json(cli, "why", "u", "--expr", "sum(x * u)", "--var", "x=randn(3)",
+                   "--var", "u=no_grad(x * 2)")  # fmt: skip
+    assert doc["reason"] == "no_grad"

@@ -121,6 +121,22 @@ def explain_freed(error: BaseException | str) -> str | None:
     )
 
 
+#: What torch says when an op must save, for backward, a tensor made under inference_mode.
+_INFERENCE_SAVED = "Inference tensors cannot be saved for backward"
+
+
+def explain_inference_saved(error: BaseException | str) -> str | None:
+    """Why torch refused an op on a tensor made under inference_mode, and what to do
+    instead; None for any other error."""
+    if _INFERENCE_SAVED not in str(error):
+        return None
+    return (
+        "one of its inputs was made under inference_mode, and this op must save it for "
+        "backward, which torch never does for an inference tensor: make it with no_grad(...) "
+        "instead (or, in Python, clone() it outside inference_mode)"
+    )
+
+
 def backward_error(error: BaseException, where: str = "", what: str = "backward") -> UsageError:
     """Torch's backward error in plain words; `where`: ` at step 3 (#2 SinBackward0)`;
     `what`: the call that failed (`the Jacobian`)."""

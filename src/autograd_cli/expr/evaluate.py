@@ -15,7 +15,14 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from autograd_cli.defaults import DEFAULT_MAX_ELEMENTS
-from autograd_cli.errors import CliWarning, Span, UsageError, allocation_error, torch_message
+from autograd_cli.errors import (
+    CliWarning,
+    Span,
+    UsageError,
+    allocation_error,
+    explain_inference_saved,
+    torch_message,
+)
 from autograd_cli.expr import bounds
 from autograd_cli.expr.parser import (
     MAX_INT,
@@ -365,7 +372,9 @@ class Evaluator:
             if memory is not None:
                 memory.span = span
                 raise memory from None
-            raise UsageError(torch_message(error), span=span) from None
+            raise UsageError(
+                torch_message(error), explain_inference_saved(error), span=span
+            ) from None
         if self.warnings is not None:
             said = dict.fromkeys(torch_message(w.message) for w in caught)
             self.warnings += [CliWarning(f"torch warns: {m}", span=span) for m in said]
