@@ -190,6 +190,7 @@ def test_bench_bytes_in_the_same_units_as_graph() -> None:
         (["--freeze", "x"], "--freeze x: not a leaf that requires grad"),
         (["--size", "8"], "only apply to --bench"),
         (["--bench", "--repeat", "0"], "--repeat"),
+        (["--bench", "--repeat", "9" * 23], "--repeat"),
         (["--bench", "--size", "100000"], "--size 100000: w would have 10,000,000,000 elements"),
         (["--bench", "--size", "9" * 23], "choose N from 1 to 3162"),
     ],

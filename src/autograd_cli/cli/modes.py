@@ -25,6 +25,8 @@ from autograd_cli.errors import UsageError
 #: The scaled network's width and the rounds `--bench` runs when not told otherwise.
 BENCH_SIZE = 1024
 BENCH_REPEAT = 20
+#: The most timed rounds: enough for a stable median, short of a run that never ends.
+BENCH_MAX_REPEAT = 10_000
 #: The widest network whose w, (N, N), stays within the default --max-elements.
 BENCH_MAX_SIZE = isqrt(DEFAULT_MAX_ELEMENTS)
 
@@ -65,8 +67,9 @@ def modes(
         typer.Option(
             "--repeat",
             min=1,
+            max=BENCH_MAX_REPEAT,
             metavar="R",
-            help=f"--bench: timed rounds (default {BENCH_REPEAT}).",
+            help=f"--bench: timed rounds (default {BENCH_REPEAT}, at most {BENCH_MAX_REPEAT:,}).",
         ),
     ] = None,
     expr: Expr = None,
