@@ -343,3 +343,11 @@ def test_allocation_errors_are_told_apart() -> None:
         backward.message
         == "backward failed at call 2: not enough memory for a tensor of 4,000 bytes"
     )
+
+
+def test_a_bool_beside_a_tensor_is_the_number_it_means() -> None:
+    """`True ** x` once reached torch's backward as a bool Scalar: an internal assert."""
+    computation = expression_computation("True ** sum(x)", ["x=tensor([1., 2.])"])
+    computation.result.backward()
+    assert computation.tensors["x"].grad is not None
+    assert computation.tensors["x"].grad.tolist() == [0.0, 0.0]  # d(1 ** s)/ds = 0

@@ -218,6 +218,10 @@ class Evaluator:
                 )
         if not isinstance(left, torch.Tensor) and not isinstance(right, torch.Tensor):
             return self.number_op(node, op, left, right)
+        # Beside a tensor torch keeps a Python bool as a bool Scalar, which some backward
+        # formulas cannot read (`True ** x`: an internal assert in PowBackward2); as numbers
+        # bools are the ints 0 and 1, as in Python.
+        left, right = (int(o) if isinstance(o, bool) else o for o in (left, right))
         shapes = [tuple(t.shape) for t in (left, right) if isinstance(t, torch.Tensor)]
         out = bounds.broadcast(shapes)
         if op != "@" and out is None:
