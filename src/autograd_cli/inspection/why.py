@@ -256,8 +256,8 @@ class _Explainer:
                 name,
                 self._grad(tensor) is not None,
                 Reason.RESULT,
-                f"{name} is the result: backward starts here (from 1 for a scalar, or the "
-                "--vector given) and passes the gradient on to what it was computed from.",
+                f"backward starts from {name} (with 1 for a scalar, or the --vector given) "
+                "and passes the gradient on to what it was computed from.",
                 defined,
                 node_id,
                 self._grad(tensor),
