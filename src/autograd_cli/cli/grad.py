@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
@@ -20,9 +20,6 @@ from autograd_cli.cli.options import (
 )
 from autograd_cli.defaults import EXPECT_ATOL, EXPECT_RTOL
 from autograd_cli.errors import CheckFailed, UsageError
-
-if TYPE_CHECKING:
-    pass
 
 
 @app.command()
