@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from autograd_cli.build.computation import Computation
 from autograd_cli.errors import UsageError, backward_error, explain_freed
-from autograd_cli.inspection.tensors import values
+from autograd_cli.inspection.tensors import check_vector_shape, values
 from autograd_cli.records import TorchFailure
 from autograd_cli.records.reports import AccumulationCall, AccumulationPlan, AccumulationRecord
 
@@ -100,13 +100,10 @@ def accumulate(
         vector_code = None
         if output.dim() != 0:
             vector, vector_code = torch.ones_like(output), f"torch.ones_like({result})"
-    elif vector.shape != output.shape:
-        raise UsageError(
-            f"the vector has shape {tuple(vector.shape)}, {result} has {tuple(output.shape)}",
-            f"give a vector of the same shape as {result}",
-        )
+    else:
+        check_vector_shape(vector, output, result)
     code = accumulation_code(
-        computation, name, plan, vector_code or "v" if vector is not None else None
+        computation, name, plan, (vector_code or "v") if vector is not None else None
     )
     tensor.grad = None
     kept: list[AccumulationCall] = []

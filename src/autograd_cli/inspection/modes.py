@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, TypeVar
 from autograd_cli.build.computation import Computation
 from autograd_cli.errors import UsageError
 from autograd_cli.inspection.graph import short_name
+from autograd_cli.inspection.tensors import check_vector_shape
 from autograd_cli.records import TorchFailure
 from autograd_cli.records.reports import BackwardOutcome, InplaceEffect, ModeRow, ModesReport
 
@@ -176,11 +177,8 @@ def grad_modes(
     """
     name = computation.result_name
     result = computation.result
-    if vector is not None and vector.shape != result.shape:
-        raise UsageError(
-            f"the vector has shape {tuple(vector.shape)}, {name} has {tuple(result.shape)}",
-            f"give a vector of the same shape as {name}",
-        )
+    if vector is not None:
+        check_vector_shape(vector, result, name)
     frozen = _frozen_leaf(computation, freeze) if "frozen" in modes else None
     code = backward_code(name, result.dim() == 0, vector_code if vector is not None else None)
     rows = [_row(computation, MODES[key], vector, frozen) for key in modes]

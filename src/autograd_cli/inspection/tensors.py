@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from autograd_cli.errors import UsageError
 from autograd_cli.inspection.graph import dtype_name, short_name
-from autograd_cli.records import Numbers, Summary, TensorRecord, Values
+from autograd_cli.records import Numbers, Summary, TensorRecord, Values, format_shape
 
 if TYPE_CHECKING:
     import torch
@@ -78,3 +79,13 @@ def _grad(tensor: torch.Tensor) -> Values | None:
     if not (tensor.is_leaf or tensor.retains_grad) or tensor.grad is None:
         return None
     return values(tensor.grad)
+
+
+def check_vector_shape(vector: torch.Tensor, result: torch.Tensor, name: str) -> None:
+    """Refuse a `backward(v)` vector of another shape than `name`'s, before torch does."""
+    if vector.shape != result.shape:
+        raise UsageError(
+            f"the vector has shape {format_shape(tuple(vector.shape))}, "
+            f"{name} has {format_shape(tuple(result.shape))}",
+            f"give a vector of the same shape as {name}",
+        )
