@@ -60,10 +60,13 @@ def test_usage_error_exit_code_and_no_traceback() -> None:
 
 
 def test_shell_completion() -> None:
+    # Typer guesses the shell from the parent processes, which a test runner does not control;
+    # Typer's own tests switch the guess off so that `--show-completion` takes the shell's name.
     script = subprocess.run(
         [sys.executable, "-m", "autograd_cli", "--show-completion", "bash"],
         capture_output=True,
         text=True,
+        env={**os.environ, "_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION": "1"},
     )
     assert script.returncode == 0
     assert "complete -o default -F _autograd_cli_completion autograd-cli" in script.stdout
