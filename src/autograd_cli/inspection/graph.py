@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     import torch
 
     from autograd_cli.build.sources import SourceMap
+    from autograd_cli.inspection.modules import ModuleRecorder
 
 #: What the walk hands on to saved-tensor inspection: the nodes in preorder, and their ids.
 Walk = tuple[list[Any], dict[Any, int]]
@@ -46,6 +47,7 @@ def trace(
     saved: bool = False,
     grads: bool = False,
     sources: SourceMap | None = None,
+    modules: ModuleRecorder | None = None,
 ) -> GraphRecord:
     """The graph that `root.backward()` would run, labelled with `names` where they match.
 
@@ -53,9 +55,10 @@ def trace(
     the same computation always gives the same ids (never `id()`), so output is stable.
     `saved` adds the tensors each node keeps for backward; `grads` runs backward (leaving
     `.grad` alone, see `inspection.flow`) and adds the gradient at each node and edge;
-    `sources` the code that created each node.
+    `sources` the code that created each node; `modules` (a recorder the model ran under)
+    the module that created each node, and the parameter names of the leaves.
     """
-    graph, walk = traced(root, names, saved=saved, grads=grads, sources=sources)
+    graph, walk = traced(root, names, saved=saved, grads=grads, sources=sources, modules=modules)
     del root  # if it was the last reference, the walk now holds the graph alone
     release(walk)
     return graph
@@ -106,6 +109,7 @@ def traced(
     saved: bool = False,
     grads: bool = False,
     sources: SourceMap | None = None,
+    modules: ModuleRecorder | None = None,
 ) -> tuple[GraphRecord, Walk]:
     """`trace`, and the walk behind it: for whoever hooks the nodes by their ids next."""
     if root.grad_fn is None:
@@ -123,6 +127,8 @@ def traced(
         if sources is not None:
             for record, node in zip(nodes, order, strict=True):
                 record.source = sources.get(node)
+        if modules is not None:
+            modules.label(order, nodes)
         if saved:
             from autograd_cli.inspection.saved import saved_tensors
 

@@ -102,12 +102,51 @@ def _data_ptr(tensor: torch.Tensor) -> int:
 
 
 def _storage(tensor: torch.Tensor) -> tuple[int, int] | None:
-    """The memory a tensor keeps alive: its storage, whose views share it."""
+    """The memory a tensor keeps alive: its storage, whose views share it, as (key, bytes).
+
+    The key is the storage object's own address (`_cdata`), not its data pointer: every
+    meta storage has `data_ptr() == 0`, and would otherwise count as one. The saved
+    tensors hold their storages while we look, so no address is reused meanwhile.
+    """
     try:
         storage = tensor.untyped_storage()
     except (RuntimeError, NotImplementedError):
         return None
-    return storage.data_ptr(), storage.nbytes()
+    return storage._cdata, storage.nbytes()
+
+
+def _saved_values(node: Any) -> list[torch.Tensor]:
+    """The tensors a node still holds for backward (none once freed or stale)."""
+    import torch
+
+    found: list[torch.Tensor] = []
+    for _, attribute in saved_attributes(node):
+        try:
+            value = getattr(node, attribute)
+        except RuntimeError:
+            continue
+        for item in value if isinstance(value, tuple | list) else (value,):
+            if isinstance(item, torch.Tensor):
+                found.append(item)
+    return found
+
+
+def first_saved(order: list[Any]) -> list[int]:
+    """Per node, in `order`: the bytes of the storages it was the first to save.
+
+    Each storage counts once, for the earliest-created node that saves it (torch numbers
+    nodes in creation order), so a ReLU's output counts for the ReLU, not for the Linear
+    after it; and the figures add up to the graph's total however they are grouped.
+    """
+    seen: set[int] = set()
+    result = [0] * len(order)
+    for position in sorted(range(len(order)), key=lambda i: order[i]._sequence_nr()):
+        for tensor in _saved_values(order[position]):
+            storage = _storage(tensor)
+            if storage is not None and storage[0] not in seen:
+                seen.add(storage[0])
+                result[position] += storage[1]
+    return result
 
 
 def saved_tensors(

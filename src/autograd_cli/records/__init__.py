@@ -9,6 +9,10 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from autograd_cli.records.modules import ModuleRecord
 
 #: Nested lists of numbers as `Tensor.tolist()` gives them (a bare number for 0-d).
 Values = float | int | bool | list["Values"]
@@ -102,6 +106,9 @@ class NodeRecord:
     #: `grad` is output 0's. None for the usual single output.
     output_grads: tuple[GradRecord | None, ...] | None = None
     source: Source | None = None  # the code that created this node, when it was recorded
+    #: The innermost nn.Module whose forward created it (for AccumulateGrad: the module
+    #: that owns the parameter), when modules were recorded.
+    module: ModuleRecord | None = None
 
     @property
     def saved_bytes(self) -> int | None:

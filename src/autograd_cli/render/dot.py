@@ -1,8 +1,10 @@
 """A `GraphRecord` as Graphviz DOT source: `autograd-cli graph --format dot | dot -Tsvg`.
 
 Node ids are `n<id>`, the walk's stable ids, so the same computation gives the same file.
-Labels are escaped for DOT's quoted strings (backslash, quote, newline), so any variable
-name is safe. Edges to constants (torch's empty edges) are left out: nothing flows there.
+Nodes a recorded model made sit in one cluster per module (`cluster_m<index>`, labelled
+`0 (Linear)`). Labels are escaped for DOT's quoted strings (backslash, quote, newline),
+so any variable name is safe. Edges to constants (torch's empty edges) are left out:
+nothing flows there.
 The source is joined from a list of lines in one pass: a million nodes is a few seconds.
 """
 
@@ -44,7 +46,19 @@ def to_dot(graph: GraphRecord, options: ViewOptions | None = None) -> str:
     lines = [HEADER]
     if cut is not None:
         lines.append(f"  // cut: {cut.nodes} of {cut.of} nodes not shown ({', '.join(cut.by)})")
-    lines += [f"  n{node.id} [{_attributes(node)}];" for node in shown.nodes]
+    clusters: dict[int, list[str]] = {}  # module index -> its nodes' lines
+    for node in shown.nodes:
+        line = f"  n{node.id} [{_attributes(node)}];"
+        if node.module is None:
+            lines.append(line)
+        else:
+            clusters.setdefault(node.module.index, [f'  label="{escape(node.module.label)}";'])
+            clusters[node.module.index].append(line)
+    for index, members in sorted(clusters.items()):
+        # one cluster per module (the innermost that made the node), in module order
+        lines.append(f"  subgraph cluster_m{index} {{")
+        lines += ["  " + member for member in members]
+        lines.append("  }")
     lines += [f"  n{e.src} -> n{e.dst};" for e in shown.edges if e.dst is not None]
     lines.append("}\n")
     return "\n".join(lines)

@@ -21,6 +21,7 @@ from autograd_cli.records import (
     TensorRecord,
     Values,
 )
+from autograd_cli.records.modules import ModuleRecord
 from autograd_cli.render.limits import Cut, ViewOptions, bounded
 
 
@@ -90,6 +91,13 @@ def saved_doc(saved: SavedRecord) -> dict[str, Any]:
     }
 
 
+def module_doc(module: ModuleRecord | None) -> dict[str, Any] | None:
+    """The module that made a node: `index` into the model's modules, its path and class."""
+    if module is None:
+        return None
+    return {"index": module.index, "path": module.path, "class": module.cls}
+
+
 def cut_doc(cut: Cut | None) -> dict[str, Any] | None:
     if cut is None:
         return None
@@ -110,6 +118,7 @@ def graph_doc(graph: GraphRecord, cut: Cut | None = None) -> dict[str, Any]:
             "saved_bytes": n.saved_bytes,
             "grad": grad_doc(n.grad),
             "source": source_doc(n.source),
+            "module": module_doc(n.module),
         }
         for n in graph.nodes
     ]

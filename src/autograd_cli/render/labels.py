@@ -113,6 +113,8 @@ def node_lines(node: NodeRecord) -> list[str]:
     if node.shape is not None:
         shape = _shapes.get(node.shape) or _shapes.setdefault(node.shape, format_shape(node.shape))
         lines.append(f"{shape} {node.dtype}")
+    if node.module is not None:
+        lines.append(f"in {node.module.label}")
     if node.output_grads is not None:
         lines += [
             f"grad[{k}] {'None' if g is None else grad_summary(g)}"

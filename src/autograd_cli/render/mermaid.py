@@ -4,6 +4,7 @@ Ids are `n<id>` (letters and digits only, never a Mermaid keyword). Labels are q
 the characters Mermaid reads inside quotes (`"`, `#`, `<`, `>`, `&`, backtick) are written
 as its `#code;` entities (a newline as `<br/>`), so any variable name is safe. GitHub draws
 at most 500 edges: use `--max-nodes` for a big graph. Edges to constants are left out.
+Nodes a recorded model made sit in one `subgraph` per module.
 """
 
 from __future__ import annotations
@@ -42,9 +43,18 @@ def to_mermaid(graph: GraphRecord, options: ViewOptions | None = None) -> str:
     lines = ["flowchart TD"]
     if cut is not None:
         lines.append(f"  %% cut: {cut.nodes} of {cut.of} nodes not shown ({', '.join(cut.by)})")
+    subgraphs: dict[int, list[str]] = {}  # module index -> its nodes' lines
     for node in shown.nodes:
         label = escape("\n".join(node_lines(node)))  # line breaks become <br/> too
-        lines.append(f'  n{node.id}["{label}"]')
+        line = f'  n{node.id}["{label}"]'
+        if node.module is None:
+            lines.append(line)
+        else:
+            title = escape(node.module.label)
+            subgraphs.setdefault(node.module.index, [f'  subgraph m{node.module.index}["{title}"]'])
+            subgraphs[node.module.index].append("  " + line)
+    for _, members in sorted(subgraphs.items()):  # one subgraph per module, in module order
+        lines += [*members, "  end"]
     lines += [f"  n{e.src} --> n{e.dst}" for e in shown.edges if e.dst is not None]
     lines.append(CLASSES)
     classes: dict[str, list[str]] = {}

@@ -85,6 +85,8 @@ def node_label(node: NodeRecord) -> Text:
         label.append(f"  = {node.tensor}", style="bold magenta")
     if node.shape is not None:
         label.append(f"  {format_shape(node.shape)} {node.dtype}", style="yellow")
+    if node.module is not None:
+        label.append(f"  in {node.module.label}", style="dim")
     lines = [source_text(node.source)] if node.source is not None else []
     lines += grad_texts(node)
     lines += [saved_text(saved) for saved in node.saved or ()]

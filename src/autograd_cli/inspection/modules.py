@@ -1,0 +1,432 @@
+"""Which `nn.Module` made each backward node, and the health of every parameter's gradient.
+
+`ModuleRecorder` watches any code run inside it (a program the tool interprets, the user's
+own trusted file, a notebook cell) through torch's *global* module hooks, so it needs no
+help from whoever runs the code:
+
+- Before and after every module's forward it notes torch's node counter: autograd numbers
+  the nodes it creates on a thread in creation order (`Node._sequence_nr()`). The notes
+  cut that numbering into spans, each owned by the innermost module running at the time,
+  so a node's module is found by bisection: exact, even for nodes that never reach the
+  module's output, and no graph walk while the model runs.
+- `AccumulateGrad` nodes carry no number of their own (torch gives them all the largest):
+  they belong to the module that owns their parameter, and take its qualified name
+  (`0.weight`, `encoder.layers.3.linear1.bias`), as `named_parameters()` spells it from
+  the top-level module the code called.
+- Global optimizer step hooks keep each parameter before the step, for the
+  update-to-weight ratio after it.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
+
+from autograd_cli.errors import UsageError
+from autograd_cli.inspection.graph import dtype_name, short_name
+from autograd_cli.records import GraphRecord, NodeRecord
+from autograd_cli.records.modules import (
+    ModelRecord,
+    ModuleRecord,
+    ModuleStats,
+    OpSaved,
+    ParameterRecord,
+    UpdateRecord,
+)
+
+if TYPE_CHECKING:
+    from types import TracebackType
+
+    import torch
+
+    from autograd_cli.build.sources import SourceMap
+
+
+@dataclass
+class _Parameter:
+    name: str
+    module: int
+    tensor: torch.Tensor
+
+
+@dataclass
+class _Update:
+    steps: int = 0
+    update_norm: float = 0.0
+    weight_norm: float = 0.0
+
+
+@dataclass
+class _Roots:
+    """Modules known so far, by `id()`; the objects are held, so no id is reused."""
+
+    records: list[ModuleRecord] = field(default_factory=list)
+    objects: list[Any] = field(default_factory=list)
+    index: dict[int, int] = field(default_factory=dict)
+    parameters: dict[int, _Parameter] = field(default_factory=dict)
+    calls: list[int] = field(default_factory=list)
+    count: int = 0  # roots
+
+
+def _signatures(named: list[tuple[str, Any]]) -> dict[int, str]:
+    """id(module) -> a signature equal for modules built alike, bottom-up without recursion:
+    `named_modules()` is preorder, so read backwards every child comes before its parent."""
+    found: dict[int, str] = {}
+    for _, module in reversed(named):
+        params = ",".join(
+            f"{n}:{tuple(p.shape)}:{p.dtype}:{p.requires_grad}"
+            for n, p in module.named_parameters(recurse=False)
+        )
+        children = ",".join(f"{n}={found.get(id(c), '?')}" for n, c in module.named_children())
+        found[id(module)] = f"{type(module).__qualname__}[{params}]({children})"
+    return found
+
+
+class ModuleRecorder:
+    """Record every module's forward, and every optimizer step, run inside `with`.
+
+    with ModuleRecorder() as modules:
+        loss = criterion(model(x), y)
+    graph = trace(loss, saved=True, modules=modules)
+    model = modules.model(loss)
+    """
+
+    def __init__(self) -> None:
+        self._known = _Roots()
+        self._stack: list[int] = []
+        self._seqs: list[int] = []  # node counter at each span's start, increasing
+        self._owners: list[int] = []  # module index owning the span (-1: outside every module)
+        self._updates: dict[int, _Update] = {}
+        self._before: dict[int, torch.Tensor] = {}
+        self._handles: list[Any] = []
+        self.optimizer_steps = 0
+        self._probe: torch.Tensor | None = None
+
+    # --- recording -----------------------------------------------------------------
+
+    def __enter__(self) -> ModuleRecorder:
+        import torch
+        from torch.nn.modules import module
+        from torch.optim import optimizer
+
+        with torch._C.DisableTorchFunction():
+            self._probe = torch.zeros((), requires_grad=True, device="cpu")
+        self._handles = [
+            module.register_module_forward_pre_hook(self._pre),
+            module.register_module_forward_hook(self._post, always_call=True),
+            optimizer.register_optimizer_step_pre_hook(self._step_pre),
+            optimizer.register_optimizer_step_post_hook(self._step_post),
+        ]
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        for handle in self._handles:
+            handle.remove()
+        self._handles = []
+        self._stack.clear()
+
+    def _counter(self) -> int | None:
+        """torch's node counter on this thread now: the number of a throwaway node.
+
+        Made with torch functions switched off, so no recorder of torch calls sees it; None
+        under inference mode, where no node is made at all.
+        """
+        import torch
+
+        assert self._probe is not None
+        with torch._C.DisableTorchFunction(), torch.enable_grad():
+            node = self._probe.view(()).grad_fn
+        return None if node is None else int(node._sequence_nr())
+
+    def _mark(self, owner: int) -> None:
+        seq = self._counter()
+        if seq is not None:
+            self._seqs.append(seq)
+            self._owners.append(owner)
+
+    def _pre(self, module: Any, args: Any) -> None:
+        import torch
+
+        index = self._known.index.get(id(module))
+        if index is None:
+            with torch._C.DisableTorchFunction():  # unseen by a recorder of torch calls
+                index = self._add_root(module)
+        self._known.calls[index] += 1
+        self._stack.append(index)
+        self._mark(index)
+
+    def _post(self, module: Any, args: Any, output: Any) -> None:
+        if self._stack:
+            self._stack.pop()
+        self._mark(self._stack[-1] if self._stack else -1)
+
+    def register(self, root: Any) -> None:
+        """Know `root` and everything in it before it runs: its submodules are then named
+        from it (`first.weight`) even when the code calls them one by one, as a
+        `ModuleDict`, which is never called itself, needs."""
+        import torch
+
+        if id(root) not in self._known.index:
+            with torch._C.DisableTorchFunction():
+                self._add_root(root)
+
+    def _add_root(self, root: Any) -> int:
+        """Register a module called from outside every known module, with all it contains."""
+        known = self._known
+        named = list(root.named_modules(remove_duplicate=True))
+        signatures = _signatures(named)
+        root_number = known.count
+        known.count += 1
+        by_path = dict(named)
+        for path, module in named:
+            if id(module) in known.index:
+                continue  # shared with a root seen before: it keeps its first path
+            parent = None
+            if path:
+                parent = known.index[id(by_path[path.rpartition(".")[0]])]
+            record = ModuleRecord(
+                index=len(known.records),
+                root=root_number,
+                path=path,
+                cls=type(module).__name__,
+                parent=parent,
+                depth=path.count(".") + 1 if path else 0,
+                signature=signatures[id(module)],
+            )
+            known.index[id(module)] = record.index
+            known.records.append(record)
+            known.objects.append(module)
+            known.calls.append(0)
+            for local, param in module.named_parameters(recurse=False):
+                if id(param) not in known.parameters:
+                    qualified = f"{path}.{local}" if path else local
+                    known.parameters[id(param)] = _Parameter(qualified, record.index, param)
+        return known.index[id(root)]
+
+    def _step_pre(self, optimizer: Any, args: Any, kwargs: Any) -> None:
+        import torch
+
+        with torch._C.DisableTorchFunction(), torch.no_grad():
+            for param in _optimized(optimizer):
+                if param.device.type != "meta":
+                    self._before[id(param)] = param.detach().clone()
+
+    def _step_post(self, optimizer: Any, args: Any, kwargs: Any) -> None:
+        import torch
+
+        self.optimizer_steps += 1
+        for param in _optimized(optimizer):
+            before = self._before.pop(id(param), None)
+            update = self._updates.setdefault(id(param), _Update())
+            update.steps += 1
+            if before is not None:
+                with torch._C.DisableTorchFunction(), torch.no_grad():
+                    update.update_norm = float(torch.linalg.vector_norm(param - before))
+                    update.weight_norm = float(torch.linalg.vector_norm(before))
+
+    # --- reading -------------------------------------------------------------------
+
+    @property
+    def modules(self) -> list[ModuleRecord]:
+        return list(self._known.records)
+
+    def owner(self, node: Any) -> int | None:
+        """The index of the module that created `node`, or None (made outside every module)."""
+        variable = getattr(node, "variable", None)
+        if variable is not None:
+            param = self._known.parameters.get(id(variable))
+            return None if param is None else param.module
+        position = bisect.bisect_left(self._seqs, node._sequence_nr()) - 1
+        if position < 0 or self._owners[position] < 0:
+            return None
+        return self._owners[position]
+
+    def label(self, order: list[Any], nodes: list[NodeRecord]) -> None:
+        """Give each node record its module, and each parameter's AccumulateGrad its name."""
+        records = self._known.records
+        for node, record in zip(order, nodes, strict=True):
+            index = self.owner(node)
+            record.module = None if index is None else records[index]
+            if record.leaf is None and record.name == "AccumulateGrad":
+                param = self._known.parameters.get(id(node.variable))
+                if param is not None:
+                    record.leaf = param.name
+
+    def model(
+        self,
+        root: torch.Tensor | None = None,
+        names: Mapping[str, torch.Tensor] | None = None,
+        *,
+        sources: SourceMap | None = None,
+    ) -> tuple[GraphRecord | None, ModelRecord]:
+        """The graph of `root` labelled with modules (None without a root), and the model.
+
+        Saved bytes are read from the graph as it is now: after a `backward()` without
+        `retain_graph` they are gone, and count as 0.
+        """
+        from autograd_cli.inspection.graph import release, traced
+        from autograd_cli.inspection.saved import first_saved
+
+        if not self._known.records:
+            raise UsageError(
+                "no nn.Module ran while recording, so there is no model to show",
+                "call the model (model(x)) inside the recorded code",
+            )
+        graph = None
+        owners: list[int | None] = []
+        saved: list[int] = []
+        op_names: list[str] = []
+        if root is not None and root.grad_fn is not None:
+            graph, walk = traced(root, names, saved=True, sources=sources, modules=self)
+            owners = [self.owner(node) for node in walk[0]]
+            saved = first_saved(walk[0])
+            op_names = [short_name(node) for node in walk[0]]
+            release(walk)
+        return graph, self._model(owners, saved, op_names, graph)
+
+    def _model(
+        self,
+        owners: list[int | None],
+        saved: list[int],
+        op_names: list[str],
+        graph: GraphRecord | None,
+    ) -> ModelRecord:
+        records = self._known.records
+        count = len(records)
+        nodes = [0] * count
+        saved_by = [0] * count
+        outside = outside_saved = 0
+        for owner, nbytes in zip(owners, saved, strict=True):
+            if owner is None:
+                outside += 1
+                outside_saved += nbytes
+            else:
+                nodes[owner] += 1
+                saved_by[owner] += nbytes
+        parameters = self.parameters()
+        numel = [0] * count
+        squares: list[float | None] = [None] * count
+        for param in parameters:
+            numel[param.module] += param.numel
+            if param.grad_norm is not None:
+                squares[param.module] = (squares[param.module] or 0.0) + param.grad_norm**2
+        # Children follow their parent in preorder: add each into its parent, last first.
+        for record in reversed(records):
+            parent = record.parent
+            if parent is None:
+                continue
+            nodes[parent] += nodes[record.index]
+            saved_by[parent] += saved_by[record.index]
+            numel[parent] += numel[record.index]
+            if squares[record.index] is not None:
+                squares[parent] = (squares[parent] or 0.0) + (squares[record.index] or 0.0)
+        stats = [
+            ModuleStats(
+                module=record,
+                calls=self._known.calls[record.index],
+                nodes=nodes[record.index],
+                parameters=numel[record.index],
+                saved_bytes=saved_by[record.index],
+                grad_norm=None if square is None else square**0.5,
+            )
+            for record, square in zip(records, squares, strict=True)
+        ]
+        ops: dict[str, list[int]] = {}
+        for name, nbytes in zip(op_names, saved, strict=True):
+            entry = ops.setdefault(name, [0, 0])
+            entry[0] += 1
+            entry[1] += nbytes
+        return ModelRecord(
+            modules=list(records),
+            stats=stats,
+            parameters=parameters,
+            device=self._device(),
+            nodes=len(owners),
+            outside=outside,
+            outside_saved=outside_saved,
+            saved_bytes=sum(saved),
+            ops=[
+                OpSaved(name, count, nbytes)
+                for name, (count, nbytes) in sorted(ops.items(), key=lambda i: (-i[1][1], i[0]))
+            ],
+            optimizer_steps=self.optimizer_steps,
+        )
+
+    def _device(self) -> str:
+        devices = sorted({p.tensor.device.type for p in self._known.parameters.values()})
+        return ",".join(devices) or "cpu"
+
+    def parameters(self) -> list[ParameterRecord]:
+        """Every parameter in module order, with its gradient's health as `.grad` is now."""
+        params = sorted(self._known.parameters.values(), key=lambda p: p.module)
+        any_grad = any(p.tensor.grad is not None for p in params)
+        return [self._health(p, any_grad) for p in params]
+
+    def _health(self, param: _Parameter, any_grad: bool) -> ParameterRecord:
+        import torch
+
+        tensor = param.tensor
+        record = ParameterRecord(
+            name=param.name,
+            module=param.module,
+            shape=tuple(tensor.shape),
+            dtype=dtype_name(tensor.dtype),
+            numel=tensor.numel(),
+            requires_grad=tensor.requires_grad,
+        )
+        update = self._updates.get(id(tensor))
+        if update is not None:
+            record = replace(
+                record, update=UpdateRecord(update.steps, update.update_norm, update.weight_norm)
+            )
+        if tensor.device.type == "meta":
+            return replace(record, missing="meta")
+        grad = tensor.grad
+        if grad is None:
+            missing = (
+                "frozen" if not tensor.requires_grad else "unused" if any_grad else "no_backward"
+            )
+            return replace(record, missing=missing)
+        with torch.no_grad():
+            values = grad.detach().double()
+            rows = dead = None
+            # a zero row of a weight is a unit no gradient reached (a dead ReLU behind it);
+            # of an embedding, only a token the batch did not hold
+            if values.dim() >= 2 and values.numel() and not _is_embedding(param, self):
+                flat = values.reshape(values.shape[0], -1)
+                rows = flat.shape[0]
+                dead = int((flat == 0).all(dim=1).sum())
+            numel = values.numel()
+            return replace(
+                record,
+                weight_norm=float(torch.linalg.vector_norm(tensor.detach().double())),
+                grad_norm=float(torch.linalg.vector_norm(values)),
+                grad_max=float(values.abs().max()) if numel else 0.0,
+                zero_share=float((values == 0).sum()) / numel if numel else 0.0,
+                dead_rows=dead,
+                rows=rows,
+                nan=bool(values.isnan().any()),
+                inf=bool(values.isinf().any()),
+            )
+
+
+def _optimized(optimizer: Any) -> Iterable[torch.Tensor]:
+    for group in optimizer.param_groups:
+        for param in group["params"]:
+            if param.grad is not None:
+                yield param
+
+
+#: Modules whose weight rows are looked up, not computed with: zero rows there are normal.
+_LOOKUPS = ("Embedding", "EmbeddingBag")
+
+
+def _is_embedding(param: _Parameter, recorder: ModuleRecorder) -> bool:
+    return recorder.modules[param.module].cls in _LOOKUPS
