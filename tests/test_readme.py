@@ -52,7 +52,12 @@ def test_readme_has_examples_to_check() -> None:
 
 def test_docs_have_examples_of_every_command() -> None:
     commands = {shlex.split(command)[0] for _, command, _ in examples()}
-    assert commands >= {"graph", "lesson", "grad", "why", "accumulate", "modes"}
+    assert commands >= {"graph", "lesson", "grad", "why", "accumulate", "modes", "backward"}
+
+
+def test_readme_is_a_short_page() -> None:
+    """A newcomer reads it in five minutes; the rest lives in docs/."""
+    assert README.stat().st_size < 15_000
 
 
 @pytest.mark.parametrize("page", pages(), ids=lambda p: p.relative_to(ROOT).as_posix())

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-#: Exit codes, documented in README.md.
+#: Exit codes, documented in docs/exit-codes.md.
 EXIT_OK = 0
 EXIT_CHECK_FAILED = 1
 EXIT_USAGE = 2

@@ -23,7 +23,8 @@ MAX_BRACKETS = 64  # open (, [ at once
 MAX_INT = 2**63  # integers are torch's int64
 
 ALLOWED_HINT = (
-    "allowed: numbers, lists, variables, + - * / ** @, x[i], x[a:b], the README's functions"
+    "allowed: numbers, lists, variables, + - * / ** @, x[i], x[a:b], "
+    "the functions in docs/expressions.md"
 )
 
 _REFUSED_OPERATORS = {
