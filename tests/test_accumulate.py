@@ -59,6 +59,7 @@ def test_json_schema(cli: Invoke) -> None:
     assert set(doc) == {
         "schema",
         "command",
+        "version",
         "every",
         "result",
         "leaf",

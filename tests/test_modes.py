@@ -136,6 +136,7 @@ def test_json_schema(cli: Invoke) -> None:
     assert set(doc) == {
         "schema",
         "command",
+        "version",
         "seed",
         "result",
         "freeze",

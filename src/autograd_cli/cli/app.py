@@ -217,10 +217,24 @@ def emit_result(
         emit(view(), output)
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from autograd_cli import __version__
+
+        sys.stdout.write(f"autograd-cli {__version__}\n")
+        raise typer.Exit()
+
+
 @app.callback()
 def main(
     debug: Annotated[
         bool, typer.Option("--debug", help="Show Python tracebacks of internal errors.")
+    ] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+        ),
     ] = False,
 ) -> None:
     """See PyTorch's autograd at work."""

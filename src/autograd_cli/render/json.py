@@ -1,7 +1,7 @@
 """JSON documents: the stable, scriptable form of every command's output.
 
-Every document carries `"schema": "autograd-cli/1"` and `"command"`; README.md lists the
-fields. Field names only grow within a schema version.
+Every document carries `"schema": "autograd-cli/1"`, `"command"` and `"version"`;
+docs/json.md lists the fields. Field names only grow within a schema version.
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from autograd_cli import __version__
 from autograd_cli.gcpause import paused_gc
 from autograd_cli.records import (
     SCHEMA,
@@ -26,7 +27,8 @@ from autograd_cli.render.limits import Cut, ViewOptions, bounded
 
 
 def document(command: str, **fields: Any) -> dict[str, Any]:
-    return {"schema": SCHEMA, "command": command, **fields}
+    """The head every document shares; `version` says which release wrote it."""
+    return {"schema": SCHEMA, "command": command, "version": __version__, **fields}
 
 
 def dumps(doc: dict[str, Any]) -> str:
