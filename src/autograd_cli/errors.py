@@ -67,6 +67,13 @@ class CheckFailed(CliError):
     exit_code = EXIT_CHECK_FAILED
 
 
+class ProgramFailed(CliError):
+    """A program raised, in torch or by Python's rules (backward twice, a failed assert):
+    exit 1, like a check that did not hold; the program itself was valid input."""
+
+    exit_code = EXIT_CHECK_FAILED
+
+
 # --- torch's errors in plain words -----------------------------------------------------
 
 #: The most of torch's message a user sees; what follows is cut at a sentence end or `...`.

@@ -17,6 +17,8 @@ from autograd_cli.errors import CliWarning, UsageError
 if TYPE_CHECKING:
     import torch
 
+    from autograd_cli.program.run import ProgramRun
+
 #: Recompute the result from the given leaves (same names as `Computation.tensors`),
 #: under whatever grad mode the caller has set: for Jacobians, gradcheck and grad modes.
 Rebuild = Callable[[Mapping[str, "torch.Tensor"]], "torch.Tensor"]
@@ -31,6 +33,7 @@ class Computation:
     source: dict[str, str] = field(default_factory=dict)  # name -> the code that made it
     warnings: list[CliWarning] = field(default_factory=list)  # inf/nan found while building
     sources: SourceMap | None = None  # the code that made each grad_fn node, when recorded
+    program: ProgramRun | None = None  # the run whose final state this is, for a program
 
     @property
     def named(self) -> dict[str, torch.Tensor]:

@@ -42,9 +42,22 @@ class InPlaceChange:
     version: int
 
 
+def node_key(node: Any) -> tuple[int, int]:
+    """A node's identity that does not keep it alive (nodes take no weak references).
+
+    Torch numbers every node it creates on a thread (`_sequence_nr`), except AccumulateGrad,
+    whose number is the same for all: that one is known by its leaf. Holding the nodes
+    themselves would keep every graph of a long program alive after the program let go.
+    """
+    variable = getattr(node, "variable", None)
+    if variable is not None:
+        return (1, id(variable))
+    return (0, node._sequence_nr())
+
+
 class SourceMap:
     def __init__(self) -> None:
-        self._by_node: dict[Any, Source] = {}
+        self._by_node: dict[tuple[int, int], Source] = {}
         self._leaves: dict[int, Source] = {}  # id(leaf tensor) -> where it was defined
         self.cuts: list[PathCut] = []
         self.changes: list[InPlaceChange] = []  # in the order they ran
@@ -53,23 +66,30 @@ class SourceMap:
         """A leaf's `AccumulateGrad` belongs to the leaf's definition, not its first use."""
         self._leaves[id(leaf)] = source
 
-    def record(self, output: torch.Tensor, source: Source) -> None:
-        """Claim for `source` every node reachable from `output` not claimed before."""
+    def record(self, output: torch.Tensor, source: Source) -> list[Any]:
+        """Claim for `source` every node reachable from `output` not claimed before; return
+        them, in the order they were claimed (the output's own node first)."""
         start = output.grad_fn
-        if start is None or start in self._by_node:
-            return
+        claimed: list[Any] = []
+        if start is None or node_key(start) in self._by_node:
+            return claimed
         stack = [start]
         while stack:
             node = stack.pop()
-            if node in self._by_node:
+            key = node_key(node)
+            if key in self._by_node:
                 continue
             variable = getattr(node, "variable", None)
-            self._by_node[node] = (
+            self._by_node[key] = (
                 self._leaves.get(id(variable), source) if variable is not None else source
             )
+            claimed.append(node)
             stack.extend(
-                c for c, _ in node.next_functions if c is not None and c not in self._by_node
+                c
+                for c, _ in node.next_functions
+                if c is not None and node_key(c) not in self._by_node
             )
+        return claimed
 
     def cut(
         self, kind: str, output: torch.Tensor, source: Source, inputs: tuple[torch.Tensor, ...]
@@ -84,7 +104,7 @@ class SourceMap:
         self.record(tensor, source)
 
     def get(self, node: Any) -> Source | None:
-        return self._by_node.get(node)
+        return self._by_node.get(node_key(node))
 
     def leaf(self, tensor: torch.Tensor) -> Source | None:
         """Where a leaf was defined (`define_leaf`), whether it requires grad or not."""

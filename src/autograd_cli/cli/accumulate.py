@@ -10,12 +10,16 @@ import typer
 
 from autograd_cli.cli.app import Json, Output, Seed, app, emit_result, handled
 from autograd_cli.cli.options import (
+    Code,
     ComputationOptions,
     Dtype,
     DtypeName,
     Expr,
+    File,
     Lesson,
     MaxElements,
+    ProgramOptions,
+    Trust,
     Var,
     Vector,
     Wrt,
@@ -93,6 +97,9 @@ def accumulate(
     vector: Vector = None,
     dtype: Dtype = DtypeName.float32,
     max_elements: MaxElements = None,
+    file: File = None,
+    code: Code = None,
+    trust: Trust = False,
     seed: Seed = 0,
     json: Json = False,
     output: Output = None,
@@ -115,7 +122,9 @@ def accumulate(
     keep = every_call if json else glimpse(plan)  # JSON lists every call, the view a glimpse
     if every is not None:
         keep = thinned(plan, every)
-    options = ComputationOptions(expr, var, wrt, lesson, dtype, max_elements, seed)
+    options = ComputationOptions(
+        expr, var, wrt, lesson, dtype, max_elements, seed, ProgramOptions(file, code, trust)
+    )
     computation = options.build(default=accumulation_computation)
     v = options.vector(computation, vector, required=expr is not None)
     with _progress(plan.total, json) as progress:

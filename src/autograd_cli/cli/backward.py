@@ -8,12 +8,16 @@ import typer
 
 from autograd_cli.cli.app import Json, Output, Seed, app, emit_result, handled
 from autograd_cli.cli.options import (
+    Code,
     ComputationOptions,
     Dtype,
     DtypeName,
     Expr,
+    File,
     Lesson,
     MaxElements,
+    ProgramOptions,
+    Trust,
     Var,
     Vector,
     Wrt,
@@ -45,6 +49,9 @@ def backward(
     ] = False,
     dtype: Dtype = DtypeName.float32,
     max_elements: MaxElements = None,
+    file: File = None,
+    code: Code = None,
+    trust: Trust = False,
     seed: Seed = 0,
     json: Json = False,
     output: Output = None,
@@ -53,7 +60,9 @@ def backward(
     from autograd_cli.inspection.backward import run_backward
     from autograd_cli.render.backward import backward_doc, backward_view
 
-    options = ComputationOptions(expr, var, wrt, lesson, dtype, max_elements, seed)
+    options = ComputationOptions(
+        expr, var, wrt, lesson, dtype, max_elements, seed, ProgramOptions(file, code, trust)
+    )
     computation = options.build(root)
     v = options.evaluate(computation, vector)
     record = run_backward(computation, v, detect_anomaly=detect_anomaly)

@@ -8,12 +8,16 @@ import typer
 
 from autograd_cli.cli.app import Json, Output, Seed, app, emit_result, handled, report
 from autograd_cli.cli.options import (
+    Code,
     ComputationOptions,
     Dtype,
     DtypeName,
     Expr,
+    File,
     Lesson,
     MaxElements,
+    ProgramOptions,
+    Trust,
     Var,
     Vector,
     Wrt,
@@ -64,6 +68,9 @@ def grad(
     ] = None,
     dtype: Dtype = DtypeName.float32,
     max_elements: MaxElements = None,
+    file: File = None,
+    code: Code = None,
+    trust: Trust = False,
     seed: Seed = 0,
     json: Json = False,
     output: Output = None,
@@ -71,6 +78,7 @@ def grad(
     """Backpropagate and show every gradient: the lesson's w.grad and b.grad, or --expr's."""
     from autograd_cli.inspection.expect import compare_expected, parse_expectation
     from autograd_cli.inspection.grads import inspect_grads
+    from autograd_cli.program.run import evaluate_in
     from autograd_cli.render.grads import grad_doc, grad_view
 
     if not expect and (rtol is not None or atol is not None):
@@ -79,16 +87,31 @@ def grad(
             f"{given} tunes --expect only, and no --expect is given",
             "add --expect NAME=EXPR, or drop it",
         )
-    options = ComputationOptions(expr, var, wrt, lesson, dtype, max_elements, seed)
+    program = ProgramOptions(file, code, trust)
+    options = ComputationOptions(expr, var, wrt, lesson, dtype, max_elements, seed, program)
+    if program.given:
+        _refuse_for_programs(vector=vector, jacobian=jacobian, check=check, hessian=hessian)
     computation = options.build()
-    v = options.evaluate(computation, vector)
+    v = None if program.given else options.evaluate(computation, vector)
     # Every formula is read before backward runs: a bad one fails before any output.
     expected = []
     for text in expect or []:
         name, formula = parse_expectation(text, list(computation.tensors))
-        expected.append((name, formula, options.evaluate(computation, formula)))
+        value = (
+            evaluate_in(computation, formula)
+            if program.given
+            else options.evaluate(computation, formula)
+        )
+        expected.append((name, formula, value))
     result = inspect_grads(
-        computation, v, vector, jacobian=jacobian, check=check, hessian=hessian, full=json
+        computation,
+        v,
+        vector,
+        jacobian=jacobian,
+        check=check,
+        hessian=hessian,
+        full=json,
+        ran=program.given,
     )
     if expected:
         result.expect = compare_expected(
@@ -118,3 +141,18 @@ def grad(
             "; ".join(failed),
             "a backward function or a formula is wrong (or the function is not smooth here)",
         )
+
+
+def _refuse_for_programs(**given: object) -> None:
+    """What `grad` cannot do cleanly on a program yet: it would re-run the program's
+    forward with other leaves, or pick a backward vector the program already chose."""
+    for name, value in given.items():
+        if value:
+            option = f"--{name}"
+            raise UsageError(
+                f"{option} works on --expr and the lesson, not on a program",
+                "a program's backward calls are its own: pass the gradient to backward() "
+                "in the program"
+                if name == "vector"
+                else f"write the function as --expr to use {option}",
+            )

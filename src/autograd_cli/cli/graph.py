@@ -8,12 +8,16 @@ import typer
 
 from autograd_cli.cli.app import Json, Output, Seed, app, emit, handled
 from autograd_cli.cli.options import (
+    Code,
     ComputationOptions,
     Dtype,
     DtypeName,
     Expr,
+    File,
     Lesson,
     MaxElements,
+    ProgramOptions,
+    Trust,
     Var,
     Wrt,
 )
@@ -44,6 +48,9 @@ def graph(
     lesson: Lesson = False,
     dtype: Dtype = DtypeName.float32,
     max_elements: MaxElements = None,
+    file: File = None,
+    code: Code = None,
+    trust: Trust = False,
     seed: Seed = 0,
     json: Json = False,
     fmt: Annotated[
@@ -95,7 +102,9 @@ def graph(
                 f"{given[0]} bounds the tree and the exports; --format table counts every node",
                 f"drop {given[0]}, or pick another --format",
             )
-    computation = ComputationOptions(expr, var, wrt, lesson, dtype, max_elements, seed).build(root)
+    computation = ComputationOptions(
+        expr, var, wrt, lesson, dtype, max_elements, seed, ProgramOptions(file, code, trust)
+    ).build(root)
     record = trace(
         computation.result,
         computation.named,

@@ -2,13 +2,37 @@
 
 from __future__ import annotations
 
-from autograd_cli.cli.app import Json, Output, Seed, app, emit_result, handled
+from typing import Annotated
+
+import typer
+
+from autograd_cli.cli.app import Json, Output, Seed, app, emit, emit_result, handled
+from autograd_cli.errors import UsageError
 
 
 @app.command()
 @handled
-def lesson(seed: Seed = 0, json: Json = False, output: Output = None) -> None:
+def lesson(
+    seed: Seed = 0,
+    json: Json = False,
+    output: Output = None,
+    print_code: Annotated[
+        bool,
+        typer.Option(
+            "--print-code",
+            help="Print the lesson's code cells as one Python file, to save, edit and run "
+            "with `autograd-cli step FILE`.",
+        ),
+    ] = False,
+) -> None:
     """Walk through the whole autograd lesson, section by section."""
+    if print_code:
+        if json:
+            raise UsageError("--print-code prints Python, not JSON", "drop --json")
+        from importlib.resources import files
+
+        emit(files("autograd_cli").joinpath("lessons/lesson5.py").read_text("utf-8"), output)
+        return
     from autograd_cli.inspection.lesson import run_lesson
     from autograd_cli.render.lesson import lesson_doc, lesson_view
 

@@ -9,12 +9,16 @@ import typer
 
 from autograd_cli.cli.app import Json, Output, Seed, app, emit_result, handled
 from autograd_cli.cli.options import (
+    Code,
     ComputationOptions,
     Dtype,
     DtypeName,
     Expr,
+    File,
     Lesson,
     MaxElements,
+    ProgramOptions,
+    Trust,
     Var,
     Vector,
     Wrt,
@@ -79,6 +83,9 @@ def modes(
     vector: Vector = None,
     dtype: Dtype = DtypeName.float32,
     max_elements: MaxElements = None,
+    file: File = None,
+    code: Code = None,
+    trust: Trust = False,
     seed: Seed = 0,
     json: Json = False,
     output: Output = None,
@@ -106,7 +113,9 @@ def modes(
             f"{DEFAULT_MAX_ELEMENTS:,} any one tensor may have",
             f"choose N from 1 to {BENCH_MAX_SIZE}",
         )
-    options = ComputationOptions(expr, var, wrt, lesson, dtype, max_elements, seed)
+    options = ComputationOptions(
+        expr, var, wrt, lesson, dtype, max_elements, seed, ProgramOptions(file, code, trust)
+    )
     computation = options.build(default=partial(lesson_computation, seed, "z"))
     v = options.vector(computation, vector, required=expr is not None)
     report = grad_modes(computation, vector=v, vector_code=vector, freeze=freeze)

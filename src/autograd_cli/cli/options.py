@@ -22,8 +22,10 @@ if TYPE_CHECKING:
     import torch
 
     from autograd_cli.build.computation import Computation
+    from autograd_cli.program.run import ProgramRun
 
 PANEL = "Expression"
+PROGRAM_PANEL = "Program"
 
 
 class DtypeName(StrEnum):
@@ -90,6 +92,70 @@ Vector = Annotated[
 ]
 
 
+File = Annotated[
+    str | None,
+    typer.Option(
+        "--file",
+        "-f",
+        metavar="FILE",
+        help="A PyTorch program to run, statement by statement (- reads standard input).",
+        rich_help_panel=PROGRAM_PANEL,
+    ),
+]
+Code = Annotated[
+    str | None,
+    typer.Option(
+        "--code",
+        metavar="CODE",
+        help="A PyTorch program on the command line, e.g. "
+        "'x = torch.ones(3, requires_grad=True); (x * x).sum().backward()'.",
+        rich_help_panel=PROGRAM_PANEL,
+    ),
+]
+Trust = Annotated[
+    bool,
+    typer.Option(
+        "--trust",
+        help="Run --file as Python, as `python FILE` would: your own code, no whitelist, "
+        "no bounds.",
+        rich_help_panel=PROGRAM_PANEL,
+    ),
+]
+
+
+@dataclass(frozen=True)
+class ProgramOptions:
+    """`--file`, `--code` and `--trust`: a PyTorch program as the input."""
+
+    file: str | None = None
+    code: str | None = None
+    trust: bool = False
+
+    @property
+    def given(self) -> bool:
+        return self.file is not None or self.code is not None
+
+    def run(self, seed: int, max_elements: int | None) -> ProgramRun:
+        """Read, check and run the program; a failed program is reported by the caller."""
+        if self.file is not None and self.code is not None:
+            raise UsageError("give --file or --code, not both")
+        if self.trust and self.file in (None, "-"):
+            raise UsageError(
+                "--trust runs a file of yours as Python; --code and standard input are "
+                "never trusted",
+                "save the program to a file and give --file FILE --trust",
+            )
+        if not self.given:
+            raise UsageError("--trust needs --file FILE")
+        from autograd_cli.program.interpreter import Limits
+        from autograd_cli.program.run import run_program
+        from autograd_cli.program.source import read_program
+
+        program = read_program(self.file, self.code)
+        limits = Limits() if max_elements is None else Limits(max_elements=max_elements)
+        return run_program(program, seed=seed, limits=limits, trusted=self.trust)
+
+
 @dataclass(frozen=True)
 class ComputationOptions:
     """The seven options that pick a computation, as one command line gave them.
@@ -105,6 +171,7 @@ class ComputationOptions:
     dtype: DtypeName
     max_elements: int | None  # None: not given (DEFAULT_MAX_ELEMENTS)
     seed: int
+    program: ProgramOptions = ProgramOptions()
 
     def build(
         self, root: str | None = None, default: Callable[[], Computation] | None = None
@@ -112,8 +179,14 @@ class ComputationOptions:
         """The expression with `--expr`; without it, what `default` builds (by default the
         lesson network, with `root` as its result: loss unless `--root` was given).
 
-        Warnings found while building (inf or nan) go to stderr here, once.
+        Warnings found while building (inf or nan) go to stderr here, once. A program
+        runs whole; a failed one is this command's failure (exit 1).
         """
+        if self.program.given or self.program.trust:
+            run = self.run_program()
+            if run.error is not None:
+                raise run.error
+            return run.computation(root)
         if self.expr is None:
             for given, option in (
                 (self.var, "--var"),
@@ -149,6 +222,23 @@ class ComputationOptions:
         for warning in computation.warnings:
             report(warning, "warning")
         return computation
+
+    def run_program(self) -> ProgramRun:
+        """The program, once the options that belong to `--expr` are known to be absent."""
+        for given, option in (
+            (self.expr is not None, "--expr"),
+            (self.var, "--var"),
+            (self.wrt, "--wrt"),
+            (self.lesson, "--lesson"),
+            (self.dtype is not DtypeName.float32, "--dtype"),
+        ):
+            if given:
+                raise UsageError(
+                    f"{option} belongs to --expr, and a program is given",
+                    "say it in the program: x = torch.randn(3, requires_grad=True, "
+                    "dtype=torch.float64)",
+                )
+        return self.program.run(self.seed, self.max_elements)
 
     @overload
     def evaluate(self, computation: Computation, text: str) -> torch.Tensor: ...

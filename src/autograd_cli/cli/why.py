@@ -8,12 +8,16 @@ import typer
 
 from autograd_cli.cli.app import Json, Output, Seed, app, emit_result, handled
 from autograd_cli.cli.options import (
+    Code,
     ComputationOptions,
     Dtype,
     DtypeName,
     Expr,
+    File,
     Lesson,
     MaxElements,
+    ProgramOptions,
+    Trust,
     Var,
     Vector,
     Wrt,
@@ -44,6 +48,9 @@ def why(
     vector: Vector = None,
     dtype: Dtype = DtypeName.float32,
     max_elements: MaxElements = None,
+    file: File = None,
+    code: Code = None,
+    trust: Trust = False,
     seed: Seed = 0,
     json: Json = False,
     output: Output = None,
@@ -59,7 +66,9 @@ def why(
             else "give a variable or --all, not both",
             "for example: autograd-cli why w",
         )
-    options = ComputationOptions(expr, var, wrt, lesson, dtype, max_elements, seed)
+    options = ComputationOptions(
+        expr, var, wrt, lesson, dtype, max_elements, seed, ProgramOptions(file, code, trust)
+    )
     computation = options.build(root)
     v = options.evaluate(computation, vector)
     records = explain(computation, None if every else [variable or ""], v)

@@ -42,20 +42,23 @@ def inspect_grads(
     check: bool = False,
     hessian: bool = False,
     full: bool = False,
+    ran: bool = False,
 ) -> GradReport:
     """Run `result.backward(vector)` and collect every named tensor's gradient.
 
-    `full` keeps every value (for JSON); otherwise large tensors become summaries.
+    `full` keeps every value (for JSON); otherwise large tensors become summaries. `ran`:
+    a program already ran its own backward calls, so `.grad` is shown as it left it.
     """
     result = computation.result
-    vector = backward_vector(result, vector)
-    for tensor in computation.tensors.values():
-        if tensor.grad_fn is not None:
-            tensor.retain_grad()  # named intermediates show their gradient too
-    try:
-        result.backward(vector)
-    except RuntimeError as error:
-        raise backward_error(error) from None
+    if not ran:
+        vector = backward_vector(result, vector)
+        for tensor in computation.tensors.values():
+            if tensor.grad_fn is not None:
+                tensor.retain_grad()  # named intermediates show their gradient too
+        try:
+            result.backward(vector)
+        except RuntimeError as error:
+            raise backward_error(error) from None
     report = GradReport(
         result=tensor_record(computation.result_name, result, with_values=False, with_grad=False),
         value=numbers(result, full),

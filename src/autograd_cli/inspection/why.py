@@ -115,7 +115,8 @@ class _Explainer:
         if result.grad_fn is not None:
             _, (self.order, self.ids) = traced(result, computation.named, sources=self.sources)
         self.stale = stale_saved(self.order)
-        if self.order and not self.stale:
+        # A program ran its own backward calls: explain what it did, not one more call.
+        if self.order and not self.stale and computation.program is None:
             import torch
 
             try:

@@ -34,6 +34,7 @@ class Source:
     code: str
     start: int | None = None
     end: int | None = None
+    line: int | None = None  # 1-based line of a program the code stands on, when from one
 
     @property
     def text(self) -> str:

@@ -70,10 +70,17 @@ def grad_doc(grad: GradRecord | None) -> dict[str, Any] | None:
 
 
 def source_doc(source: Source | None) -> dict[str, Any] | None:
-    """`start`/`end` are columns into `code` (null: the whole line); `text` is the part."""
+    """`start`/`end` are columns into `code` (null: the whole line); `text` is the part;
+    `line`, the line of the program `code` stands on (null: not from a program)."""
     if source is None:
         return None
-    return {"code": source.code, "start": source.start, "end": source.end, "text": source.text}
+    return {
+        "code": source.code,
+        "start": source.start,
+        "end": source.end,
+        "text": source.text,
+        "line": source.line,
+    }
 
 
 def saved_doc(saved: SavedRecord) -> dict[str, Any]:

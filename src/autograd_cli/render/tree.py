@@ -65,8 +65,10 @@ def saved_text(saved: SavedRecord) -> Text:
 
 
 def source_text(source: Source) -> Text:
-    """`from z = torch.matmul(x, w) + b`: the code that created a node."""
-    return Text.assemble(("from ", "dim"), (source.text, "blue"))
+    """`from z = torch.matmul(x, w) + b`: the code that created a node (and, from a
+    program, the line it stands on)."""
+    where = () if source.line is None else ((f"  line {source.line}", "dim"),)
+    return Text.assemble(("from ", "dim"), (source.text, "blue"), *where)
 
 
 def made_by(node: NodeRecord) -> RenderableType:

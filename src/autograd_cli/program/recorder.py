@@ -1,0 +1,282 @@
+"""What autograd did while a program ran, seen from inside torch.
+
+One `torch.overrides.TorchFunctionMode` watches every torch call of a program, whether the
+interpreter runs it or Python runs a trusted file: each op's new graph nodes (claimed for
+the code running now, and numbered in creation order), in-place version bumps, grad mode
+switches, writes to `.grad`, and each backward call with the nodes the engine ran in its
+order and every `.grad` before and after. The runner tells it where the program is
+(`where`) and which entry of the timeline collects what happens (`step`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+from autograd_cli.build.sources import SourceMap, node_key
+from autograd_cli.inspection.graph import dtype_name, short_name
+from autograd_cli.inspection.tensors import numbers
+from autograd_cli.records import Numbers, Source
+from autograd_cli.records.timeline import (
+    BackwardCall,
+    GradChange,
+    StepEvent,
+    TensorState,
+    VersionBump,
+)
+
+if TYPE_CHECKING:
+    import torch
+
+#: Names a tensor by identity in the program's scope (None: it has no name).
+Namer = Callable[["torch.Tensor"], "str | None"]
+
+#: Torch ops named like in-place ops that change nothing in place.
+_NOT_INPLACE = {"requires_grad_", "retain_grad_", "share_memory_"}
+
+
+def _base() -> type:
+    from torch.overrides import TorchFunctionMode
+
+    return TorchFunctionMode
+
+
+class Recorder:
+    """Builds the mode lazily: this module is imported where torch is not (yet)."""
+
+    def __init__(self, sources: SourceMap, namer: Namer) -> None:
+        self.sources = sources
+        self.namer = namer
+        self.where: Source | None = None  # the code running now
+        self.step: StepEvent | None = None  # None: not kept (a folded loop iteration)
+        self.numbers: dict[tuple[int, int], int] = {}  # node key -> creation number
+        self.backward_roots: list[torch.Tensor] = []  # in the order backward ran on them
+        self.backward_calls = 0
+        self.mode_changes: list[str] = []  # words for grad mode switches seen since read
+        self.paused = 0
+        #: id(a named tensor's .grad) -> (the name, the tensor): `w.grad.zero_()` is w's.
+        self.grad_owners: dict[int, tuple[str, torch.Tensor]] = {}
+        self._mode: Any = None
+
+    # --- node numbering -----------------------------------------------------------------
+
+    def number(self, node: Any) -> int:
+        """The node's creation number in this program: claimed now if it was not yet."""
+        key = node_key(node)
+        if key not in self.numbers:
+            self.numbers[key] = len(self.numbers) + 1
+        return self.numbers[key]
+
+    def label(self, node: Any) -> str:
+        return f"#{self.number(node)} {short_name(node)}"
+
+    def node_text(self, node: Any) -> str:
+        """How `print(t.grad_fn)` shows a node: as torch does, a number for the address."""
+        return f"<{short_name(node)} object #{self.number(node)}>"
+
+    def claim(self, tensor: torch.Tensor) -> None:
+        """Every node new since the last claim, for the code running now."""
+        if tensor.grad_fn is None:
+            return
+        claimed = self.sources.record(tensor, self.where or Source(""))
+        for node in claimed:
+            key = node_key(node)
+            if key not in self.numbers:
+                self.numbers[key] = len(self.numbers) + 1
+        if self.step is not None:
+            self.step.nodes.extend(self.label(n) for n in claimed)
+
+    # --- the mode -------------------------------------------------------------------------
+
+    @contextmanager
+    def active(self) -> Iterator[None]:
+        """Watch every torch call inside the block."""
+        mode_type = _base()
+        recorder = self
+
+        class _Mode(mode_type):  # type: ignore[misc, valid-type]
+            def __torch_function__(
+                self,
+                func: Any,
+                types: Any,
+                args: tuple[Any, ...] = (),
+                kwargs: dict[str, Any] | None = None,
+            ) -> Any:
+                return recorder.dispatch(func, args, kwargs or {})
+
+        self._mode = _Mode()
+        with self._mode:
+            yield
+
+    @contextmanager
+    def pause(self) -> Iterator[None]:
+        """Torch calls of the tool's own (printing a tensor) are not the program's."""
+        self.paused += 1
+        try:
+            yield
+        finally:
+            self.paused -= 1
+
+    def dispatch(self, func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        import torch
+
+        if self.paused:
+            return func(*args, **kwargs)
+        name = getattr(func, "__name__", "")
+        if func is torch.Tensor.backward:
+            return self.backward(args, kwargs)
+        if func is torch.autograd.grad:
+            return self.autograd_grad(args, kwargs)
+        if name == "_set_grad_enabled":
+            self.mode_changes.append(
+                "grad mode on" if (args[0] if args else kwargs.get("mode")) else "grad mode off"
+            )
+            return func(*args, **kwargs)
+        if name == "__set__" and getattr(getattr(func, "__self__", None), "__name__", "") == "grad":
+            return self.set_grad(func, args)
+        if name in ("__get__", "__set__"):
+            return func(*args, **kwargs)
+        inplace = name.endswith("_") and not name.endswith("__") and name not in _NOT_INPLACE
+        owner = self.grad_owners.get(id(args[0])) if inplace and args else None
+        before = self.grad_numbers(owner[1]) if owner is not None else None
+        result = func(*args, **kwargs)
+        if owner is not None and self.step is not None:
+            after = self.grad_numbers(owner[1])
+            self.step.grads.append(GradChange(owner[0], name, before, after))
+        if isinstance(result, torch.Tensor):
+            self.claim(result)
+        elif isinstance(result, tuple):
+            for item in result:
+                if isinstance(item, torch.Tensor):
+                    self.claim(item)
+        if (inplace or name.startswith("__i")) and args and isinstance(args[0], torch.Tensor):
+            self.changed(args[0], name)
+        return result
+
+    # --- what ops did ---------------------------------------------------------------------
+
+    def changed(self, tensor: torch.Tensor, op: str) -> None:
+        self.sources.changed(tensor, self.where or Source(""))
+        self.claim(tensor)
+        if self.step is not None:
+            name = self.namer(tensor)  # an unnamed one (w.grad) shows in the grad scan
+            if name is not None:
+                self.step.versions.append(VersionBump(name, op.strip("_"), tensor._version))
+
+    def set_grad(self, func: Any, args: tuple[Any, ...]) -> Any:
+        tensor = args[0]
+        before = self.grad_numbers(tensor)
+        result = func(*args)
+        if self.step is not None:
+            name = self.namer(tensor) or "tensor"
+            how = "set to None" if tensor.grad is None else "assigned"
+            self.step.grads.append(GradChange(name, how, before, self.grad_numbers(tensor)))
+        return result
+
+    def grad_numbers(self, tensor: torch.Tensor) -> Numbers | None:
+        with self.pause():
+            if not (tensor.is_leaf or tensor.retains_grad) or tensor.grad is None:
+                return None
+            return numbers(tensor.grad, full=False)
+
+    def state(self, name: str, tensor: torch.Tensor) -> TensorState:
+        with self.pause():
+            node = tensor.grad_fn
+            return TensorState(
+                name=name,
+                shape=tuple(tensor.shape),
+                dtype=dtype_name(tensor.dtype),
+                requires_grad=tensor.requires_grad,
+                is_leaf=tensor.is_leaf,
+                grad_fn=self.label(node) if node is not None else None,
+                version=tensor._version,
+            )
+
+    # --- backward -------------------------------------------------------------------------
+
+    def backward(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        import torch
+
+        root = args[0]
+        self.claim(root)
+        retain = kwargs.get("retain_graph", args[2] if len(args) > 2 else None)
+        create = bool(kwargs.get("create_graph", args[3] if len(args) > 3 else False))
+        self.backward_roots.append(root)
+        self.backward_calls += 1
+        kept = retain if retain is not None else create
+        with self.watched(root, "backward", bool(kept), create):
+            return torch.Tensor.backward(*args, **kwargs)  # type: ignore[no-untyped-call]
+
+    def autograd_grad(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        import torch
+
+        outputs = args[0] if args else kwargs.get("outputs")
+        roots = outputs if isinstance(outputs, list | tuple) else [outputs]
+        retain = kwargs.get("retain_graph", args[3] if len(args) > 3 else None)
+        create = bool(kwargs.get("create_graph", args[4] if len(args) > 4 else False))
+        for root in roots:
+            if isinstance(root, torch.Tensor):
+                self.claim(root)
+        self.backward_calls += 1
+        first = roots[0] if roots and isinstance(roots[0], torch.Tensor) else None
+        kept = retain if retain is not None else create
+        with self.watched(first, "autograd.grad", bool(kept), create):
+            return torch.autograd.grad(*args, **kwargs)
+
+    @contextmanager
+    def watched(
+        self, root: torch.Tensor | None, kind: str, retained: bool, create: bool
+    ) -> Iterator[None]:
+        """Run one backward with a pre-hook on every node, to see the engine's order."""
+        event = self.step  # custom backward code of a trusted file may move `step` on
+        if event is None or root is None or root.grad_fn is None:
+            yield
+            return
+        nodes = _reachable(root.grad_fn)
+        leaves = [n.variable for n in nodes if hasattr(n, "variable")]
+        before = [self.grad_numbers(leaf) for leaf in leaves]
+        order: list[Any] = []
+        handles = [n.register_prehook(_appender(order, n)) for n in nodes]
+        try:
+            yield
+        finally:
+            for handle in handles:
+                handle.remove()
+        accumulators = [n for n in nodes if hasattr(n, "variable")]
+        grads = tuple(
+            GradChange(self.namer(leaf) or self.label(node), "backward", old, new)
+            for leaf, node, old in zip(leaves, accumulators, before, strict=True)
+            if (new := self.grad_numbers(leaf)) is not None
+        )
+        event.backward.append(
+            BackwardCall(
+                kind=kind,
+                root=self.namer(root) or self.label(root.grad_fn),
+                nodes=tuple(self.label(n) for n in order),
+                grads=grads,
+                graph="retained" if retained else "freed",
+                create_graph=create,
+            )
+        )
+
+
+def _appender(order: list[Any], node: Any) -> Callable[..., None]:
+    def prehook(grad_outputs: Any) -> None:
+        order.append(node)
+
+    return prehook
+
+
+def _reachable(start: Any) -> list[Any]:
+    """Every node below `start`, each once, in depth-first order."""
+    seen = {node_key(start)}
+    found, stack = [], [start]
+    while stack:
+        node = stack.pop()
+        found.append(node)
+        for child, _ in node.next_functions:
+            if child is not None and (key := node_key(child)) not in seen:
+                seen.add(key)
+                stack.append(child)
+    return found

@@ -1,0 +1,187 @@
+"""Run a program (interpreted, or a trusted file as Python) and keep what it left behind.
+
+A run happens after `torch.manual_seed(seed)`, in this process, with the recorder
+watching: the result is the program's final names, its timeline, the code behind every
+graph node, and the tensors backward ran on. Every command on a program starts here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from autograd_cli.build.sources import SourceMap
+from autograd_cli.errors import ProgramFailed, UsageError
+from autograd_cli.program.interpreter import Interpreter, Limits
+from autograd_cli.program.recorder import Recorder
+from autograd_cli.program.source import Program, check_program, parse_program
+from autograd_cli.records.timeline import ProgramFailure, Timeline
+
+if TYPE_CHECKING:
+    import torch
+
+    from autograd_cli.build.computation import Computation
+
+
+@dataclass
+class ProgramRun:
+    """A program as it ended: its names, its timeline, and what the recorder saw."""
+
+    program: Program
+    scope: dict[str, Any]
+    timeline: Timeline
+    sources: SourceMap
+    recorder: Recorder
+    error: ProgramFailed | None = None  # the failure, as the CLI reports it
+    exit_code: int = 0  # what a trusted file gave sys.exit()
+
+    def tensors(self) -> dict[str, torch.Tensor]:
+        """Every name bound to a tensor at the end, in the order the program bound them."""
+        import torch
+
+        return {n: v for n, v in self.scope.items() if isinstance(v, torch.Tensor)}
+
+    def name_of(self, tensor: torch.Tensor) -> str | None:
+        for name, value in self.scope.items():
+            if value is tensor:
+                return name
+        return None
+
+    def default_root(self) -> str:
+        """The tensor backward last ran on, else the last bound tensor with a grad_fn."""
+        for root in reversed(self.recorder.backward_roots):
+            name = self.name_of(root)
+            if name is not None:
+                return name
+        for name, tensor in reversed(list(self.tensors().items())):
+            if tensor.grad_fn is not None:
+                return name
+        raise UsageError(
+            f"{self.program.name} leaves no tensor with a grad_fn to start from",
+            "create a tensor with requires_grad=True and compute with it, or give --root",
+        )
+
+    def root(self, name: str | None) -> tuple[str, torch.Tensor]:
+        from autograd_cli.expr.parser import suggestion
+
+        chosen = name or self.default_root()
+        tensors = self.tensors()
+        if chosen not in tensors:
+            raise UsageError(
+                f"--root {chosen}: the program binds no tensor called {chosen!r}",
+                suggestion(chosen, tensors, f"its tensors: {', '.join(tensors) or 'none'}"),
+            )
+        return chosen, tensors[chosen]
+
+    def computation(self, root: str | None = None) -> Computation:
+        """The program's final state as the computation the graph views inspect."""
+        from autograd_cli.build.computation import Computation
+
+        name, tensor = self.root(root)
+        named = {n: t for n, t in self.tensors().items() if t is not tensor}
+        source = {n: self.sources_line(t) for n, t in named.items()}
+        return Computation(
+            tensor,
+            name,
+            named,
+            _no_rebuild,
+            {k: v for k, v in source.items() if v},
+            sources=self.sources,
+            program=self,
+        )
+
+    def sources_line(self, tensor: torch.Tensor) -> str:
+        found = (
+            self.sources.get(tensor.grad_fn)
+            if tensor.grad_fn is not None
+            else self.sources.leaf(tensor)
+        )
+        return found.code.strip() if found is not None else ""
+
+
+def _no_rebuild(leaves: Any) -> Any:
+    raise UsageError(
+        "a program cannot be re-run with other leaves here",
+        "use --expr for --jacobian, --check and --hessian",
+    )
+
+
+def run_program(
+    program: Program, *, seed: int, limits: Limits | None = None, trusted: bool = False
+) -> ProgramRun:
+    """Check (unless trusted), then run after `torch.manual_seed(seed)`.
+
+    A failure inside the program (torch's error, a failed assert) ends the run and is kept
+    in the timeline and `error`; a refusal (outside the whitelist, over a bound) raises.
+    """
+    timeline = Timeline(program.name, seed, trusted)
+    if trusted:
+        from autograd_cli.program.trusted import run_trusted
+
+        run: ProgramRun = run_trusted(program, seed, timeline)
+        return run
+    tree = parse_program(program)
+    checked = check_program(program, tree)
+    import torch
+
+    torch.manual_seed(seed)
+    sources = SourceMap()
+    scope: dict[str, Any] = {}
+
+    def namer(tensor: torch.Tensor) -> str | None:
+        for name, value in scope.items():
+            if value is tensor:
+                return name
+        return None
+
+    recorder = Recorder(sources, namer)
+    interpreter = Interpreter(program, checked, recorder, timeline, limits or Limits())
+    interpreter.scope = scope
+    result = ProgramRun(program, scope, timeline, sources, recorder)
+    try:
+        with recorder.active():
+            interpreter.run(tree)
+    except ProgramFailed as error:
+        result.error = error
+        timeline.failure = failure_of(program, error)
+    finally:
+        recorder.step = None
+    return result
+
+
+def failure_of(program: Program, error: ProgramFailed) -> ProgramFailure:
+    """The failure as the timeline keeps it: line, message, hint, columns."""
+    line_text, _, message = error.message.partition(": ")
+    line = int(line_text.removeprefix("line ")) if line_text.startswith("line ") else 0
+    start, end = error.span if error.span is not None else (None, None)
+    return ProgramFailure(line, program.line(line), message, error.hint, start, end)
+
+
+def evaluate_in(computation: Computation, text: str) -> torch.Tensor:
+    """A Python expression (`--expect 'a=9*a**2'`) over a program's final names, checked
+    and interpreted as a line of the program would be, without recording a graph."""
+    import ast
+
+    import torch
+
+    from autograd_cli.program.interpreter import Namespace
+    from autograd_cli.program.source import from_text
+
+    run = computation.program
+    if run is None:
+        raise UsageError("an expression in a program's scope needs a program")
+    program = from_text(text, f"<{text}>")
+    tree = parse_program(program)
+    if len(tree.body) != 1 or not isinstance(tree.body[0], ast.Expr):
+        raise UsageError(f"{text!r} is not one expression", "for example: 9 * a ** 2")
+    checked = check_program(program, tree, known=set(run.scope))
+    checked.imports.update({n: v.path for n, v in run.scope.items() if isinstance(v, Namespace)})
+    interpreter = Interpreter(program, checked, run.recorder, Timeline("", 0, False), Limits())
+    interpreter.scope = dict(run.scope)
+    interpreter.sink = None
+    with torch.no_grad(), run.recorder.pause():
+        try:
+            value = interpreter.evaluate(tree.body[0].value)
+        except ProgramFailed as error:
+            raise UsageError(error.message.removeprefix("line 1: "), error.hint) from None
+    return value if isinstance(value, torch.Tensor) else torch.tensor(value)

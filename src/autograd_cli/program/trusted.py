@@ -1,0 +1,180 @@
+"""A trusted file (`--trust`): the user's own Python, run as `python FILE` would run it.
+
+No whitelist and no bounds: it is the user's code on the user's machine. The same recorder
+watches torch; a line tracer (`sys.settrace`, only for frames of this file) tells it which
+line runs and closes each line's entry with the names it bound. `--seed` seeds torch
+first; `sys.exit(n)` ends the run with n.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import sys
+import traceback
+from contextlib import redirect_stdout
+from types import FrameType
+from typing import TYPE_CHECKING, Any
+
+from autograd_cli.build.sources import SourceMap
+from autograd_cli.errors import ProgramFailed
+from autograd_cli.program.recorder import Recorder
+from autograd_cli.program.source import Program
+from autograd_cli.records import Source
+from autograd_cli.records.timeline import StepEvent, Timeline
+
+if TYPE_CHECKING:
+    import torch
+
+    from autograd_cli.program.run import ProgramRun
+
+
+class _Tracer:
+    """Opens a timeline entry at each line of the file, closes it at the next."""
+
+    def __init__(self, program: Program, filename: str, recorder: Recorder, timeline: Timeline):
+        self.program = program
+        self.filename = filename
+        self.recorder = recorder
+        self.timeline = timeline
+        self.frame: FrameType | None = None
+        self.before: dict[str, int] = {}
+        self.callers: list[tuple[FrameType | None, StepEvent | None, dict[str, int]]] = []
+
+    def global_trace(self, frame: FrameType, event: str, arg: Any) -> Any:
+        if frame.f_code.co_filename != self.filename:
+            return None
+        # A call from a line of the file (a helper, a custom Function's forward): that line's
+        # entry resumes when the call returns, and gets what happens after it.
+        self.callers.append((self.frame, self.recorder.step, self.before))
+        return self.local_trace
+
+    def local_trace(self, frame: FrameType, event: str, arg: Any) -> Any:
+        if event in ("line", "return"):
+            self.close()
+        if event == "line":
+            self.open(frame)
+        elif event == "return" and self.callers:
+            self.frame, step, self.before = self.callers.pop()
+            self.recorder.step = step
+            if self.frame is not None:
+                line = self.frame.f_lineno
+                self.recorder.where = Source(self.program.line(line), line=line)
+        return self.local_trace
+
+    def open(self, frame: FrameType) -> None:
+        self.timeline.statements += 1
+        line = frame.f_lineno
+        event = StepEvent(self.timeline.statements, line, self.program.line(line).strip())
+        self.timeline.entries.append(event)
+        self.recorder.step = event
+        self.recorder.where = Source(self.program.line(line), line=line)
+        self.frame = frame
+        self.before = {n: id(v) for n, v in frame.f_locals.items()}
+
+    def close(self) -> None:
+        import torch
+
+        event, frame = self.recorder.step, self.frame
+        if event is None or frame is None:
+            return
+        for name, value in frame.f_locals.items():
+            if isinstance(value, torch.Tensor) and self.before.get(name) != id(value):
+                event.bound.append(self.recorder.state(name, value))
+        event.modes.extend(self.recorder.mode_changes)
+        self.recorder.mode_changes.clear()
+        self.recorder.step = None
+        self.frame = None
+
+    def name_of(self, tensor: torch.Tensor) -> str | None:
+        frame = self.frame
+        while frame is not None:
+            for name, value in frame.f_locals.items():
+                if value is tensor:
+                    return name
+            frame = (
+                frame.f_back
+                if frame.f_back and frame.f_back.f_code.co_filename == self.filename
+                else None
+            )
+        return None
+
+
+class _Printed(io.TextIOBase):
+    """The file's standard output, into the timeline entry that printed it."""
+
+    def __init__(self, recorder: Recorder) -> None:
+        self.recorder = recorder
+        self.pending = ""
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        *lines, self.pending = (self.pending + text).split("\n")
+        event = self.recorder.step
+        if event is not None:
+            event.printed.extend(lines)
+        return len(text)
+
+
+def run_trusted(program: Program, seed: int, timeline: Timeline) -> ProgramRun:
+    """Run the file under the recorder; its globals at the end are the run's names."""
+    import torch
+
+    from autograd_cli.program.run import ProgramRun
+
+    assert program.path is not None
+    filename = os.path.abspath(program.path)
+    code = compile(program.text, filename, "exec")
+    namespace: dict[str, Any] = {
+        "__name__": "__main__",
+        "__file__": filename,
+        "__builtins__": __builtins__,
+    }
+    sources = SourceMap()
+    tracer: _Tracer
+    recorder = Recorder(sources, lambda t: tracer.name_of(t))
+    tracer = _Tracer(program, filename, recorder, timeline)
+    run = ProgramRun(program, namespace, timeline, sources, recorder)
+    argv, path0 = sys.argv, sys.path[0] if sys.path else None
+    sys.argv = [str(program.path)]
+    if sys.path:
+        sys.path[0] = os.path.dirname(filename)
+    torch.manual_seed(seed)
+    try:
+        with recorder.active(), redirect_stdout(_Printed(recorder)):
+            sys.settrace(tracer.global_trace)
+            try:
+                exec(code, namespace)  # the user's own file, run because they said --trust
+            finally:
+                sys.settrace(None)
+                tracer.close()
+    except SystemExit as stop:
+        status = stop.code
+        run.exit_code = status if isinstance(status, int) else (0 if status is None else 1)
+    except Exception as error:  # the user's code raised: a failed program, as Python says
+        line = _line_in(error, filename)
+        run.error = ProgramFailed(
+            f"line {line}: {type(error).__name__}: {error}",
+            None,
+            source=program.line(line),
+            span=None,
+        )
+        from autograd_cli.program.run import failure_of
+
+        timeline.failure = failure_of(program, run.error)
+    finally:
+        sys.argv = argv
+        if path0 is not None:
+            sys.path[0] = path0
+    return run
+
+
+def _line_in(error: BaseException, filename: str) -> int:
+    """The last line of the file in the traceback: where the user's code failed."""
+    line = 0
+    for frame in traceback.extract_tb(error.__traceback__):
+        if frame.filename == filename and frame.lineno is not None:
+            line = frame.lineno
+    return line
