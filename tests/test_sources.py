@@ -105,7 +105,7 @@ def test_spans_of_variables_and_in_place_changes(cli: Invoke) -> None:
     assert [n["name"] for n in nodes] == ["SumBackward0", "MulBackward0", "MulBackward0",
                                           "AccumulateGrad"]  # fmt: skip
     assert nodes[1]["source"] == {"code": "k=y.mul_(3)", "start": 2, "end": 11,
-                                  "text": "y.mul_(3)"}  # fmt: skip
+                                  "text": "y.mul_(3)", "line": None}  # fmt: skip
     assert nodes[2]["source"]["text"] == "a * 2" and nodes[2]["source"]["code"] == "y=a * 2"
 
 
