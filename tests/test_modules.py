@@ -36,7 +36,7 @@ def run(model: nn.Module, x: torch.Tensor, backward: bool = True) -> tuple[Any, 
         loss = model(x).square().mean()
         if backward:
             loss.backward(retain_graph=True)
-    graph, record = modules.model(loss)
+    graph, record = modules.model(loss, saved=True)
     return graph, record
 
 
@@ -119,7 +119,15 @@ def test_saved_bytes_of_modules_and_outside_add_up_to_the_graph_total() -> None:
     graph, record = run(model, torch.randn(2, 3, 8, 8), backward=False)
     roots = [s for s in record.stats if s.module.parent is None]
     assert sum(s.saved_bytes for s in roots) + record.outside_saved == record.saved_bytes
-    assert record.saved_bytes == graph.saved_bytes > 0
+    assert record.saved_bytes == graph.saved_bytes > 0 and not record.freed
+    # the same count as the graph view's (trace --saved), which reads every node's tensors
+    x = torch.randn(2, 3, 8, 8)
+    with ModuleRecorder() as modules:
+        loss = model(x).square().mean()
+    assert modules.model(loss)[1].saved_bytes == trace(loss, saved=True).saved_bytes
+    loss.backward()
+    after = modules.model(loss)[1]
+    assert after.freed and after.saved_bytes == 0
     assert sum(op.saved_bytes for op in record.ops) == record.saved_bytes
     children = [s for s in record.stats if s.module.parent == 0]
     assert sum(s.saved_bytes for s in children) == roots[0].saved_bytes
@@ -257,7 +265,7 @@ def test_model_json_and_health_golden(golden: Golden) -> None:
         loss = model(x).square().mean()
         loss.backward(retain_graph=True)
         torch.optim.SGD(model.parameters(), lr=0.1).step()
-    graph, record = modules.model(loss)
+    graph, record = modules.model(loss, saved=True)
     doc = model_doc(record, module_rows(record))
     assert json.loads(json.dumps(doc)) == doc
     assert [m["path"] for m in doc["modules"]] == ["", "0", "1", "2"]

@@ -21,11 +21,11 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from autograd_cli.errors import UsageError
-from autograd_cli.inspection.graph import dtype_name, short_name
+from autograd_cli.inspection.graph import dtype_name
 from autograd_cli.records import GraphRecord, NodeRecord
 from autograd_cli.records.modules import (
     ModelRecord,
@@ -264,12 +264,14 @@ class ModuleRecorder:
         root: torch.Tensor | None = None,
         names: Mapping[str, torch.Tensor] | None = None,
         *,
+        saved: bool = False,
         sources: SourceMap | None = None,
     ) -> tuple[GraphRecord | None, ModelRecord]:
         """The graph of `root` labelled with modules (None without a root), and the model.
 
-        Saved bytes are read from the graph as it is now: after a `backward()` without
-        `retain_graph` they are gone, and count as 0.
+        `saved` also gives each node record its saved tensors (`graph --saved`); the bytes
+        per module are counted either way. They are read from the graph as it is now: after
+        a `backward()` without `retain_graph` they are gone (`ModelRecord.freed`).
         """
         from autograd_cli.inspection.graph import release, traced
         from autograd_cli.inspection.saved import first_saved
@@ -280,36 +282,34 @@ class ModuleRecorder:
                 "call the model (model(x)) inside the recorded code",
             )
         graph = None
-        owners: list[int | None] = []
-        saved: list[int] = []
-        op_names: list[str] = []
+        per_node: list[int] = []
+        freed = False
         if root is not None and root.grad_fn is not None:
-            graph, walk = traced(root, names, saved=True, sources=sources, modules=self)
-            owners = [self.owner(node) for node in walk[0]]
-            saved = first_saved(walk[0])
-            op_names = [short_name(node) for node in walk[0]]
+            graph, walk = traced(root, names, saved=saved, sources=sources, modules=self)
+            per_node, freed = first_saved(walk[0])
             release(walk)
-        return graph, self._model(owners, saved, op_names, graph)
+            graph.saved_bytes = sum(per_node)
+        model = self._model(graph, per_node)
+        model.freed = freed
+        return graph, model
 
-    def _model(
-        self,
-        owners: list[int | None],
-        saved: list[int],
-        op_names: list[str],
-        graph: GraphRecord | None,
-    ) -> ModelRecord:
+    def _model(self, graph: GraphRecord | None, saved: list[int]) -> ModelRecord:
         records = self._known.records
         count = len(records)
         nodes = [0] * count
         saved_by = [0] * count
         outside = outside_saved = 0
-        for owner, nbytes in zip(owners, saved, strict=True):
-            if owner is None:
+        ops: dict[str, list[int]] = {}
+        for node, nbytes in zip(graph.nodes if graph else [], saved, strict=True):
+            if node.module is None:
                 outside += 1
                 outside_saved += nbytes
             else:
-                nodes[owner] += 1
-                saved_by[owner] += nbytes
+                nodes[node.module.index] += 1
+                saved_by[node.module.index] += nbytes
+            entry = ops.setdefault(node.name, [0, 0])
+            entry[0] += 1
+            entry[1] += nbytes
         parameters = self.parameters()
         numel = [0] * count
         squares: list[float | None] = [None] * count
@@ -338,17 +338,12 @@ class ModuleRecorder:
             )
             for record, square in zip(records, squares, strict=True)
         ]
-        ops: dict[str, list[int]] = {}
-        for name, nbytes in zip(op_names, saved, strict=True):
-            entry = ops.setdefault(name, [0, 0])
-            entry[0] += 1
-            entry[1] += nbytes
         return ModelRecord(
             modules=list(records),
             stats=stats,
             parameters=parameters,
             device=self._device(),
-            nodes=len(owners),
+            nodes=len(saved),
             outside=outside,
             outside_saved=outside_saved,
             saved_bytes=sum(saved),
@@ -373,48 +368,60 @@ class ModuleRecorder:
         import torch
 
         tensor = param.tensor
-        record = ParameterRecord(
+        found = self._updates.get(id(tensor))
+        update = (
+            None
+            if found is None
+            else UpdateRecord(found.steps, found.update_norm, found.weight_norm)
+        )
+        facts: dict[str, Any] = {}
+        grad = tensor.grad
+        if tensor.device.type == "meta":
+            facts["missing"] = "meta"
+        elif grad is None:
+            facts["missing"] = (
+                "frozen" if not tensor.requires_grad else "unused" if any_grad else "no_backward"
+            )
+        else:
+            with torch.no_grad():
+                facts = _grad_facts(grad.detach().double(), tensor, param.module, self)
+        return ParameterRecord(
             name=param.name,
             module=param.module,
             shape=tuple(tensor.shape),
             dtype=dtype_name(tensor.dtype),
             numel=tensor.numel(),
             requires_grad=tensor.requires_grad,
+            update=update,
+            **facts,
         )
-        update = self._updates.get(id(tensor))
-        if update is not None:
-            record = replace(
-                record, update=UpdateRecord(update.steps, update.update_norm, update.weight_norm)
-            )
-        if tensor.device.type == "meta":
-            return replace(record, missing="meta")
-        grad = tensor.grad
-        if grad is None:
-            missing = (
-                "frozen" if not tensor.requires_grad else "unused" if any_grad else "no_backward"
-            )
-            return replace(record, missing=missing)
-        with torch.no_grad():
-            values = grad.detach().double()
-            rows = dead = None
-            # a zero row of a weight is a unit no gradient reached (a dead ReLU behind it);
-            # of an embedding, only a token the batch did not hold
-            if values.dim() >= 2 and values.numel() and not _is_embedding(param, self):
-                flat = values.reshape(values.shape[0], -1)
-                rows = flat.shape[0]
-                dead = int((flat == 0).all(dim=1).sum())
-            numel = values.numel()
-            return replace(
-                record,
-                weight_norm=float(torch.linalg.vector_norm(tensor.detach().double())),
-                grad_norm=float(torch.linalg.vector_norm(values)),
-                grad_max=float(values.abs().max()) if numel else 0.0,
-                zero_share=float((values == 0).sum()) / numel if numel else 0.0,
-                dead_rows=dead,
-                rows=rows,
-                nan=bool(values.isnan().any()),
-                inf=bool(values.isinf().any()),
-            )
+
+
+def _grad_facts(
+    values: torch.Tensor, tensor: torch.Tensor, module: int, recorder: ModuleRecorder
+) -> dict[str, Any]:
+    """Norms, extremes, zeros and dead rows of one gradient (in float64: no overflow)."""
+    import torch
+
+    rows = dead = None
+    # a zero row of a weight is a unit no gradient reached (a dead ReLU behind it); of an
+    # embedding, only a token the batch did not hold
+    lookup = recorder.modules[module].cls in _LOOKUPS
+    if values.dim() >= 2 and values.numel() and not lookup:
+        flat = values.reshape(values.shape[0], -1)
+        rows = flat.shape[0]
+        dead = int((flat == 0).all(dim=1).sum())
+    numel = values.numel()
+    return {
+        "weight_norm": float(torch.linalg.vector_norm(tensor.detach().double())),
+        "grad_norm": float(torch.linalg.vector_norm(values)),
+        "grad_max": float(values.abs().max()) if numel else 0.0,
+        "zero_share": float((values == 0).sum()) / numel if numel else 0.0,
+        "dead_rows": dead,
+        "rows": rows,
+        "nan": bool(values.isnan().any()),
+        "inf": bool(values.isinf().any()),
+    }
 
 
 def _optimized(optimizer: Any) -> Iterable[torch.Tensor]:
@@ -426,7 +433,3 @@ def _optimized(optimizer: Any) -> Iterable[torch.Tensor]:
 
 #: Modules whose weight rows are looked up, not computed with: zero rows there are normal.
 _LOOKUPS = ("Embedding", "EmbeddingBag")
-
-
-def _is_embedding(param: _Parameter, recorder: ModuleRecorder) -> bool:
-    return recorder.modules[param.module].cls in _LOOKUPS

@@ -115,38 +115,35 @@ def _storage(tensor: torch.Tensor) -> tuple[int, int] | None:
     return storage._cdata, storage.nbytes()
 
 
-def _saved_values(node: Any) -> list[torch.Tensor]:
-    """The tensors a node still holds for backward (none once freed or stale)."""
-    import torch
-
-    found: list[torch.Tensor] = []
-    for _, attribute in saved_attributes(node):
-        try:
-            value = getattr(node, attribute)
-        except RuntimeError:
-            continue
-        for item in value if isinstance(value, tuple | list) else (value,):
-            if isinstance(item, torch.Tensor):
-                found.append(item)
-    return found
-
-
-def first_saved(order: list[Any]) -> list[int]:
-    """Per node, in `order`: the bytes of the storages it was the first to save.
+def first_saved(order: list[Any]) -> tuple[list[int], bool]:
+    """Per node, in `order`: the bytes of the storages it was the first to save; and
+    whether any node's saved tensors were already freed by backward.
 
     Each storage counts once, for the earliest-created node that saves it (torch numbers
     nodes in creation order), so a ReLU's output counts for the ReLU, not for the Linear
     after it; and the figures add up to the graph's total however they are grouped.
     """
+    import torch
+
     seen: set[int] = set()
     result = [0] * len(order)
-    for position in sorted(range(len(order)), key=lambda i: order[i]._sequence_nr()):
-        for tensor in _saved_values(order[position]):
-            storage = _storage(tensor)
-            if storage is not None and storage[0] not in seen:
-                seen.add(storage[0])
-                result[position] += storage[1]
-    return result
+    freed = False
+    numbers = [node._sequence_nr() for node in order]
+    for position in sorted(range(len(order)), key=numbers.__getitem__):
+        node = order[position]
+        for _, attribute in saved_attributes(node):
+            try:
+                value = getattr(node, attribute)
+            except RuntimeError as error:
+                freed = freed or stale_of(error) is None
+                continue
+            for item in value if isinstance(value, tuple | list) else (value,):
+                if isinstance(item, torch.Tensor):
+                    storage = _storage(item)
+                    if storage is not None and storage[0] not in seen:
+                        seen.add(storage[0])
+                        result[position] += storage[1]
+    return result, freed
 
 
 def saved_tensors(

@@ -152,6 +152,7 @@ class ModelRecord:
     saved_bytes: int  # the whole graph's, each storage once: the peak they add up to
     ops: list[OpSaved] = field(default_factory=list)
     optimizer_steps: int = 0
+    freed: bool = False  # backward() already freed saved tensors: the bytes miss them
 
     def children(self, index: int | None) -> list[ModuleRecord]:
         """The submodules of `index` in order (the roots for None)."""

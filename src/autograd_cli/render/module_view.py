@@ -83,6 +83,14 @@ def module_view(
         "",
     )
     parts: list[RenderableType] = [RowBlocks(table)]
+    if model.freed:
+        parts.append(
+            Text(
+                "backward() already freed saved tensors: the saved bytes count only what is "
+                "left (compute the loss again, or call backward(retain_graph=True))",
+                style=dim,
+            )
+        )
     if model.nodes == 0:
         parts.append(Text("no backward graph: nothing was computed that requires grad", style=dim))
     if expand is not None:

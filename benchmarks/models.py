@@ -1,0 +1,250 @@
+"""Models: the module view against torchviz, GPT-2-XL on meta, and saved bytes meta vs real.
+
+Three measurements (issue 12), each against a baseline measured in the same run:
+
+1. A 12-layer transformer encoder of width 768 (12 heads, feed-forward 3072) on the CPU, its
+   loss computed once under the module recorder: `trace + module view` (the labelled graph,
+   the model record with saved bytes, and the module view rendered as text) against
+   torchviz's `make_dot(loss, params).source` on the same loss (goal: at least 5x faster).
+   torchview's `draw_graph` is timed too where it installs: it runs its own forward pass
+   (it sees the forward only, never the backward graph). The recorder's cost on the forward
+   pass itself is the ratio of a recorded forward to a bare one.
+2. The GPT-2-XL-sized encoder (48 layers of width 1600, 25 heads, feed-forward 6400, ~1.5
+   billion parameters) on the meta device, each in a fresh process: wall time and peak RSS
+   of building, recording and rendering the module view, at 12, 24 and 48 layers (goal:
+   under 10 s and 1 GiB at 48, time linear in layers, memory flat). The baseline is a
+   process that only imports torch.
+3. Saved-for-backward bytes on meta against the real CPU run for small models (goal: equal
+   where torch runs the same kernels; LSTM differs, see docs/models.md).
+
+torchviz and torchview are optional benchmark dependencies (`pip install torchviz
+torchview`), never runtime ones: without them their rows are skipped.
+
+    python benchmarks/models.py [--repeat N] [--layers 12 24 48] [--skip-cpu]
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from rich.console import Console
+from torch import nn
+
+from autograd_cli.inspection.modules import ModuleRecorder
+from autograd_cli.render.module_view import module_view
+from autograd_cli.render.modules import module_rows
+
+
+def encoder(layers: int, width: int, heads: int, feedforward: int) -> nn.Module:
+    layer = nn.TransformerEncoderLayer(width, heads, feedforward, dropout=0.0, batch_first=True)
+    return nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
+
+
+def render_text(renderable: Any) -> str:
+    console = Console(file=io.StringIO(), width=100, color_system=None)
+    console.print(renderable)
+    out = console.file
+    assert isinstance(out, io.StringIO)
+    return out.getvalue()
+
+
+def median_time(function: Callable[[], object], repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def cpu_encoder(repeat: int) -> None:
+    torch.manual_seed(0)
+    model = encoder(12, 768, 12, 3072)
+    x = torch.randn(1, 64, 768)
+
+    def bare_forward() -> object:
+        return model(x).pow(2).mean()
+
+    def recorded_forward() -> object:
+        with ModuleRecorder():
+            return model(x).pow(2).mean()
+
+    with ModuleRecorder() as modules:
+        loss = model(x).pow(2).mean()
+
+    def module_view_text() -> object:
+        graph, record = modules.model(loss)
+        return render_text(module_view(record, module_rows(record), graph))
+
+    rows: list[tuple[str, float]] = [
+        ("forward, bare", median_time(bare_forward, repeat)),
+        ("forward, recorded", median_time(recorded_forward, repeat)),
+        ("trace + module view", median_time(module_view_text, repeat)),
+    ]
+    try:
+        from torchviz import make_dot
+
+        params = dict(model.named_parameters())
+        rows.append(
+            ("torchviz make_dot", median_time(lambda: make_dot(loss, params).source, repeat))
+        )
+    except ImportError:
+        print("torchviz not installed: make_dot skipped (pip install torchviz)")
+    try:
+        from torchview import draw_graph
+
+        rows.append(
+            (
+                "torchview draw_graph (forward only)",
+                median_time(lambda: draw_graph(model, input_data=x, depth=2), repeat),
+            )
+        )
+    except ImportError:
+        print("torchview not installed: draw_graph skipped (pip install torchview)")
+    baseline = dict(rows)["trace + module view"]
+    print(f"\n12-layer encoder, width 768, input (1, 64, 768), median of {repeat}")
+    print(f"{'method':38} {'seconds':>9} {'ratio':>8}")
+    for name, seconds in rows:
+        print(f"{name:38} {seconds:9.4f} {seconds / baseline:8.2f}")
+    seconds_of = dict(rows)
+    overhead = seconds_of["forward, recorded"] / seconds_of["forward, bare"]
+    print(f"recorder on the forward pass: {overhead:.2f}x")
+
+
+_META_CHILD = """
+import json, sys, time
+start = time.perf_counter()
+
+def peak_mib():
+    # VmHWM: this process's own peak RSS (ru_maxrss would keep the parent's across exec)
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM in /proc/self/status")
+
+layers = int(sys.argv[1])
+import torch
+from torch import nn
+if layers:
+    from autograd_cli.inspection.modules import ModuleRecorder
+    from autograd_cli.render.modules import module_rows
+    from autograd_cli.render.module_view import module_view
+    from rich.console import Console
+    import io
+    with torch.device("meta"):
+        layer = nn.TransformerEncoderLayer(1600, 25, 6400, dropout=0.0, batch_first=True)
+        model = nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
+        x = torch.randn(1, 1024, 1600)
+    with ModuleRecorder() as modules:
+        loss = model(x).sum()
+    graph, record = modules.model(loss)
+    console = Console(file=io.StringIO(), width=100, color_system=None)
+    console.print(module_view(record, module_rows(record), graph))
+    params = sum(p.numel for p in record.parameters)
+    saved = record.saved_bytes
+else:
+    params = saved = 0
+print(json.dumps({
+    "seconds": time.perf_counter() - start,
+    "rss_mib": peak_mib(),
+    "parameters": params,
+    "saved_bytes": saved,
+}))
+"""
+
+
+def meta_encoder(layer_counts: list[int], repeat: int) -> None:
+    def child(layers: int) -> dict[str, float]:
+        out = subprocess.run(
+            [sys.executable, "-c", _META_CHILD, str(layers)],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+        result: dict[str, float] = json.loads(out)
+        return result
+
+    print(
+        f"\nGPT-2-XL-sized encoder on meta (width 1600, input (1, 1024, 1600)), median of {repeat}"
+    )
+    print("each in a fresh process; baseline: a process that imports torch only")
+    results: dict[int, list[dict[str, float]]] = {n: [] for n in [0, *layer_counts]}
+    for _ in range(repeat):  # interleaved, so drift on a busy machine hits all alike
+        for layers in results:
+            results[layers].append(child(layers))
+    base = results[0]
+    base_s = statistics.median(r["seconds"] for r in base)
+    base_rss = statistics.median(r["rss_mib"] for r in base)
+    print(
+        f"{'layers':>6} {'params':>14} {'saved GiB':>10} {'seconds':>8} {'x base':>7}"
+        f" {'RSS MiB':>8} {'x base':>7}"
+    )
+    for layers, runs in results.items():
+        seconds = statistics.median(r["seconds"] for r in runs)
+        rss = statistics.median(r["rss_mib"] for r in runs)
+        print(
+            f"{layers or 'torch':>6} {int(runs[0]['parameters']):>14,} "
+            f"{runs[0]['saved_bytes'] / 2**30:>10.2f} {seconds:>8.2f} {seconds / base_s:>7.2f}"
+            f" {rss:>8.0f} {rss / base_rss:>7.2f}"
+        )
+
+
+def saved_meta_vs_real() -> None:
+    models: dict[str, tuple[Callable[[], nn.Module], tuple[int, ...]]] = {
+        "MLP": (lambda: nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 1)), (4, 8)),
+        "CNN + BatchNorm": (
+            lambda: nn.Sequential(
+                nn.Conv2d(3, 8, 3),
+                nn.BatchNorm2d(8),
+                nn.ReLU(),
+                nn.Flatten(),
+                nn.Linear(8 * 6 * 6, 10),
+            ),
+            (2, 3, 8, 8),
+        ),
+        "TransformerEncoderLayer": (
+            lambda: nn.TransformerEncoderLayer(32, 4, 64, batch_first=True),
+            (2, 5, 32),
+        ),
+        "LSTM": (lambda: nn.LSTM(8, 16, batch_first=True), (2, 5, 8)),
+        "GRU": (lambda: nn.GRU(8, 16, batch_first=True), (2, 5, 8)),
+    }
+    print("\nsaved for backward, each storage once: meta vs the real CPU run")
+    print(f"{'model':24} {'cpu bytes':>10} {'meta bytes':>10} {'cpu/meta':>9}")
+    for name, (build, shape) in models.items():
+        found = []
+        for device in ("cpu", "meta"):
+            torch.manual_seed(0)
+            with torch.device(device):
+                model = build()
+                x = torch.randn(*shape)
+            with ModuleRecorder() as modules:
+                out = model(x)
+                loss = (out[0] if isinstance(out, tuple) else out).sum()
+            found.append(modules.model(loss)[1].saved_bytes)
+        print(f"{name:24} {found[0]:>10,} {found[1]:>10,} {found[0] / found[1]:>9.2f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--layers", type=int, nargs="+", default=[12, 24, 48])
+    parser.add_argument("--skip-cpu", action="store_true", help="skip the 12-layer CPU encoder")
+    args = parser.parse_args()
+    if not args.skip_cpu:
+        cpu_encoder(args.repeat)
+    meta_encoder(args.layers, args.repeat)
+    saved_meta_vs_real()
+
+
+if __name__ == "__main__":
+    main()
