@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Any, ParamSpec, TypeVar
 
 import typer
 
+from autograd_cli.cli.parsing import App, Group
 from autograd_cli.errors import EXIT_INTERNAL, CliError, UsageError, allocation_error
 
 if TYPE_CHECKING:
@@ -26,8 +27,9 @@ if TYPE_CHECKING:
 P = ParamSpec("P")
 R = TypeVar("R")
 
-app = typer.Typer(
+app = App(
     name="autograd-cli",
+    cls=Group,
     help="See PyTorch's autograd at work: grad_fn graphs, gradients, grad modes, accumulation.",
     no_args_is_help=True,
     rich_markup_mode="rich",

@@ -18,7 +18,8 @@ from typing import Annotated, Any
 import typer
 
 from autograd_cli.batch.jobfile import JobSpec
-from autograd_cli.cli.app import Json, app, handled, is_debug, out, write_atomic
+from autograd_cli.cli.app import Json, app, handled, is_debug, out, report, write_atomic
+from autograd_cli.cli.parsing import option_error
 from autograd_cli.errors import EXIT_USAGE, UsageError
 from autograd_cli.records import JobResult
 
@@ -81,12 +82,12 @@ def _invoke(argv: list[str], capture_stdout: bool) -> tuple[int, str, str]:
             stack.enter_context(contextlib.redirect_stdout(stdout))
         try:
             code = group.main(args=argv, prog_name="autograd-cli", standalone_mode=False)
-        except Exception as error:  # the parser's own usage errors (click's ClickException)
-            format_message = getattr(error, "format_message", None)
-            if format_message is None:
+        except Exception as error:  # the parser's own usage errors, said as the CLI says them
+            usage = option_error(error)
+            if usage is None:
                 raise
-            print(f"error: {format_message()}", file=sys.stderr)
-            code = getattr(error, "exit_code", EXIT_USAGE)
+            report(usage)
+            code = usage.exit_code
     return int(code or 0), stdout.getvalue(), stderr.getvalue()
 
 
