@@ -9,6 +9,7 @@ loop iterations of the whole run. User text is never given to `eval` or `exec`.
 from __future__ import annotations
 
 import ast
+import functools
 import math
 import operator
 from collections.abc import Callable, Iterator
@@ -134,6 +135,8 @@ class Interpreter:
         self.printed = 0
         self.statement: ast.stmt | None = None
         self.grads: dict[int, tuple[int, int] | None] = {}  # id(tensor) -> its grad's identity
+        self.sources: dict[int, Source] = {}  # id(syntax node) -> its code, see `where`
+        self.keep: list[ast.AST | None] = []
 
     # --- statements -------------------------------------------------------------------------
 
@@ -317,7 +320,11 @@ class Interpreter:
                         f"'{attr}' cannot be assigned here",
                         "a program may assign a tensor's .grad and .requires_grad",
                     )
-                self.run_torch(target, setattr, (obj, attr, value))
+                if attr == "grad":
+                    assign = functools.partial(setattr, obj, attr, value)
+                    self.run_torch(target, self.recorder.set_grad, (obj, assign))
+                else:
+                    self.run_torch(target, setattr, (obj, attr, value))
             case ast.Subscript(value=owner, slice=index):
                 obj = self.evaluate(owner)
                 if not isinstance(obj, torch.Tensor):
@@ -449,7 +456,13 @@ class Interpreter:
             case "node":
                 return self.recorder_node_name(callee.receiver)
             case "mode":
-                return self.run_torch(node, _mode_factory(callee.name), tuple(args), kwargs)
+                import torch
+
+                manager = self.run_torch(node, _mode_factory(callee.name), tuple(args), kwargs)
+                # set_grad_enabled(flag) switches the mode as it is made, `with` or not
+                if callee.name == "set_grad_enabled" and self.recorder.step is not None:
+                    self.recorder.step.modes.append(_mode_words(manager, torch))
+                return manager
             case "legacy":
                 return self.legacy_tensor(node, args, kwargs)
         assert callee.op is not None
@@ -563,6 +576,9 @@ class Interpreter:
 
     def bound_binary(self, node: ast.expr, left: Any, right: Any, op: ast.operator) -> None:
         shapes = [tuple(t.shape) for t in (left, right) if hasattr(t, "shape")]
+        if not isinstance(op, ast.MatMult) and (len(shapes) == 1 or shapes[0] == shapes[1]):
+            self.count(node, math.prod(shapes[0]))  # a number, or the same shape: no growth
+            return
         if isinstance(op, ast.MatMult) and len(shapes) == 2:
             count = bounds.matmul(*shapes)
         else:
@@ -749,10 +765,10 @@ class Interpreter:
         kwargs: dict[str, Any] | None = None,
     ) -> Any:
         """`function(*args, **kwargs)` with torch's errors as the program's failure at `node`."""
-        if node is not None and self.recorder.where is not None:
-            self.recorder.where = self.where(node)
+        if node is not None:
+            self.recorder.locate = lambda: self.where(node)
         try:
-            return function(*args, **(kwargs or {}))
+            return self.recorder.dispatch(function, args, kwargs or {})
         except (*_TORCH_ERRORS, MemoryError, AttributeError) as error:
             memory = allocation_error(error)
             if memory is not None:
@@ -766,12 +782,18 @@ class Interpreter:
         return int(line or 1)
 
     def where(self, node: ast.AST | None) -> Source:
-        line = self.line_of(node)
-        span = node_span(node) if node is not None else None
-        code = self.program.line(line)
-        if span is None:
-            return Source(code, line=line)
-        return Source(code, span[0], span[1], line=line)
+        """The code of `node` as a node's source: made once per syntax node, so a loop
+        that runs a line 10^4 times does not build 10^4 copies of it."""
+        key = id(node)
+        found = self.sources.get(key)
+        if found is None:
+            line = self.line_of(node)
+            span = node_span(node) if node is not None else None
+            code = self.program.line(line)
+            found = Source(code, line=line) if span is None else Source(code, *span, line=line)
+            self.sources[key] = found
+            self.keep.append(node)  # ids stay unique while the node is alive
+        return found
 
     def failure(self, node: ast.AST | None, message: str, hint: str | None = None) -> ProgramFailed:
         line = self.line_of(node)

@@ -34,6 +34,18 @@ Namer = Callable[["torch.Tensor"], "str | None"]
 
 #: Torch ops named like in-place ops that change nothing in place.
 _NOT_INPLACE = {"requires_grad_", "retain_grad_", "share_memory_"}
+#: In-place by another name: `x += y` (a mode sees `__iadd__`, the interpreter `iadd`),
+#: `x[i] = v`.
+_INPLACE = {
+    *(
+        f"{p}{op}"
+        for p in ("i", "__i")
+        for op in ["add", "sub", "mul", "truediv", "pow", "matmul", "floordiv", "mod"]
+    ),
+    *(f"__i{op}__" for op in ["add", "sub", "mul", "truediv", "pow", "matmul", "floordiv", "mod"]),
+    "setitem",
+    "__setitem__",
+}
 
 
 def _base() -> type:
@@ -49,6 +61,7 @@ class Recorder:
         self.sources = sources
         self.namer = namer
         self.where: Source | None = None  # the code running now
+        self.locate: Callable[[], Source] | None = None  # or how to find it, when asked
         self.step: StepEvent | None = None  # None: not kept (a folded loop iteration)
         self.numbers: dict[tuple[int, int], int] = {}  # node key -> creation number
         self.backward_roots: list[torch.Tensor] = []  # in the order backward ran on them
@@ -79,7 +92,9 @@ class Recorder:
         """Every node new since the last claim, for the code running now."""
         if tensor.grad_fn is None:
             return
-        claimed = self.sources.record(tensor, self.where or Source(""))
+        if tensor.grad_fn is None:
+            return
+        claimed = self.sources.record(tensor, self.source())
         for node in claimed:
             key = node_key(node)
             if key not in self.numbers:
@@ -119,11 +134,16 @@ class Recorder:
             self.paused -= 1
 
     def dispatch(self, func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """One torch call: run it, and note what it did to the graph and to `.grad`.
+
+        The mode calls this for every torch call of a trusted file; the interpreter calls
+        it directly for each call a program makes (cheaper than a mode, and the same code).
+        """
         import torch
 
-        if self.paused:
-            return func(*args, **kwargs)
         name = getattr(func, "__name__", "")
+        if self.paused or name == "__get__":
+            return func(*args, **kwargs)
         if func is torch.Tensor.backward:
             return self.backward(args, kwargs)
         if func is torch.autograd.grad:
@@ -133,11 +153,13 @@ class Recorder:
                 "grad mode on" if (args[0] if args else kwargs.get("mode")) else "grad mode off"
             )
             return func(*args, **kwargs)
-        if name == "__set__" and getattr(getattr(func, "__self__", None), "__name__", "") == "grad":
-            return self.set_grad(func, args)
-        if name in ("__get__", "__set__"):
+        if name == "__set__":
+            if getattr(getattr(func, "__self__", None), "__name__", "") == "grad":
+                return self.set_grad(args[0], lambda: func(*args))
             return func(*args, **kwargs)
-        inplace = name.endswith("_") and not name.endswith("__") and name not in _NOT_INPLACE
+        inplace = name in _INPLACE or (
+            name.endswith("_") and not name.endswith("__") and name not in _NOT_INPLACE
+        )
         owner = self.grad_owners.get(id(args[0])) if inplace and args else None
         before = self.grad_numbers(owner[1]) if owner is not None else None
         result = func(*args, **kwargs)
@@ -150,24 +172,30 @@ class Recorder:
             for item in result:
                 if isinstance(item, torch.Tensor):
                     self.claim(item)
-        if (inplace or name.startswith("__i")) and args and isinstance(args[0], torch.Tensor):
+        if inplace and args and isinstance(args[0], torch.Tensor):
             self.changed(args[0], name)
         return result
+
+    def source(self) -> Source:
+        """The code running now: `where`, or what `locate` works out on demand."""
+        if self.locate is not None:
+            return self.locate()
+        return self.where or Source("")
 
     # --- what ops did ---------------------------------------------------------------------
 
     def changed(self, tensor: torch.Tensor, op: str) -> None:
-        self.sources.changed(tensor, self.where or Source(""))
+        self.sources.changed(tensor, self.source())
         self.claim(tensor)
         if self.step is not None:
             name = self.namer(tensor)  # an unnamed one (w.grad) shows in the grad scan
             if name is not None:
                 self.step.versions.append(VersionBump(name, op.strip("_"), tensor._version))
 
-    def set_grad(self, func: Any, args: tuple[Any, ...]) -> Any:
-        tensor = args[0]
+    def set_grad(self, tensor: torch.Tensor, assign: Callable[[], Any]) -> Any:
+        """`t.grad = value`, noted with the gradient before and after."""
         before = self.grad_numbers(tensor)
-        result = func(*args)
+        result = assign()
         if self.step is not None:
             name = self.namer(tensor) or "tensor"
             how = "set to None" if tensor.grad is None else "assigned"

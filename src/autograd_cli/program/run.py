@@ -139,8 +139,7 @@ def run_program(
     interpreter.scope = scope
     result = ProgramRun(program, scope, timeline, sources, recorder)
     try:
-        with recorder.active():
-            interpreter.run(tree)
+        interpreter.run(tree)  # the interpreter hands each torch call to the recorder
     except ProgramFailed as error:
         result.error = error
         timeline.failure = failure_of(program, error)
