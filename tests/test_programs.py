@@ -320,3 +320,89 @@ def test_statement_sequences_never_crash(statements: list[str]) -> None:
     doc = json.loads(result.stdout) if result.exit_code in (0, 1) else None
     if doc is not None:
         assert (doc["failure"] is None) == (result.exit_code == 0)
+
+
+def test_graph_of_a_program_defaults_to_the_last_backward_root(cli: Invoke) -> None:
+    doc = run_json(cli, "graph", "-f", str(LESSON))
+    # the lesson last calls out.backward(...): out = (inp+1).pow(2)
+    assert [n["name"] for n in doc["nodes"]] == ["PowBackward0", "AddBackward0", "AccumulateGrad"]
+    assert doc["nodes"][0]["source"]["line"] == 31
+    assert doc["nodes"][2]["leaf"] == "inp"
+    loss = run_json(cli, "graph", "-f", str(LESSON), "--root", "loss")
+    assert loss["nodes"][0]["name"] == "BinaryCrossEntropyWithLogitsBackward0"
+    missing = cli("graph", "-f", str(LESSON), "--root", "nope")
+    assert missing.exit_code == 2 and "no tensor called 'nope'" in missing.stderr
+
+
+def test_grad_shows_grads_as_the_program_left_them(cli: Invoke) -> None:
+    doc = run_json(cli, "grad", "-f", str(PROGRAMS / "tutorial_q.py"), "--expect", "a=9*a**2")
+    grads = {v["name"]: v["grad"] for v in doc["variables"]}
+    assert grads["a"] == [36.0, 81.0] and grads["b"] == [-12.0, -8.0]
+    assert grads["inp"][0] == [4.0, 2.0, 2.0, 2.0, 2.0]  # zeroed, then one more call
+    assert doc["expect"][0]["passed"] is True
+    wrong = cli("grad", "-f", str(PROGRAMS / "tutorial_q.py"), "--expect", "a=a**2")
+    assert wrong.exit_code == 1
+    for option in ("--jacobian", "--check", "--hessian"):
+        refused = cli("grad", "-f", str(PROGRAMS / "tutorial_q.py"), option)
+        assert refused.exit_code == 2 and "not on a program" in refused.stderr
+
+
+def test_why_explains_from_what_the_program_did(cli: Invoke) -> None:
+    code = textwrap.dedent(
+        """\
+        import torch
+        x = torch.ones(3, requires_grad=True)
+        y = x * 2
+        z = y.detach()
+        loss = (z * x).sum()
+        """
+    )
+    doc = run_json(cli, "why", "x", "--code", code)
+    assert doc["has_grad"] is False  # the program never called backward
+    doc = run_json(cli, "why", "x", "--code", code + "loss.backward()\n")
+    assert doc["has_grad"] is True and doc["grad"]["values"] == [2.0, 2.0, 2.0]
+
+
+def test_backward_watches_the_programs_own_last_call(cli: Invoke) -> None:
+    doc = run_json(cli, "backward", "-f", str(PROGRAMS / "tutorial_q.py"))
+    assert doc["result"] == "out"
+    assert [s["node"] for s in doc["steps"]] == [0, 1, 2, 3]
+    # as plain PyTorch: the program's last call retained the graph, so it ran once more
+    # without failing, and inp.grad holds one call's worth after the zero_()
+    assert doc["graph"]["nodes"][3]["name"] == "AccumulateGrad"
+
+
+def test_accumulate_ledger_of_a_program(cli: Invoke) -> None:
+    doc = run_json(cli, "accumulate", "-f", str(LESSON))
+    assert doc["calls"] == 4
+    inp = [r for r in doc["rows"] if r["tensor"] == "inp"]
+    assert [r["note"] for r in inp] == ["first", "= 2 x the first", "zero_", "first"]
+    assert doc["rules"] == [
+        {
+            "rule": "inp.grad after 2 calls of `out.backward(torch.ones_like(inp),"
+            "retain_graph=True)` (line 34) is 2 x the first call's",
+            "holds": True,
+        }
+    ]
+    refused = cli("accumulate", "-f", str(LESSON), "--times", "3")
+    assert refused.exit_code == 2 and "a program makes its own" in refused.stderr
+
+
+def test_modes_refuses_a_program(cli: Invoke) -> None:
+    result = cli("modes", "-f", str(LESSON))
+    assert result.exit_code == 2 and "a program runs once" in result.stderr
+
+
+def test_a_batch_job_cannot_trust(cli: Invoke, tmp_path: Path) -> None:
+    program = tmp_path / "p.py"
+    program.write_text("import torch\nx = torch.ones(2, requires_grad=True)\ny = (x * x).sum()\n")
+    jobs = tmp_path / "jobs.toml"
+    jobs.write_text(
+        f'[[job]]\ncommand = "graph"\nfile = "{program}"\n\n'
+        f'[[job]]\ncommand = "graph"\nfile = "{program}"\ntrust = true\n'
+    )
+    result = cli("run", str(jobs), "--json")
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert lines[0]["nodes"][0]["name"] == "SumBackward0"
+    assert lines[1]["status"] == "invalid" and "cannot be trusted" in lines[1]["error"]
+    assert result.exit_code == 2

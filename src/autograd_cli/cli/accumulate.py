@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -49,6 +50,7 @@ def _progress(total: int, json: bool) -> Iterator[Callable[[int], None] | None]:
 @app.command()
 @handled
 def accumulate(
+    ctx: typer.Context,
     times: Annotated[
         int, typer.Option("--times", min=1, metavar="N", help="Backward calls before zero_().")
     ] = 2,
@@ -108,6 +110,16 @@ def accumulate(
 
     On the lesson's (inp + 1).pow(2), or on --expr's result.
     """
+    program = ProgramOptions(file, code, trust)
+    if program.given:
+        _program_ledger(
+            ctx,
+            ComputationOptions(expr, var, wrt, lesson, dtype, max_elements, seed, program),
+            leaf,
+            json,
+            output,
+        )
+        return
     from autograd_cli.build.accumulation import accumulation_computation
     from autograd_cli.inspection.accumulate import accumulate as run_plan
     from autograd_cli.inspection.accumulate import every_call, glimpse, thinned
@@ -149,3 +161,34 @@ def accumulate(
             f"the k-times law failed at call {record.law_failure}",
             "the gradient of one call changed between calls: is the computation random?",
         )
+
+
+#: What plans the calls `accumulate` makes; a program makes its own.
+_PLAN_OPTIONS = ("times", "zero_after", "no_zero", "no_retain", "every", "vector")
+
+
+def _program_ledger(
+    ctx: typer.Context,
+    options: ComputationOptions,
+    leaf: str | None,
+    json: bool,
+    output: Path | None,
+) -> None:
+    """The program's own backward calls as the ledger; the k-times rule only where one
+    backward statement is repeated unchanged, and never a failure of the program."""
+    from autograd_cli.program.ledger import ledger
+    from autograd_cli.render.ledger import ledger_doc, ledger_view
+
+    for name in _PLAN_OPTIONS:
+        source = ctx.get_parameter_source(name)  # Typer's vendored click: compare by name
+        if source is not None and source.name != "DEFAULT":
+            option = "--" + name.replace("_", "-")
+            raise UsageError(
+                f"{option} plans the calls of --expr and the lesson; a program makes its own",
+                "change the program's backward calls instead",
+            )
+    run = options.run_program()
+    if run.error is not None:
+        raise run.error
+    record = ledger(run.timeline, run.recorder.backward_calls, leaf)
+    emit_result("accumulate", json, output, lambda: ledger_doc(record), lambda: ledger_view(record))

@@ -22,7 +22,7 @@ from autograd_cli.cli.options import (
     Vector,
     Wrt,
 )
-from autograd_cli.errors import CheckFailed
+from autograd_cli.errors import CheckFailed, UsageError
 
 
 @app.command()
@@ -63,9 +63,19 @@ def backward(
     options = ComputationOptions(
         expr, var, wrt, lesson, dtype, max_elements, seed, ProgramOptions(file, code, trust)
     )
-    computation = options.build(root)
-    v = options.evaluate(computation, vector)
-    record = run_backward(computation, v, detect_anomaly=detect_anomaly)
+    if options.program.given:
+        from autograd_cli.program.run import watch_last_backward
+
+        if vector is not None:
+            raise UsageError(
+                "--vector works on --expr and the lesson; a program passes its own gradient",
+                "pass it to backward() in the program: out.backward(torch.ones_like(out))",
+            )
+        _, record = watch_last_backward(options.run_program, root, detect_anomaly=detect_anomaly)
+    else:
+        computation = options.build(root)
+        v = options.evaluate(computation, vector)
+        record = run_backward(computation, v, detect_anomaly=detect_anomaly)
     emit_result(
         "backward",
         json,

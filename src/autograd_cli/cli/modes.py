@@ -113,9 +113,15 @@ def modes(
             f"{DEFAULT_MAX_ELEMENTS:,} any one tensor may have",
             f"choose N from 1 to {BENCH_MAX_SIZE}",
         )
-    options = ComputationOptions(
-        expr, var, wrt, lesson, dtype, max_elements, seed, ProgramOptions(file, code, trust)
-    )
+    program = ProgramOptions(file, code, trust)
+    if program.given:
+        raise UsageError(
+            "modes re-runs one computation seven ways (no_grad, detach, inference_mode, ...); "
+            "a program runs once, as written",
+            "write the grad modes into the program and run `autograd-cli step`, or give the "
+            "computation as --expr",
+        )
+    options = ComputationOptions(expr, var, wrt, lesson, dtype, max_elements, seed, program)
     computation = options.build(default=partial(lesson_computation, seed, "z"))
     v = options.vector(computation, vector, required=expr is not None)
     report = grad_modes(computation, vector=v, vector_code=vector, freeze=freeze)

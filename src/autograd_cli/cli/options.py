@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import TYPE_CHECKING, Annotated, overload
+from typing import TYPE_CHECKING, Annotated, Any, overload
 
 import typer
 
@@ -135,7 +135,12 @@ class ProgramOptions:
     def given(self) -> bool:
         return self.file is not None or self.code is not None
 
-    def run(self, seed: int, max_elements: int | None) -> ProgramRun:
+    def run(
+        self,
+        seed: int,
+        max_elements: int | None,
+        watch: tuple[int, Callable[..., Any]] | None = None,
+    ) -> ProgramRun:
         """Read, check and run the program; a failed program is reported by the caller."""
         if self.file is not None and self.code is not None:
             raise UsageError("give --file or --code, not both")
@@ -153,7 +158,7 @@ class ProgramOptions:
 
         program = read_program(self.file, self.code)
         limits = Limits() if max_elements is None else Limits(max_elements=max_elements)
-        return run_program(program, seed=seed, limits=limits, trusted=self.trust)
+        return run_program(program, seed=seed, limits=limits, trusted=self.trust, watch=watch)
 
 
 @dataclass(frozen=True)
@@ -223,7 +228,7 @@ class ComputationOptions:
             report(warning, "warning")
         return computation
 
-    def run_program(self) -> ProgramRun:
+    def run_program(self, watch: tuple[int, Callable[..., Any]] | None = None) -> ProgramRun:
         """The program, once the options that belong to `--expr` are known to be absent."""
         for given, option in (
             (self.expr is not None, "--expr"),
@@ -238,7 +243,7 @@ class ComputationOptions:
                     "say it in the program: x = torch.randn(3, requires_grad=True, "
                     "dtype=torch.float64)",
                 )
-        return self.program.run(self.seed, self.max_elements)
+        return self.program.run(self.seed, self.max_elements, watch)
 
     @overload
     def evaluate(self, computation: Computation, text: str) -> torch.Tensor: ...

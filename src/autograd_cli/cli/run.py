@@ -42,6 +42,11 @@ def job_argv(options: dict[str, Any], command_name: str, command: Any) -> list[s
     argv: list[str] = []
     for key, value in options.items():
         option = key.replace("_", "-")
+        if option == "trust":  # a batch file is never the user's own code run as Python
+            raise UsageError(
+                "a job cannot be trusted: batch files run programs through the whitelist only",
+                "run your own file with `autograd-cli step --trust FILE`, outside the batch",
+            )
         param = keys.get(option) if option not in ("json", "help") else None
         if param is None:
             valid = ", ".join(sorted(k for k in keys if k not in ("json", "help")))

@@ -26,6 +26,7 @@ def run_backward(
     gradient: torch.Tensor | None = None,
     *,
     detect_anomaly: bool = False,
+    retain_graph: bool = True,
 ) -> BackwardRecord:
     """Run `result.backward(gradient)` step by step (`gradient` may be None for a scalar).
 
@@ -50,6 +51,7 @@ def run_backward(
         steps=True,
         with_values=True,
         stop_at_anomaly=detect_anomaly,
+        retain_graph=retain_graph,
     )
     for node, grad in zip(graph.nodes, flow.at_node, strict=True):
         node.grad = grad

@@ -149,13 +149,15 @@ def watch_backward(
     steps: bool = False,
     with_values: bool = False,
     stop_at_anomaly: bool = False,
+    retain_graph: bool = True,
 ) -> Flow:
     """Run backward from `root` (seeded with `gradient`, default ones) with every node hooked.
 
     `accumulate`: the real `backward()`, which runs each leaf's `AccumulateGrad` and adds to
     its `.grad`; otherwise `autograd.grad`, which leaves `.grad` alone. `steps`: also record
     each node as it starts (prehooks), in the engine's order. `stop_at_anomaly`: end backward
-    at the first node that passes on NaN or inf.
+    at the first node that passes on NaN or inf. `retain_graph`: keep the saved tensors
+    (the default, so the graph can be inspected again); a program's own call says.
     """
     import torch
 
@@ -179,7 +181,7 @@ def watch_backward(
     # symbolically, and importing that machinery (sympy) costs more than the lesson's backward.
     try:
         if accumulate:
-            torch.autograd.backward(root, gradient, retain_graph=True)
+            torch.autograd.backward(root, gradient, retain_graph=retain_graph)
         else:
             leaf_grads = torch.autograd.grad(
                 root, leaves, gradient, retain_graph=True, allow_unused=True

@@ -68,6 +68,11 @@ class Recorder:
         self.backward_calls = 0
         self.mode_changes: list[str] = []  # words for grad mode switches seen since read
         self.paused = 0
+        #: (n, run): the n-th `tensor.backward(...)` is run by
+        #: `run(recorder, root, gradient, retain)`
+        #: instead, to watch it step by step (`backward` on a program).
+        self.watch: tuple[int, Callable[..., Any]] | None = None
+        self.scope: dict[str, Any] = {}  # the program's names, as the runner keeps them
         #: id(a named tensor's .grad) -> (the name, the tensor): `w.grad.zero_()` is w's.
         self.grad_owners: dict[int, tuple[str, torch.Tensor]] = {}
         self._mode: Any = None
@@ -233,6 +238,9 @@ class Recorder:
         self.backward_roots.append(root)
         self.backward_calls += 1
         kept = retain if retain is not None else create
+        if self.watch is not None and self.watch[0] == len(self.backward_roots):
+            gradient = kwargs.get("gradient", args[1] if len(args) > 1 else None)
+            return self.watch[1](self, root, gradient, bool(kept))
         with self.watched(root, "backward", bool(kept), create):
             return torch.Tensor.backward(*args, **kwargs)  # type: ignore[no-untyped-call]
 

@@ -7,6 +7,7 @@ graph node, and the tensors backward ran on. Every command on a program starts h
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     import torch
 
     from autograd_cli.build.computation import Computation
+    from autograd_cli.records import BackwardRecord
 
 
 @dataclass
@@ -107,18 +109,24 @@ def _no_rebuild(leaves: Any) -> Any:
 
 
 def run_program(
-    program: Program, *, seed: int, limits: Limits | None = None, trusted: bool = False
+    program: Program,
+    *,
+    seed: int,
+    limits: Limits | None = None,
+    trusted: bool = False,
+    watch: tuple[int, Callable[..., Any]] | None = None,
 ) -> ProgramRun:
     """Check (unless trusted), then run after `torch.manual_seed(seed)`.
 
     A failure inside the program (torch's error, a failed assert) ends the run and is kept
     in the timeline and `error`; a refusal (outside the whitelist, over a bound) raises.
+    `watch`: hand the n-th `backward()` call to a function instead (see `Recorder.watch`).
     """
     timeline = Timeline(program.name, seed, trusted)
     if trusted:
         from autograd_cli.program.trusted import run_trusted
 
-        run: ProgramRun = run_trusted(program, seed, timeline)
+        run: ProgramRun = run_trusted(program, seed, timeline, watch)
         return run
     tree = parse_program(program)
     checked = check_program(program, tree)
@@ -135,6 +143,8 @@ def run_program(
         return None
 
     recorder = Recorder(sources, namer)
+    recorder.watch = watch
+    recorder.scope = scope
     interpreter = Interpreter(program, checked, recorder, timeline, limits or Limits())
     interpreter.scope = scope
     result = ProgramRun(program, scope, timeline, sources, recorder)
@@ -184,3 +194,46 @@ def evaluate_in(computation: Computation, text: str) -> torch.Tensor:
         except ProgramFailed as error:
             raise UsageError(error.message.removeprefix("line 1: "), error.hint) from None
     return value if isinstance(value, torch.Tensor) else torch.tensor(value)
+
+
+def watch_last_backward(
+    run_again: Callable[[tuple[int, Callable[..., Any]] | None], ProgramRun],
+    root: str | None,
+    *,
+    detect_anomaly: bool,
+) -> tuple[ProgramRun, BackwardRecord]:
+    """`backward` on a program: the program's own last `backward()` on the root, step by
+    step. A first run finds that call; a second, the same program and seed, runs it with
+    every node watched (as the program asked: retain_graph or not). A root the program
+    never ran backward on gets one after the program, as `backward --expr` would."""
+    from autograd_cli.build.computation import Computation
+    from autograd_cli.inspection.backward import run_backward
+
+    first = run_again(None)
+    if first.error is not None:
+        raise first.error
+    name, tensor = first.root(root)
+    calls = [n for n, r in enumerate(first.recorder.backward_roots, 1) if r is tensor]
+    if not calls:
+        return first, run_backward(first.computation(name), detect_anomaly=detect_anomaly)
+    watched: list[BackwardRecord] = []
+
+    def run(
+        recorder: Recorder, root_tensor: torch.Tensor, gradient: torch.Tensor | None, retain: bool
+    ) -> None:
+        import torch
+
+        named = {
+            n: t
+            for n, t in recorder.scope.items()
+            if isinstance(t, torch.Tensor) and t is not root_tensor
+        }
+        computation = Computation(root_tensor, name, named, _no_rebuild, sources=recorder.sources)
+        watched.append(
+            run_backward(computation, gradient, detect_anomaly=detect_anomaly, retain_graph=retain)
+        )
+
+    second = run_again((calls[-1], run))
+    if second.error is not None:
+        raise second.error
+    return second, watched[0]

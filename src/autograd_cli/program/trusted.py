@@ -12,6 +12,7 @@ import io
 import os
 import sys
 import traceback
+from collections.abc import Callable
 from contextlib import redirect_stdout
 from types import FrameType
 from typing import TYPE_CHECKING, Any
@@ -118,7 +119,12 @@ class _Printed(io.TextIOBase):
         return len(text)
 
 
-def run_trusted(program: Program, seed: int, timeline: Timeline) -> ProgramRun:
+def run_trusted(
+    program: Program,
+    seed: int,
+    timeline: Timeline,
+    watch: tuple[int, Callable[..., Any]] | None = None,
+) -> ProgramRun:
     """Run the file under the recorder; its globals at the end are the run's names."""
     import torch
 
@@ -136,6 +142,8 @@ def run_trusted(program: Program, seed: int, timeline: Timeline) -> ProgramRun:
     tracer: _Tracer
     recorder = Recorder(sources, lambda t: tracer.name_of(t))
     tracer = _Tracer(program, filename, recorder, timeline)
+    recorder.watch = watch
+    recorder.scope = namespace
     run = ProgramRun(program, namespace, timeline, sources, recorder)
     argv, path0 = sys.argv, sys.path[0] if sys.path else None
     sys.argv = [str(program.path)]

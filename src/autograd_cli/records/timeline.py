@@ -106,3 +106,28 @@ class Timeline:
     statements: int = 0  # executed, folded ones included
     #: What the tool did that plain PyTorch would not (none for a program as written).
     additions: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerRow:
+    """One change of a `.grad` in a program: by a backward call, or by zeroing it."""
+
+    call: int | None  # the backward call's number in the program (None: not backward)
+    line: int
+    code: str
+    root: str | None  # what backward started from
+    change: GradChange
+    note: str  # "first", "accumulated", "zeroed", ...
+
+
+@dataclass
+class Ledger:
+    """`accumulate` on a program: every `.grad` its backward calls filled, in order."""
+
+    program: str
+    seed: int
+    rows: list[LedgerRow] = field(default_factory=list)
+    calls: int = 0  # backward calls the program made, those in folded loop iterations too
+    #: "k calls of the same backward give k times the first": where the program repeats one
+    #: backward unchanged, whether it holds there (text, holds).
+    rules: list[tuple[str, bool]] = field(default_factory=list)

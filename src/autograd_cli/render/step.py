@@ -134,18 +134,21 @@ def step_view(timeline: Timeline) -> Group:
     return Group(*parts)
 
 
-def step_doc(timeline: Timeline) -> dict[str, Any]:
-    """One document with an `events` list: one event per kept statement, in order."""
+def change_doc(c: GradChange) -> dict[str, Any]:
+    """A `.grad` change: every value before and after (null: `.grad` was None)."""
     from autograd_cli.render.json import numbers_doc
 
-    def change(c: GradChange) -> dict[str, Any]:
-        return {
-            "tensor": c.tensor,
-            "how": c.how,
-            "before": None if c.before is None else numbers_doc(c.before),
-            "after": None if c.after is None else numbers_doc(c.after),
-        }
+    return {
+        "tensor": c.tensor,
+        "how": c.how,
+        "before": None if c.before is None else numbers_doc(c.before),
+        "after": None if c.after is None else numbers_doc(c.after),
+    }
 
+
+def step_doc(timeline: Timeline) -> dict[str, Any]:
+    """One document with an `events` list: one event per kept statement, in order."""
+    change = change_doc
     events: list[dict[str, Any]] = []
     for entry in timeline.entries:
         if isinstance(entry, FoldedSteps):
