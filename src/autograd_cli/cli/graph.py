@@ -10,6 +10,7 @@ from autograd_cli.cli.app import Json, Output, Seed, app, emit, handled
 from autograd_cli.cli.options import (
     Code,
     ComputationOptions,
+    DeviceOption,
     Dtype,
     DtypeName,
     Expr,
@@ -22,12 +23,17 @@ from autograd_cli.cli.options import (
     Wrt,
 )
 from autograd_cli.errors import UsageError
+from autograd_cli.program.device import META_HINT, Device
 from autograd_cli.render.formats import GraphFormat
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
 
+    from autograd_cli.build.computation import Computation
+    from autograd_cli.inspection.modules import ModuleRecorder
     from autograd_cli.records import GraphRecord
+
+MODEL_PANEL = "Models"
 
 #: Lines a terminal tree shows by default; exports are whole unless asked.
 TREE_MAX_NODES = 200
@@ -90,6 +96,35 @@ def graph(
             help="Also print the code that made node ID, the part of it underlined.",
         ),
     ] = None,
+    by_module: Annotated[
+        bool,
+        typer.Option(
+            "--by-module",
+            help="A program's model as a tree of modules: backward nodes, parameters, saved "
+            "bytes and gradient norm of each; alike blocks folded.",
+            rich_help_panel=MODEL_PANEL,
+        ),
+    ] = False,
+    module_depth: Annotated[
+        int | None,
+        typer.Option(
+            "--module-depth",
+            metavar="K",
+            min=0,
+            help="With --by-module: show modules K levels deep (0: the top-level ones).",
+            rich_help_panel=MODEL_PANEL,
+        ),
+    ] = None,
+    expand: Annotated[
+        str | None,
+        typer.Option(
+            "--expand",
+            metavar="PATH",
+            help="With --by-module: unfold module PATH (e.g. layers.3) and list its nodes.",
+            rich_help_panel=MODEL_PANEL,
+        ),
+    ] = None,
+    device: DeviceOption = Device.cpu,
 ) -> None:
     """Show the grad_fn graph of the lesson's loss, or of --expr: a tree, a table or an export."""
     from autograd_cli.inspection.graph import trace
@@ -102,20 +137,88 @@ def graph(
                 f"{given[0]} bounds the tree and the exports; --format table counts every node",
                 f"drop {given[0]}, or pick another --format",
             )
+    _check_model_options(
+        by_module, module_depth, expand, fmt, depth, max_nodes, saved, grads, underline
+    )
+    program = ProgramOptions(file, code, trust, device)
+    if by_module and not (program.given or trust):
+        raise UsageError(
+            "--by-module shows a model, and only a program has one",
+            "give the program that builds and calls it: --file model.py",
+        )
+    if grads and device is Device.meta:
+        raise UsageError("--grads needs values, and --device meta keeps shapes only", META_HINT)
     computation = ComputationOptions(
-        expr, var, wrt, lesson, dtype, max_elements, seed, ProgramOptions(file, code, trust)
+        expr, var, wrt, lesson, dtype, max_elements, seed, program
     ).build(root)
+    modules = computation.program.modules if computation.program is not None else None
+    if by_module:
+        assert modules is not None
+        emit(_module_view(computation, modules, fmt, module_depth, expand, seed), output)
+        return
     record = trace(
         computation.result,
         computation.named,
         saved=saved or fmt is GraphFormat.table,
         grads=grads,
         sources=computation.sources,
+        modules=modules,
     )
     rendered = _render(record, fmt, seed, depth, max_nodes)
     if underline is not None:
         rendered = _with_source(rendered, record, fmt, underline)
     emit(rendered, output)
+
+
+def _check_model_options(
+    by_module: bool,
+    module_depth: int | None,
+    expand: str | None,
+    fmt: GraphFormat,
+    *others: object,
+) -> None:
+    """The module view's options go with --by-module, and the node view's without it."""
+    if not by_module:
+        for option, value in (("--module-depth", module_depth), ("--expand", expand)):
+            if value is not None:
+                raise UsageError(f"{option} shapes the module view", "add --by-module")
+        return
+    if fmt not in (GraphFormat.tree, GraphFormat.json):
+        raise UsageError(
+            f"--by-module draws a tree or writes --json, not --format {fmt.value}",
+            "the dot and mermaid exports group nodes by module already (one cluster each)",
+        )
+    names = ("--depth", "--max-nodes", "--saved", "--grads", "--underline")
+    for option, other in zip(names, others, strict=True):
+        if other not in (None, False):
+            raise UsageError(
+                f"{option} is for the graph of nodes, not the module view",
+                "drop --by-module, or use --module-depth and --expand",
+            )
+
+
+def _module_view(
+    computation: Computation,
+    modules: ModuleRecorder,
+    fmt: GraphFormat,
+    depth: int | None,
+    expand: str | None,
+    seed: int,
+) -> RenderableType | str:
+    from autograd_cli.render.modules import find_module, module_rows
+
+    graph, model = modules.model(computation.result, computation.named, sources=computation.sources)
+    target = find_module(model, expand) if expand is not None else None
+    rows = module_rows(model, depth, target)
+    if fmt is GraphFormat.json:
+        from autograd_cli.render.json import document, dumps
+        from autograd_cli.render.modules import model_doc
+
+        fields = {"seed": seed, "view": "modules", "root": computation.result_name}
+        return dumps(document("graph", **fields, **model_doc(model, rows)))
+    from autograd_cli.render.module_view import module_view
+
+    return module_view(model, rows, graph, target)
 
 
 def _with_source(

@@ -7,6 +7,7 @@ Without `--expr` a command works on the lesson network; with it, on the expressi
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -17,6 +18,7 @@ import typer
 from autograd_cli.cli.app import report
 from autograd_cli.defaults import DEFAULT_MAX_ELEMENTS
 from autograd_cli.errors import UsageError
+from autograd_cli.program.device import Device
 
 if TYPE_CHECKING:
     import torch
@@ -123,13 +125,26 @@ Trust = Annotated[
 ]
 
 
+DeviceOption = Annotated[
+    Device,
+    typer.Option(
+        "--device",
+        help="Where the program's tensors live: cpu, cuda, or meta (shapes and graph "
+        "without values, no element bounds: models larger than RAM).",
+        rich_help_panel=PROGRAM_PANEL,
+    ),
+]
+
+
 @dataclass(frozen=True)
 class ProgramOptions:
-    """`--file`, `--code` and `--trust`: a PyTorch program as the input."""
+    """`--file`, `--code` and `--trust`: a PyTorch program as the input; `--device`, where
+    its tensors live."""
 
     file: str | None = None
     code: str | None = None
     trust: bool = False
+    device: Device = Device.cpu
 
     @property
     def given(self) -> bool:
@@ -152,13 +167,23 @@ class ProgramOptions:
             )
         if not self.given:
             raise UsageError("--trust needs --file FILE")
+        from autograd_cli.inspection.modules import ModuleRecorder
+        from autograd_cli.program.device import META_HINT, check_device, default_device
         from autograd_cli.program.interpreter import Limits
         from autograd_cli.program.run import run_program
         from autograd_cli.program.source import read_program
 
+        check_device(self.device)
         program = read_program(self.file, self.code)
         limits = Limits() if max_elements is None else Limits(max_elements=max_elements)
-        return run_program(program, seed=seed, limits=limits, trusted=self.trust, watch=watch)
+        if self.device is Device.meta:  # nothing is allocated: element bounds do not apply
+            limits = Limits(max_elements=sys.maxsize, max_total_elements=sys.maxsize)
+        with ModuleRecorder() as modules, default_device(self.device):
+            run = run_program(program, seed=seed, limits=limits, trusted=self.trust, watch=watch)
+        run.modules = modules
+        if run.error is not None and self.device is Device.meta and run.error.hint is None:
+            run.error.hint = META_HINT
+        return run
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     import torch
 
     from autograd_cli.build.computation import Computation
+    from autograd_cli.inspection.modules import ModuleRecorder
     from autograd_cli.records import BackwardRecord
 
 
@@ -36,6 +37,7 @@ class ProgramRun:
     recorder: Recorder
     error: ProgramFailed | None = None  # the failure, as the CLI reports it
     exit_code: int = 0  # what a trusted file gave sys.exit()
+    modules: ModuleRecorder | None = None  # the nn.Modules it ran, when they were recorded
 
     def tensors(self) -> dict[str, torch.Tensor]:
         """Every name bound to a tensor at the end, in the order the program bound them."""

@@ -1,0 +1,55 @@
+"""Where a program's tensors live: the CPU, a GPU, or PyTorch's meta device.
+
+The device is made torch's default while the program runs (`torch.set_default_device`), so
+every tensor and every module's parameters the program creates land there, interpreted or
+trusted alike. On `meta` a tensor has a shape and a dtype but no values: the graph, the
+module view and the saved bytes of a model far larger than RAM come out in seconds, while
+anything that needs values (printing a tensor, `.item()`, gradient figures) cannot work.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from enum import StrEnum
+
+from autograd_cli.errors import UsageError
+
+
+class Device(StrEnum):
+    cpu = "cpu"
+    meta = "meta"
+    cuda = "cuda"
+
+
+def check_device(device: Device) -> None:
+    """Refuse a device this machine does not have, before anything runs."""
+    if device is Device.cuda:
+        import torch
+
+        if not torch.cuda.is_available():
+            raise UsageError(
+                "--device cuda: no CUDA GPU is available here (or this torch is a CPU build)",
+                "run on --device cpu, or --device meta for shapes and memory without values",
+            )
+
+
+@contextmanager
+def default_device(device: Device) -> Iterator[None]:
+    """Make `device` torch's default while the program runs, then restore the previous one."""
+    import torch
+
+    check_device(device)
+    before = torch.get_default_device()
+    torch.set_default_device(device.value)
+    try:
+        yield
+    finally:
+        torch.set_default_device(before)
+
+
+#: The hint for a program that needed values on the meta device.
+META_HINT = (
+    "--device meta keeps shapes, not values: printing a tensor, .item() and gradient "
+    "figures need a real device (drop them, or run without --device meta)"
+)

@@ -1,0 +1,106 @@
+"""The model options of the CLI: graph --by-module, --module-depth, --expand, --device."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from conftest import Invoke
+
+EXAMPLES = Path(__file__).parent.parent / "examples"
+FORWARD_ONLY = """\
+import torch
+from torch import nn
+
+torch.manual_seed(0)
+model = nn.Sequential(nn.Conv2d(3, 8, 3), nn.BatchNorm2d(8), nn.ReLU(), nn.Flatten(),
+                      nn.Linear(8 * 6 * 6, 10))
+x = torch.randn(2, 3, 8, 8)
+loss = model(x).sum()
+"""
+
+
+def test_by_module_folds_the_transformer_example(cli: Invoke) -> None:
+    done = cli("graph", "-f", str(EXAMPLES / "transformer.py"), "--trust", "--by-module")
+    assert done.exit_code == 0, done.stderr
+    assert "layers.0-3" in done.stdout and "TransformerEncoderLayer x4" in done.stdout
+    assert "MSELoss" in done.stdout
+
+
+def test_by_module_json_and_expand(cli: Invoke) -> None:
+    args = ["graph", "-f", str(EXAMPLES / "transformer.py"), "--trust", "--by-module"]
+    done = cli(*args, "--expand", "layers.1.linear2", "--json")
+    assert done.exit_code == 0, done.stderr
+    doc = json.loads(done.stdout)
+    assert doc["view"] == "modules" and doc["root"] == "loss"
+    names = [row["name"] for row in doc["rows"]]
+    assert "0" in names and "1" in names and "2-3" in names and "linear2" in names
+    assert [p["name"] for p in doc["parameters"]][:2] == [
+        "layers.0.self_attn.in_proj_weight",
+        "layers.0.self_attn.in_proj_bias",
+    ]
+    text = cli(*args, "--expand", "layers.1.linear2")
+    assert "nodes of layers.1.linear2 (Linear)" in text.stdout
+    shallow = json.loads(cli(*args, "--module-depth", "0", "--json").stdout)
+    assert [r["depth"] for r in shallow["rows"]] == [0, 0]
+
+
+def test_saved_bytes_on_meta_equal_the_cpu_run(cli: Invoke, tmp_path: Path) -> None:
+    program = tmp_path / "cnn.py"
+    program.write_text(FORWARD_ONLY)
+    figures = {}
+    for device in ("cpu", "meta"):
+        args = ["graph", "-f", str(program), "--trust", "--by-module", "--json"]
+        done = cli(*args, "--device", device)
+        assert done.exit_code == 0, done.stderr
+        doc = json.loads(done.stdout)
+        assert doc["device"] == device
+        figures[device] = [m["saved_bytes"] for m in doc["modules"]]
+    assert figures["cpu"] == figures["meta"] and figures["cpu"][0] > 0
+
+
+def test_modules_label_the_node_graph_of_a_program(cli: Invoke) -> None:
+    done = cli("graph", "-f", str(EXAMPLES / "mlp.py"), "--trust", "--format", "mermaid")
+    assert done.exit_code == 0, done.stderr
+    assert 'subgraph m1["0 (Linear)"]' in done.stdout
+    assert "0.weight" in done.stdout
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="a GPU is present")
+def test_device_cuda_without_a_gpu_exits_2(cli: Invoke) -> None:
+    done = cli("graph", "-f", str(EXAMPLES / "mlp.py"), "--trust", "--device", "cuda")
+    assert done.exit_code == 2
+    assert done.stderr.startswith("error: --device cuda: no CUDA GPU")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["graph", "--by-module"], "only a program has one"),
+        (["graph", "--module-depth", "1"], "add --by-module"),
+        (["graph", "--expand", "0"], "add --by-module"),
+        (["graph", "--by-module", "--format", "dot"], "not --format dot"),
+        (["graph", "--by-module", "--saved"], "--saved is for the graph of nodes"),
+    ],
+)
+def test_model_options_refused_in_plain_words(cli: Invoke, args: list[str], message: str) -> None:
+    done = cli(*args)
+    assert done.exit_code == 2
+    assert message in done.stderr and "Traceback" not in done.stderr
+
+
+def test_unknown_module_to_expand(cli: Invoke) -> None:
+    args = ["graph", "-f", str(EXAMPLES / "mlp.py"), "--trust", "--by-module"]
+    done = cli(*args, "--expand", "encoder")
+    assert done.exit_code == 2
+    assert "no module 'encoder'" in done.stderr
+
+
+def test_meta_refuses_gradients(cli: Invoke) -> None:
+    args = ["graph", "-f", str(EXAMPLES / "mlp.py"), "--trust", "--device", "meta", "--grads"]
+    done = cli(*args)
+    assert done.exit_code == 2
+    assert "--device meta keeps shapes only" in done.stderr
