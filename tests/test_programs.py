@@ -406,3 +406,15 @@ def test_a_batch_job_cannot_trust(cli: Invoke, tmp_path: Path) -> None:
     assert lines[0]["nodes"][0]["name"] == "SumBackward0"
     assert lines[1]["status"] == "invalid" and "cannot be trusted" in lines[1]["error"]
     assert result.exit_code == 2
+
+
+def test_only_the_tools_own_retained_gradients_are_marked(cli: Invoke) -> None:
+    expr = run_json(cli, "grad", "--expr", "sum(h)", "--var", "x=ones(2)", "--var", "h=x*2")
+    marks = {v["name"]: v["retained_by_tool"] for v in expr["variables"]}
+    assert marks == {"x": False, "h": True}
+    code = "import torch\nx = torch.ones(2, requires_grad=True)\nh = x * 2\nh.retain_grad()\n"
+    program = run_json(cli, "grad", "--code", code + "r = h.sum()\nr.backward()\n")
+    variables = {v["name"]: v for v in program["variables"]}
+    assert variables["h"]["grad"] == [1.0, 1.0] and variables["h"]["retained_by_tool"] is False
+    plain = run_json(cli, "grad", "--code", code.replace("h.retain_grad()\n", "") + "r = h.sum()")
+    assert {v["name"]: v["grad"] for v in plain["variables"]} == {"x": None, "h": None}

@@ -121,8 +121,15 @@ def test_non_leaf_with_and_without_retain_grad() -> None:
     assert (h_why.reason, h_why.has_grad, h_why.grad) == (Reason.NON_LEAF, False, None)
     assert "retain_grad()" in h_why.explanation and "MulBackward0" in h_why.explanation
     assert (kept_why.reason, kept_why.has_grad) == (Reason.RETAINED, True)
-    assert "plain torch" in kept_why.explanation
+    assert "retain_grad() was called before backward" in kept_why.explanation
     assert kept_why.grad is not None and kept_why.grad.values == [10.0, -10.0]  # 2(5a)
+    # the same gradient, kept by the tool (as --expr does for named intermediates): said so
+    kept = a * 2
+    kept.retain_grad()
+    again = _computation((kept * 1).sum(), a=a, kept=kept)
+    again.retained.add("kept")
+    (by_tool,) = explain(again, ["kept"])
+    assert "retained by autograd-cli; None in plain PyTorch" in by_tool.explanation
 
 
 def test_variable_the_result_does_not_use() -> None:

@@ -34,6 +34,9 @@ class Computation:
     warnings: list[CliWarning] = field(default_factory=list)  # inf/nan found while building
     sources: SourceMap | None = None  # the code that made each grad_fn node, when recorded
     program: ProgramRun | None = None  # the run whose final state this is, for a program
+    #: Non-leaves whose retain_grad() autograd-cli called (plain PyTorch leaves their .grad
+    #: None): every view that shows their gradient says so.
+    retained: set[str] = field(default_factory=set)
 
     @property
     def named(self) -> dict[str, torch.Tensor]:

@@ -157,7 +157,8 @@ def expression_computation(
     source = {n: LESSON_SOURCE[n] for n in LESSON_NAMES if lesson}
     source |= {d.name: d.code for d in definitions}
     source[RESULT] = result.code
-    return Computation(output, RESULT, tensors, rebuild, source, notes, sources)
+    retained = {name for name, tensor in tensors.items() if tensor.grad_fn is not None}
+    return Computation(output, RESULT, tensors, rebuild, source, notes, sources, retained=retained)
 
 
 def _define(sources: SourceMap, value: torch.Tensor, definition: Definition) -> None:

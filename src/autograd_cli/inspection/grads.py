@@ -52,9 +52,10 @@ def inspect_grads(
     result = computation.result
     if not ran:
         vector = backward_vector(result, vector)
-        for tensor in computation.tensors.values():
-            if tensor.grad_fn is not None:
+        for name, tensor in computation.tensors.items():
+            if tensor.grad_fn is not None and not tensor.retains_grad:
                 tensor.retain_grad()  # named intermediates show their gradient too
+                computation.retained.add(name)
         try:
             result.backward(vector)
         except RuntimeError as error:
@@ -65,7 +66,10 @@ def inspect_grads(
         source=dict(computation.source),
         vector=numbers(vector, full) if vector is not None else None,
         vector_text=vector_text,
-        variables=[_variable(name, t, full) for name, t in computation.tensors.items()],
+        variables=[
+            _variable(name, t, full, name in computation.retained)
+            for name, t in computation.tensors.items()
+        ],
     )
     report.warnings = [
         CliWarning(
@@ -112,15 +116,17 @@ def backward_vector(result: torch.Tensor, vector: torch.Tensor | None) -> torch.
     return vector.to(result.dtype)
 
 
-def _variable(name: str, tensor: torch.Tensor, full: bool) -> VariableGrad:
+def _variable(name: str, tensor: torch.Tensor, full: bool, retained: bool) -> VariableGrad:
     record = tensor_record(name, tensor, with_values=False, with_grad=False)
     grad = tensor.grad if tensor.is_leaf or tensor.retains_grad else None
     if grad is not None:
-        return VariableGrad(record, numbers(grad, full))
+        return VariableGrad(record, numbers(grad, full), retained_by_tool=retained)
     if not tensor.requires_grad:
         missing = "a constant: it does not require grad"
+    elif not (tensor.is_leaf or tensor.retains_grad):
+        missing = "not a leaf: backward passes its gradient on without keeping it"
     else:
-        missing = "backward never reached it: the result does not depend on it"
+        missing = "no backward reached it"
     return VariableGrad(record, None, missing)
 
 

@@ -299,14 +299,20 @@ class _Explainer:
                 self._grad(tensor),
             )
         if tensor.retains_grad:
+            by_tool = name in self.computation.retained
+            who = (
+                f"autograd-cli called {name}.retain_grad() (retained by autograd-cli; None in "
+                "plain PyTorch)"
+                if by_tool
+                else f"{name}.retain_grad() was called before backward"
+            )
             return WhyRecord(
                 name,
                 tensor.grad is not None,
                 Reason.RETAINED,
-                f"{name} is not a leaf ({made_by}); autograd-cli called {name}.retain_grad(), "
-                f"so {name}.grad holds d({result})/d({name}). In plain torch a non-leaf's .grad "
-                "stays None (reading it only warns) unless retain_grad() is called before "
-                "backward.",
+                f"{name} is not a leaf ({made_by}); {who}, so {name}.grad holds "
+                f"d({result})/d({name}). Without retain_grad() a non-leaf's .grad stays None "
+                "(reading it only warns).",
                 defined,
                 node_id,
                 self._grad(tensor),

@@ -45,6 +45,8 @@ class VariableGrad:
     tensor: TensorRecord  # its properties; values and grad are in `grad`
     grad: Numbers | None
     missing: str | None = None  # why there is no gradient
+    #: autograd-cli called retain_grad() on this non-leaf: plain PyTorch leaves .grad None
+    retained_by_tool: bool = False
 
 
 @dataclass(frozen=True)

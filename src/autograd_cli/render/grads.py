@@ -24,6 +24,9 @@ from autograd_cli.render.json import numbers_doc
 from autograd_cli.render.labels import format_number
 from autograd_cli.render.tables import RowBlocks, numbers_view
 
+#: What a view says of a gradient that only exists because the tool kept it.
+RETAINED_NOTE = "retained by autograd-cli; None in plain PyTorch"
+
 
 def _heading(text: str) -> Text:
     return Text(text, style="bold underline")
@@ -76,6 +79,9 @@ def _variable(var: VariableGrad) -> Panel:
         grad = Text(f"{name}.grad: None ({var.missing})", style="dim")
     else:
         grad = numbers_view(var.grad, f"{name}.grad")
+    if var.retained_by_tool:
+        note = Text(RETAINED_NOTE, style="yellow")
+        return _box(name, _properties(var.tensor), grad, note)
     return _box(name, _properties(var.tensor), grad)
 
 
@@ -203,6 +209,7 @@ def grad_doc(report: GradReport) -> dict[str, Any]:
                 "is_leaf": v.tensor.is_leaf,
                 "grad_fn": v.tensor.grad_fn,
                 "grad": numbers_doc(v.grad) if v.grad is not None else None,
+                "retained_by_tool": v.retained_by_tool,
             }
             for v in report.variables
         ],
