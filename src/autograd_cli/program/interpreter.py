@@ -26,6 +26,7 @@ from autograd_cli.errors import (
     torch_message,
 )
 from autograd_cli.expr import bounds
+from autograd_cli.program import models
 from autograd_cli.program import whitelist as wl
 from autograd_cli.program.source import Checked, Program, node_span
 from autograd_cli.records import Source
@@ -82,6 +83,8 @@ _COMPARE: dict[type[ast.cmpop], Callable[[Any, Any], Any]] = {
 #: What torch raises for a program's mistakes; anything else is a bug of ours.
 _TORCH_ERRORS = (RuntimeError, TypeError, ValueError, IndexError, OverflowError, ZeroDivisionError)
 _MAX_INT = 2**63
+#: `nn.Linear`, `torch.optim.SGD`, ...: what `program/models.py` builds.
+_MODEL_BUILDERS = {("torch.nn", n) for n in wl.LAYERS} | {("torch.optim", n) for n in wl.OPTIMIZERS}
 
 
 @dataclass(frozen=True)
@@ -423,6 +426,8 @@ class Interpreter:
             table = wl.NAMESPACES.get(obj.path, {})
             if attr in table:
                 return Callee("op", path, table[attr])
+            if (obj.path, attr) in _MODEL_BUILDERS:
+                return Callee("model", path)
             if obj.path == "torch":
                 if attr in wl.DTYPES:
                     return getattr(torch, attr)
@@ -440,6 +445,8 @@ class Interpreter:
                 return Callee("node", attr, None, obj)
             if attr in wl.NODE_ATTRIBUTES and hasattr(obj, attr):
                 return getattr(obj, attr)
+        elif models.is_module(obj) or models.is_optimizer(obj):
+            return models.member(self, obj, attr, node)
         raise self.refuse(node, f"{self.describe(obj)} has no attribute '{attr}' a program may use")
 
     # --- calls --------------------------------------------------------------------------------
@@ -448,9 +455,15 @@ class Interpreter:
         callee = self.evaluate(node.func)
         args = [self.evaluate(a) for a in node.args]
         kwargs = {k.arg: self.evaluate(k.value) for k in node.keywords if k.arg is not None}
+        if models.is_module(callee):
+            return models.call_module(self, node, callee, args, kwargs)
         if not isinstance(callee, Callee):
             raise self.refuse(node.func, f"{self.describe(callee)} cannot be called")
         match callee.kind:
+            case "model":
+                return models.construct(self, node, callee.name, args, kwargs)
+            case "model_method":
+                return models.method(self, node, callee.receiver, callee.name, args, kwargs)
             case "builtin":
                 return self.builtin(node, callee.name, args, kwargs)
             case "node":
@@ -646,7 +659,7 @@ class Interpreter:
         if isinstance(obj, torch.Tensor):
             self.count(node, None)
             return self.run_torch(node, operator.getitem, (obj, index))
-        if isinstance(obj, tuple | list | str | torch.Size):
+        if isinstance(obj, tuple | list | str | torch.Size) or models.children(obj) is not None:
             return self.run_torch(node, operator.getitem, (obj, index))
         raise self.refuse(node, f"{self.describe(obj)} cannot be indexed")
 
@@ -846,6 +859,8 @@ class Interpreter:
             return f"{value.name}"
         if _is_node(value):
             return "a grad_fn node"
+        if models.is_module(value):
+            return f"the module {type(value).__name__}"
         return f"a {type(value).__name__}"
 
     def iterable(self, value: Any, node: ast.expr) -> list[Any] | range:
@@ -860,6 +875,9 @@ class Interpreter:
                 raise self.failure(node, "iteration over a 0-d tensor")
             self.count(node, value.numel())
             return list(self.run_torch(node, list, (value,)))
+        layers = models.children(value)
+        if layers is not None:
+            return layers
         raise self.refuse(node, f"{self.describe(value)} cannot be looped over")
 
     def write(self, node: ast.AST, text: str) -> None:

@@ -211,6 +211,8 @@ class Recorder:
         with self.pause():
             if not (tensor.is_leaf or tensor.retains_grad) or tensor.grad is None:
                 return None
+            if tensor.grad.is_meta:  # --device meta: a shape, no values to show
+                return None
             return numbers(tensor.grad, full=False)
 
     def state(self, name: str, tensor: torch.Tensor) -> TensorState:

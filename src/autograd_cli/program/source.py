@@ -235,7 +235,7 @@ _REFUSED_OPERATORS = {
     ast.NotIn: "not in",
 }
 #: `import X [as Y]` and `from X import Y [as Z]`: what each import may bind.
-_IMPORTABLE = {"torch", "torch.nn", "torch.nn.functional", "torch.autograd"}
+_IMPORTABLE = {"torch", "torch.nn", "torch.nn.functional", "torch.autograd", "torch.optim"}
 
 
 @dataclass
@@ -311,7 +311,7 @@ def _check_import(program: Program, node: ast.Import | ast.ImportFrom, checked: 
                     node,
                     f"`import {alias.name}` is not allowed",
                     "programs import torch only (torch, torch.nn, torch.nn.functional, "
-                    "torch.autograd); " + _TRUST_HINT,
+                    "torch.optim, torch.autograd); " + _TRUST_HINT,
                 )
             if alias.asname:
                 checked.imports[alias.asname] = alias.name

@@ -204,9 +204,82 @@ NAMESPACES = {
 }
 #: Submodules: `torch.nn`, `torch.nn.functional`, `torch.autograd`.
 SUBMODULES = {
-    "torch": ("nn", "autograd"),
+    "torch": ("nn", "autograd", "optim"),
     "torch.nn": ("functional",),
 }
+
+# --- models: torch.nn layers and torch.optim optimizers (run by program/models.py) ---
+
+#: `nn.X(...)`: the layers, containers and losses a program may build.
+LAYERS = [
+    "Linear",
+    "Conv1d",
+    "Conv2d",
+    "BatchNorm1d",
+    "BatchNorm2d",
+    "LayerNorm",
+    "Embedding",
+    "Dropout",
+    "ReLU",
+    "GELU",
+    "Tanh",
+    "Sigmoid",
+    "Softmax",
+    "Flatten",
+    "Sequential",
+    "ModuleList",
+    "MultiheadAttention",
+    "TransformerEncoderLayer",
+    "TransformerEncoder",
+    "LSTM",
+    "GRU",
+    "MSELoss",
+    "CrossEntropyLoss",
+    "BCEWithLogitsLoss",
+]
+#: `torch.optim.X(params, ...)`.
+OPTIMIZERS = ("SGD", "Adam")
+#: `model.X(...)` on any module.
+MODULE_METHODS = (
+    "parameters",
+    "named_parameters",
+    "zero_grad",
+    "requires_grad_",
+    "train",
+    "eval",
+)
+#: `optimizer.X(...)`.
+OPTIMIZER_METHODS = ("step", "zero_grad")
+#: What a module holds by name (`model.weight`, `encoder.layers`): allowed at run time only
+#: where the module registered that name as a parameter, buffer or submodule. The checker
+#: knows these names ahead: those the layers above register, and `training`.
+MODULE_ATTRIBUTES = [
+    "weight",
+    "bias",
+    "in_proj_weight",
+    "in_proj_bias",
+    "out_proj",
+    "self_attn",
+    "linear1",
+    "linear2",
+    "norm",
+    "norm1",
+    "norm2",
+    "dropout",
+    "dropout1",
+    "dropout2",
+    "layers",
+    "running_mean",
+    "running_var",
+    "num_batches_tracked",
+    "training",
+] + [
+    f"{kind}_{gate}_l{layer}{suffix}"
+    for kind in ("weight", "bias")
+    for gate in ("ih", "hh")
+    for layer in range(8)
+    for suffix in ("", "_reverse")
+]
 #: `torch.Tensor([...])`, the legacy constructor the micrograd tests use, takes data only.
 LEGACY_TENSOR = "Tensor"
 
@@ -237,6 +310,10 @@ def members(path: str) -> list[str]:
     names += SUBMODULES.get(path, ())
     if path == "torch":
         names += [*DTYPES, *MODES, LEGACY_TENSOR]
+    elif path == "torch.nn":
+        names += LAYERS
+    elif path == "torch.optim":
+        names += OPTIMIZERS
     return sorted(names)
 
 
@@ -248,4 +325,7 @@ def attribute_names() -> set[str]:
         | set(NODE_ATTRIBUTES)
         | set(NODE_METHODS)
         | {name for path in ("torch", "torch.nn", "torch.nn.functional") for name in members(path)}
+        | set(MODULE_METHODS)
+        | set(OPTIMIZER_METHODS)
+        | set(MODULE_ATTRIBUTES)
     )
