@@ -49,9 +49,11 @@ Invoke = Callable[..., Result]
 
 @pytest.fixture
 def cli(monkeypatch: pytest.MonkeyPatch) -> Invoke:
-    """Run the app in-process, as a pipe sees it: 80 columns, no colour."""
+    """Run the app in-process, as a pipe sees it: 80 columns, no colour, whatever the
+    caller's environment says (`NO_COLOR`, `FORCE_COLOR`, `TERM`)."""
     monkeypatch.setenv("COLUMNS", "80")
-    monkeypatch.delenv("FORCE_COLOR", raising=False)
+    for name in ("FORCE_COLOR", "NO_COLOR", "TERM", "TTY_COMPATIBLE", "TTY_INTERACTIVE"):
+        monkeypatch.delenv(name, raising=False)
     runner = CliRunner()
 
     def invoke(*args: str, env: dict[str, str] | None = None) -> Result:

@@ -13,7 +13,6 @@ import pytest
 import torch
 
 from autograd_cli.build.computation import Computation
-from autograd_cli.cli.options import ComputationOptions
 from autograd_cli.inspection.grads import inspect_grads
 from conftest import Invoke, run_json
 
@@ -153,14 +152,18 @@ def test_check_catches_a_wrong_backward(monkeypatch: pytest.MonkeyPatch, wrong: 
     assert row.max_difference == pytest.approx(2.0 if wrong else 0.0, abs=1e-6)
 
 
-def test_check_exits_1_on_a_mismatch(cli: Invoke, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(Square, "wrong", True)
-    monkeypatch.setattr(ComputationOptions, "build", lambda *_, **__: square_computation())
-    result = cli("grad", "--check")
+def test_check_exits_1_on_a_mismatch(cli: Invoke) -> None:
+    """relu at 0: autograd says 0, central differences (h - 0) / 2h = 0.5: a real mismatch."""
+    args = ("grad", "--expr", "sum(relu(x))", "--var", "x=zeros(2)", "--check")
+    result = cli(*args)
     assert result.exit_code == 1
-    assert "✗ FAIL" in result.stdout
+    assert "│ x        │ 5.00e-01           │ ✗ FAIL    │" in result.stdout
     assert "gradcheck failed for x" in result.stderr and "Traceback" not in result.stderr
-    assert cli("grad", "--check", "--json").exit_code == 1
+    json_result = cli(*args, "--json")
+    assert json_result.exit_code == 1
+    assert json.loads(json_result.stdout)["check"] == [
+        {"name": "x", "passed": False, "max_difference": 0.5}
+    ]
 
 
 def test_check_passes_on_the_lesson_and_expressions(cli: Invoke) -> None:

@@ -108,9 +108,21 @@ def handled(command: Callable[P, R]) -> Callable[P, R]:
 
 
 def out(renderable: Any) -> None:
+    """A view on stdout; piped, as plain lines without the spaces Rich pads them with."""
     from rich.console import Console
 
-    Console().print(renderable)
+    console = Console()
+    if console.is_terminal:
+        console.print(renderable)
+        return
+    with console.capture() as captured:
+        console.print(renderable)
+    sys.stdout.write(without_trailing_spaces(captured.get()))
+
+
+def without_trailing_spaces(text: str) -> str:
+    """Rich pads table cells and centred titles to the width: invisible, but noise in diffs."""
+    return "".join(line.rstrip(" ") + "\n" for line in text.splitlines())
 
 
 def is_debug() -> bool:
@@ -149,7 +161,7 @@ def plain_text(renderable: RenderableType) -> str:
 
     buffer = io.StringIO()
     Console(file=buffer, color_system=None).print(renderable)
-    return buffer.getvalue()
+    return without_trailing_spaces(buffer.getvalue())
 
 
 def _umask() -> int:
