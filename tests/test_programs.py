@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import Invoke, run_json
@@ -278,6 +278,7 @@ def test_a_refused_trusted_construct_suggests_trust(cli: Invoke, tmp_path: Path)
     assert result.exit_code == 2 and "--trust" in result.stderr
 
 
+@settings(deadline=None)  # each example runs a program: its time is the machine's, not ours
 @given(st.text(max_size=200))
 def test_any_text_is_run_or_refused_cleanly(text: str) -> None:
     from typer.testing import CliRunner
@@ -290,6 +291,7 @@ def test_any_text_is_run_or_refused_cleanly(text: str) -> None:
         assert result.stderr.startswith("error: ") and "Traceback" not in result.stderr
 
 
+@settings(deadline=None, max_examples=50)
 @given(
     st.lists(
         st.sampled_from(
@@ -418,3 +420,23 @@ def test_only_the_tools_own_retained_gradients_are_marked(cli: Invoke) -> None:
     assert variables["h"]["grad"] == [1.0, 1.0] and variables["h"]["retained_by_tool"] is False
     plain = run_json(cli, "grad", "--code", code.replace("h.retain_grad()\n", "") + "r = h.sum()")
     assert {v["name"]: v["grad"] for v in plain["variables"]} == {"x": None, "h": None}
+
+
+def test_record_api_watches_the_callers_own_lines() -> None:
+    import autograd_cli
+    from autograd_cli.records.timeline import StepEvent
+
+    with autograd_cli.record(seed=0) as run:
+        a = torch.ones(2, requires_grad=True)
+        b = (a * 3).sum()
+        b.backward()
+    events = [e for e in run.timeline.entries if isinstance(e, StepEvent)]
+    assert [e.code for e in events] == [
+        "a = torch.ones(2, requires_grad=True)",
+        "b = (a * 3).sum()",
+        "b.backward()",
+    ]
+    assert events[1].bound[0].name == "b" and events[1].bound[0].grad_fn == "#3 SumBackward0"
+    (call,) = events[2].backward
+    assert call.root == "b" and call.grads[0].tensor == "a" and call.grads[0].after == [3.0, 3.0]
+    assert run.computation("b").result is b

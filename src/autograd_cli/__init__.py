@@ -1,6 +1,7 @@
 """autograd-cli: see PyTorch's autograd at work, in the terminal or from Python.
 
-`trace`, `to_json`, `to_dot`, `to_mermaid`, `show` and `release` (see `autograd_cli.api`) are loaded
+`trace`, `to_json`, `to_dot`, `to_mermaid`, `show`, `release`, `record` and `show_steps` (see
+`autograd_cli.api`) are loaded
 on first use: `import autograd_cli` stays cheap, torch is imported when a graph is traced.
 """
 
@@ -10,14 +11,26 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from autograd_cli.api import GraphRecord, release, show, to_dot, to_json, to_mermaid, trace
+    from autograd_cli.api import (
+        GraphRecord,
+        record,
+        release,
+        show,
+        show_steps,
+        to_dot,
+        to_json,
+        to_mermaid,
+        trace,
+    )
 
 __version__ = "0.1.0"
 __all__ = [
     "GraphRecord",
     "__version__",
+    "record",
     "release",
     "show",
+    "show_steps",
     "to_dot",
     "to_json",
     "to_mermaid",

@@ -31,12 +31,25 @@ from autograd_cli.render import dot, json, mermaid
 from autograd_cli.render.limits import Limits, ViewOptions, fold_for
 
 if TYPE_CHECKING:
+    from contextlib import AbstractContextManager
+
     import torch
     from rich.console import Console
 
     from autograd_cli.build.sources import SourceMap
+    from autograd_cli.program.run import ProgramRun
 
-__all__ = ["GraphRecord", "release", "show", "to_dot", "to_json", "to_mermaid", "trace"]
+__all__ = [
+    "GraphRecord",
+    "record",
+    "release",
+    "show",
+    "show_steps",
+    "to_dot",
+    "to_json",
+    "to_mermaid",
+    "trace",
+]
 
 
 def trace(
@@ -143,3 +156,21 @@ def _check_graph(graph: object, where: str) -> GraphRecord:
             f"{where}(autograd_cli.trace(tensor))",
         )
     return graph
+
+
+def record(seed: int | None = None) -> AbstractContextManager[ProgramRun]:
+    """`with autograd_cli.record() as run:` around your own code (a notebook cell): the
+    timeline `step` shows, and `run.computation(name)` for every other view."""
+    from autograd_cli.program.trusted import record as _record
+
+    recording: AbstractContextManager[ProgramRun] = _record(seed)
+    return recording
+
+
+def show_steps(run: ProgramRun, console: Console | None = None) -> None:
+    """Print a recorded run's timeline, as `autograd-cli step` shows it."""
+    from rich.console import Console
+
+    from autograd_cli.render.step import step_view
+
+    (console or Console()).print(step_view(run.timeline))

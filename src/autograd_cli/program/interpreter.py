@@ -178,9 +178,7 @@ class Interpreter:
         event = None
         if self.sink is not None:
             line = node.lineno
-            event = StepEvent(
-                self.timeline.statements, line, code or self.program.line(line).strip(), self.loop
-            )
+            event = StepEvent(self.timeline.statements, line, code or self.text_of(node), self.loop)
             self.sink.append(event)
         self.statement = node
         self.recorder.step = event
@@ -190,6 +188,14 @@ class Interpreter:
             self.scan_grads(event)
             event.modes.extend(self.recorder.mode_changes)
         self.recorder.mode_changes.clear()
+
+    def text_of(self, node: ast.stmt) -> str:
+        """The statement as written: its own columns when it ends on its line (`a = 1; b = 2`
+        are two), else its first line."""
+        line = self.program.line(node.lineno)
+        if node.end_lineno == node.lineno and node.end_col_offset is not None:
+            return line[node.col_offset : node.end_col_offset]
+        return line.strip()
 
     def simple(self, node: ast.stmt) -> None:
         match node:

@@ -9,11 +9,12 @@ first; `sys.exit(n)` ends the run with n.
 from __future__ import annotations
 
 import io
+import linecache
 import os
 import sys
 import traceback
-from collections.abc import Callable
-from contextlib import redirect_stdout
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, redirect_stdout
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
@@ -186,3 +187,52 @@ def _line_in(error: BaseException, filename: str) -> int:
         if frame.filename == filename and frame.lineno is not None:
             line = frame.lineno
     return line
+
+
+@contextmanager
+def record(seed: int | None = None) -> Iterator[ProgramRun]:
+    """Record the code inside a `with` block of your own (a notebook cell, a script, a
+    test): the same recorder and line tracer as `--trust`, on the caller's own lines.
+
+        with autograd_cli.record(seed=0) as run:
+            loss = model(x).sum()
+            loss.backward()
+        autograd_cli.show_steps(run)
+
+    `seed`: `torch.manual_seed(seed)` first (None: leave the generator as it is). The run's
+    names are the caller's, read when asked.
+    """
+    import torch
+
+    from autograd_cli.program.run import ProgramRun
+
+    caller = sys._getframe(2)  # the generator's frame, contextmanager's __enter__, the caller
+    filename = caller.f_code.co_filename
+    lines = [line.rstrip("\n") for line in linecache.getlines(filename)]
+    program = Program("\n".join(lines), filename, None, lines)
+    timeline = Timeline(filename, 0 if seed is None else seed, True)
+    sources = SourceMap()
+    tracer: _Tracer
+    recorder = Recorder(sources, lambda t: tracer.name_of(t))
+    tracer = _Tracer(program, filename, recorder, timeline)
+    recorder.scope = caller.f_locals
+    run = ProgramRun(program, recorder.scope, timeline, sources, recorder)
+    if seed is not None:
+        torch.manual_seed(seed)
+    previous = sys.gettrace()
+    entry = caller.f_lineno  # the `with` line: leaving the block traces it once more
+    with recorder.active():
+        sys.settrace(tracer.global_trace)
+        caller.f_trace = tracer.local_trace  # settrace reaches new frames only
+        try:
+            yield run
+        finally:
+            caller.f_trace = None
+            sys.settrace(previous)
+            tracer.close()
+            last = timeline.entries[-1] if timeline.entries else None
+            if isinstance(last, StepEvent) and last.line == entry:
+                timeline.entries.pop()
+                timeline.statements -= 1
+            recorder.scope = dict(caller.f_locals)
+            run.scope = recorder.scope
