@@ -440,3 +440,20 @@ def test_record_api_watches_the_callers_own_lines() -> None:
     (call,) = events[2].backward
     assert call.root == "b" and call.grads[0].tensor == "a" and call.grads[0].after == [3.0, 3.0]
     assert run.computation("b").result is b
+
+
+@pytest.mark.parametrize(
+    ("code", "words"),
+    [
+        ("x = list(range(10**9))", "a range of 1,000,000,000 numbers"),
+        ("x = sum(range(10**12))", "loops and lists take at most"),
+        ("print(f'{1:>999999999}')", "a format spec wider than"),
+        ("x = torch.zeros(200000).tolist()", ".tolist() of 200,000 elements"),
+        ("s = 'ab'\nfor i in range(25):\n    s = s + s", "a string of more than"),
+        ("x = [1] * 10**9", "unsupported operand types"),
+    ],
+)
+def test_no_python_value_grows_without_bound(cli: Invoke, code: str, words: str) -> None:
+    result = cli("step", "--code", "import torch\n" + code)
+    assert result.exit_code in (1, 2)
+    assert words in result.stderr + result.stdout

@@ -12,6 +12,7 @@ import ast
 import functools
 import math
 import operator
+import re
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -83,6 +84,10 @@ _COMPARE: dict[type[ast.cmpop], Callable[[Any, Any], Any]] = {
 #: What torch raises for a program's mistakes; anything else is a bug of ours.
 _TORCH_ERRORS = (RuntimeError, TypeError, ValueError, IndexError, OverflowError, ZeroDivisionError)
 _MAX_INT = 2**63
+#: The widest field or precision an f-string may ask for (`{x:>1000000000}` is a gigabyte).
+_MAX_WIDTH = 10_000
+#: The most elements `.tolist()` turns into Python numbers (each ~30 bytes, not 4).
+_MAX_TOLIST = 100_000
 #: `nn.Linear`, `torch.optim.SGD`, ...: what `program/models.py` builds.
 _MODEL_BUILDERS = {("torch.nn", n) for n in wl.LAYERS} | {("torch.optim", n) for n in wl.OPTIMIZERS}
 
@@ -411,6 +416,8 @@ class Interpreter:
         assert isinstance(node, ast.FormattedValue)
         value = self.evaluate(node.value)
         spec = "".join(str(v.value) for v in getattr(node.format_spec, "values", []))
+        if any(int(width) > _MAX_WIDTH for width in re.findall(r"\d+", spec)):
+            raise self.refuse(node, f"a format spec wider than {_MAX_WIDTH:,} characters")
         if node.conversion in (ord("r"), ord("a")):
             value = self.repr(value)
         elif node.conversion == ord("s") or not spec:
@@ -497,6 +504,12 @@ class Interpreter:
     def torch_op(self, node: ast.expr, op: wl.Op, args: list[Any], kwargs: dict[str, Any]) -> Any:
         import torch
 
+        if op.name == "tolist" and args[0].numel() > _MAX_TOLIST:
+            raise self.refuse(
+                node,
+                f".tolist() of {args[0].numel():,} elements; the limit is {_MAX_TOLIST:,}",
+                "print the tensor itself (torch summarises large ones), or a slice of it",
+            )
         if (
             op.name == "manual_seed"
             and args
@@ -873,6 +886,13 @@ class Interpreter:
         import torch
 
         if isinstance(value, range):
+            if len(value) > self.limits.max_iterations:
+                raise self.refuse(
+                    node,
+                    f"a range of {len(value):,} numbers; loops and lists take at most "
+                    f"{self.limits.max_iterations:,}",
+                    "use a smaller range",
+                )
             return value
         if isinstance(value, list | tuple | torch.Size | str):
             return list(value)
