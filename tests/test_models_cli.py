@@ -104,3 +104,54 @@ def test_meta_refuses_gradients(cli: Invoke) -> None:
     done = cli(*args)
     assert done.exit_code == 2
     assert "--device meta keeps shapes only" in done.stderr
+
+
+DEAD = """\
+import torch
+from torch import nn
+
+torch.manual_seed(0)
+model = nn.Sequential(nn.Linear(4, 6), nn.ReLU(), nn.Linear(6, 1))
+with torch.no_grad():
+    model[0].bias.fill_(-100.0)
+model[2].requires_grad_(False)
+loss = model(torch.randn(8, 4)).sum()
+loss.backward()
+"""
+
+
+def test_grad_shows_parameter_health_with_flags(cli: Invoke, tmp_path: Path) -> None:
+    program = tmp_path / "dead.py"
+    program.write_text(DEAD)
+    done = cli("grad", "-f", str(program))
+    assert done.exit_code == 0, done.stderr
+    assert "gradient health, per parameter" in done.stdout
+    assert "dead units: 6 of 6 rows" in done.stdout
+    assert "no grad (frozen)" in done.stdout
+    doc = json.loads(cli("grad", "-f", str(program), "--json").stdout)
+    rows = {p["name"]: p for p in doc["parameters"]}
+    assert rows["0.weight"]["flags"] == ["vanishing", "dead_units"]
+    assert rows["2.weight"]["flags"] == ["no_grad"] and rows["2.weight"]["missing"] == "frozen"
+    assert doc["thresholds"] == {"vanishing": 1e-7, "exploding": 1e3, "dead": 0.1}
+    args = ["grad", "-f", str(program), "--json", "--vanishing", "0", "--dead", "1"]
+    strict = json.loads(cli(*args).stdout)
+    assert strict["thresholds"] == {"vanishing": 0.0, "exploding": 1e3, "dead": 1.0}
+    # an exact zero is at or below any vanishing threshold; 6 of 6 dead rows reach 1.0
+    assert {p["name"]: p["flags"] for p in strict["parameters"]}["0.weight"] == [
+        "vanishing",
+        "dead_units",
+    ]
+
+
+def test_grad_update_ratio_after_optimizer_steps(cli: Invoke) -> None:
+    done = cli("grad", "-f", str(EXAMPLES / "forgot_zero_grad.py"), "--json")
+    assert done.exit_code == 0, done.stderr
+    doc = json.loads(done.stdout)
+    assert doc["optimizer_steps"] == 30
+    update = doc["parameters"][0]["update"]
+    assert update["steps"] == 30 and 0 < update["ratio"] < 1
+
+
+def test_grad_on_meta_is_refused(cli: Invoke) -> None:
+    done = cli("grad", "-f", str(EXAMPLES / "mlp.py"), "--device", "meta")
+    assert done.exit_code == 2 and "keeps shapes only" in done.stderr

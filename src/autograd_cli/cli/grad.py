@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -10,6 +10,7 @@ from autograd_cli.cli.app import Json, Output, Seed, app, emit_result, handled, 
 from autograd_cli.cli.options import (
     Code,
     ComputationOptions,
+    DeviceOption,
     Dtype,
     DtypeName,
     Expr,
@@ -24,6 +25,15 @@ from autograd_cli.cli.options import (
 )
 from autograd_cli.defaults import EXPECT_ATOL, EXPECT_RTOL
 from autograd_cli.errors import CheckFailed, UsageError
+from autograd_cli.program.device import META_HINT, Device
+from autograd_cli.records.modules import Thresholds
+
+if TYPE_CHECKING:
+    from rich.console import RenderableType
+
+    from autograd_cli.records.modules import ModelRecord
+
+MODEL_PANEL = "Models"
 
 
 @app.command()
@@ -74,8 +84,39 @@ def grad(
     seed: Seed = 0,
     json: Json = False,
     output: Output = None,
+    device: DeviceOption = Device.cpu,
+    vanishing: Annotated[
+        float,
+        typer.Option(
+            "--vanishing",
+            min=0.0,
+            help="A model's parameter whose gradient norm is at most this is flagged vanishing.",
+            rich_help_panel=MODEL_PANEL,
+        ),
+    ] = Thresholds.vanishing,
+    exploding: Annotated[
+        float,
+        typer.Option(
+            "--exploding",
+            min=0.0,
+            help="A model's parameter whose gradient norm is above this is flagged exploding.",
+            rich_help_panel=MODEL_PANEL,
+        ),
+    ] = Thresholds.exploding,
+    dead: Annotated[
+        float,
+        typer.Option(
+            "--dead",
+            min=0.0,
+            max=1.0,
+            help="Flag dead units when at least this share of a weight's gradient rows are "
+            "all zero.",
+            rich_help_panel=MODEL_PANEL,
+        ),
+    ] = Thresholds.dead,
 ) -> None:
-    """Backpropagate and show every gradient: the lesson's w.grad and b.grad, or --expr's."""
+    """Backpropagate and show every gradient: the lesson's w.grad and b.grad, or --expr's;
+    a program's model gets one row per parameter, with health flags."""
     from autograd_cli.inspection.expect import compare_expected, parse_expectation
     from autograd_cli.inspection.grads import inspect_grads
     from autograd_cli.program.run import evaluate_in
@@ -87,7 +128,11 @@ def grad(
             f"{given} tunes --expect only, and no --expect is given",
             "add --expect NAME=EXPR, or drop it",
         )
-    program = ProgramOptions(file, code, trust)
+    program = ProgramOptions(file, code, trust, device)
+    if device is Device.meta:
+        raise UsageError(
+            "grad shows gradient values, and --device meta keeps shapes only", META_HINT
+        )
     options = ComputationOptions(expr, var, wrt, lesson, dtype, max_elements, seed, program)
     if program.given:
         _refuse_for_programs(vector=vector, jacobian=jacobian, check=check, hessian=hessian)
@@ -122,8 +167,15 @@ def grad(
         )
     for warning in result.warnings:
         report(warning, "warning")
+    limits = Thresholds(vanishing, exploding, dead)
+    modules = computation.program.modules if computation.program is not None else None
+    model = modules.model()[1] if modules is not None and modules.modules else None
     emit_result(
-        "grad", json, output, lambda: {"seed": seed, **grad_doc(result)}, lambda: grad_view(result)
+        "grad",
+        json,
+        output,
+        lambda: {"seed": seed, **grad_doc(result), **_health_doc(model, limits)},
+        lambda: _with_health(grad_view(result), model, limits),
     )
     failed = []
     if result.check_failed:
@@ -156,3 +208,30 @@ def _refuse_for_programs(**given: object) -> None:
                 if name == "vector"
                 else f"write the function as --expr to use {option}",
             )
+
+
+def _health_doc(model: ModelRecord | None, limits: Thresholds) -> dict[str, object]:
+    """`parameters` (one per parameter, module order) and `thresholds`, for a model."""
+    if model is None:
+        return {}
+    from autograd_cli.render.modules import parameter_doc, thresholds_doc
+
+    return {
+        "parameters": [parameter_doc(p, limits) for p in model.parameters],
+        "thresholds": thresholds_doc(limits),
+        "optimizer_steps": model.optimizer_steps,
+    }
+
+
+def _with_health(
+    view: RenderableType, model: ModelRecord | None, limits: Thresholds
+) -> RenderableType:
+    if model is None or not model.parameters:
+        return view
+    from rich.console import Group
+    from rich.text import Text
+
+    from autograd_cli.render.module_view import health_view
+
+    heading = Text("gradient health, per parameter", style="bold")
+    return Group(view, Text(), heading, health_view(model, limits))

@@ -40,12 +40,16 @@ def default_device(device: Device) -> Iterator[None]:
     import torch
 
     check_device(device)
+    if device is Device.cpu:  # torch's default already; setting it would add a mode to every op
+        yield
+        return
     before = torch.get_default_device()
     torch.set_default_device(device.value)
     try:
         yield
     finally:
-        torch.set_default_device(before)
+        # None takes torch's device mode away again, where the default was plain cpu
+        torch.set_default_device(None if before.type == "cpu" else before)
 
 
 #: The hint for a program that needed values on the meta device.
