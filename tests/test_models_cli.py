@@ -155,3 +155,15 @@ def test_grad_update_ratio_after_optimizer_steps(cli: Invoke) -> None:
 def test_grad_on_meta_is_refused(cli: Invoke) -> None:
     done = cli("grad", "-f", str(EXAMPLES / "mlp.py"), "--device", "meta")
     assert done.exit_code == 2 and "keeps shapes only" in done.stderr
+
+
+def test_saved_bytes_are_counted_before_backward_frees_them(cli: Invoke, tmp_path: Path) -> None:
+    figures = {}
+    for name, code in (("forward", FORWARD_ONLY), ("backward", FORWARD_ONLY + "loss.backward()\n")):
+        program = tmp_path / f"{name}.py"
+        program.write_text(code)
+        args = ["graph", "-f", str(program), "--by-module", "--json"]
+        doc = json.loads(cli(*args).stdout)
+        figures[name] = ([m["saved_bytes"] for m in doc["modules"]], doc["saved_counted"])
+    assert figures["forward"][1] == "now" and figures["backward"][1] == "at_backward"
+    assert figures["forward"][0] == figures["backward"][0] and figures["forward"][0][0] > 0

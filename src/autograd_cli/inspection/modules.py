@@ -84,6 +84,14 @@ def _signatures(named: list[tuple[str, Any]]) -> dict[int, str]:
     return found
 
 
+_active: list[ModuleRecorder] = []  # the recorders inside their `with`, innermost last
+
+
+def active_modules() -> ModuleRecorder | None:
+    """The innermost recorder running now, for code that must tell it about a backward()."""
+    return _active[-1] if _active else None
+
+
 class ModuleRecorder:
     """Record every module's forward, and every optimizer step, run inside `with`.
 
@@ -103,8 +111,36 @@ class ModuleRecorder:
         self._handles: list[Any] = []
         self.optimizer_steps = 0
         self._probe: torch.Tensor | None = None
+        self._at_backward: dict[int, int] = {}  # node number -> saved bytes, at last backward
 
     # --- recording -----------------------------------------------------------------
+
+    def before_backward(self, root: torch.Tensor) -> None:
+        """Count the saved bytes of `root`'s graph per node, before backward frees them.
+
+        Called by whoever runs the program (its recorder sees every `backward()`); only
+        where a model ran, so a program without modules pays nothing.
+        """
+        from autograd_cli.inspection.saved import first_saved
+
+        if not self._known.records or root.grad_fn is None:
+            return
+        order: list[Any] = []
+        seen: set[Any] = set()
+        stack = [root.grad_fn]
+        while stack:
+            node = stack.pop()
+            if node in seen:
+                continue
+            seen.add(node)
+            order.append(node)
+            stack.extend(child for child, _ in node.next_functions if child is not None)
+        counted, _ = first_saved(order)
+        self._at_backward = {
+            node._sequence_nr(): nbytes
+            for node, nbytes in zip(order, counted, strict=True)
+            if nbytes
+        }
 
     def __enter__(self) -> ModuleRecorder:
         import torch
@@ -119,6 +155,7 @@ class ModuleRecorder:
             optimizer.register_optimizer_step_pre_hook(self._step_pre),
             optimizer.register_optimizer_step_post_hook(self._step_post),
         ]
+        _active.append(self)
         return self
 
     def __exit__(
@@ -131,6 +168,8 @@ class ModuleRecorder:
             handle.remove()
         self._handles = []
         self._stack.clear()
+        if self in _active:
+            _active.remove(self)
 
     def _counter(self) -> int | None:
         """torch's node counter on this thread now: the number of a throwaway node.
@@ -283,14 +322,18 @@ class ModuleRecorder:
             )
         graph = None
         per_node: list[int] = []
-        freed = False
+        freed = at_backward = False
         if root is not None and root.grad_fn is not None:
             graph, walk = traced(root, names, saved=saved, sources=sources, modules=self)
             per_node, freed = first_saved(walk[0])
+            if freed and self._at_backward:  # counted when backward() began, before it freed
+                per_node = [self._at_backward.get(n._sequence_nr(), 0) for n in walk[0]]
+                freed, at_backward = False, True
             release(walk)
             graph.saved_bytes = sum(per_node)
         model = self._model(graph, per_node)
         model.freed = freed
+        model.at_backward = at_backward
         return graph, model
 
     def _model(self, graph: GraphRecord | None, saved: list[int]) -> ModelRecord:

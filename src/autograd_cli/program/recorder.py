@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from autograd_cli.build.sources import SourceMap, node_key
 from autograd_cli.inspection.graph import dtype_name, short_name
+from autograd_cli.inspection.modules import active_modules
 from autograd_cli.inspection.tensors import numbers
 from autograd_cli.records import Numbers, Source
 from autograd_cli.records.timeline import (
@@ -235,6 +236,9 @@ class Recorder:
 
         root = args[0]
         self.claim(root)
+        modules = active_modules()
+        if modules is not None:  # a model ran: count its saved bytes before backward frees them
+            modules.before_backward(root)
         retain = kwargs.get("retain_graph", args[2] if len(args) > 2 else None)
         create = bool(kwargs.get("create_graph", args[3] if len(args) > 3 else False))
         self.backward_roots.append(root)

@@ -153,6 +153,7 @@ class ModelRecord:
     ops: list[OpSaved] = field(default_factory=list)
     optimizer_steps: int = 0
     freed: bool = False  # backward() already freed saved tensors: the bytes miss them
+    at_backward: bool = False  # the bytes were counted as backward() began (it then freed them)
 
     def children(self, index: int | None) -> list[ModuleRecord]:
         """The submodules of `index` in order (the roots for None)."""

@@ -83,6 +83,10 @@ def module_view(
         "",
     )
     parts: list[RenderableType] = [RowBlocks(table)]
+    if model.at_backward:
+        parts.append(
+            Text("saved bytes as counted when backward() began; it freed them after", style=dim)
+        )
     if model.freed:
         parts.append(
             Text(

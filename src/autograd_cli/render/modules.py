@@ -241,6 +241,7 @@ def model_doc(
         "nodes": model.nodes,
         "outside": {"nodes": model.outside, "saved_bytes": model.outside_saved},
         "saved_bytes": model.saved_bytes,
+        "saved_counted": "freed" if model.freed else "at_backward" if model.at_backward else "now",
         "optimizer_steps": model.optimizer_steps,
         "thresholds": thresholds_doc(limits),
     }
