@@ -297,3 +297,14 @@ def trace_graph(model: nn.Module, x: torch.Tensor) -> GraphRecord:
 def test_the_same_model_gives_the_same_labels_twice() -> None:
     first = to_dot(trace_graph(mlp(), torch.ones(1, 8)))
     assert first == to_dot(trace_graph(mlp(), torch.ones(1, 8)))
+
+
+def test_parameter_counts_stay_narrow_in_the_view() -> None:
+    from autograd_cli.render.labels import format_count
+
+    assert [format_count(n) for n in (161, 9_999_999, 368_889_600, 1_475_558_400)] == [
+        "161",
+        "9,999,999",
+        "368.9M",
+        "1.48B",
+    ]

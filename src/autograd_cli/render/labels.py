@@ -46,6 +46,16 @@ def format_bytes(count: int | None) -> str:
     return f"{value:.1f} {unit}"
 
 
+def format_count(count: int) -> str:
+    """`161`, `34,176`, then `12.3M` and `1.48B` from ten million: a column stays narrow
+    (the JSON keeps every digit)."""
+    if count < 10_000_000:
+        return f"{count:,}"
+    if count < 1_000_000_000:
+        return f"{count / 1e6:.1f}M"
+    return f"{count / 1e9:.2f}B"
+
+
 def grad_summary(grad: GradRecord) -> str:
     """`norm 0.2911  min 0.0027  max 0.2661`, then `has NaN`/`has inf` when present."""
     text = (

@@ -14,7 +14,7 @@ from rich.text import Text
 
 from autograd_cli.records import GraphRecord, format_shape
 from autograd_cli.records.modules import ModelRecord, ModuleRecord, Thresholds, flags
-from autograd_cli.render.labels import format_bytes, format_magnitude, node_lines
+from autograd_cli.render.labels import format_bytes, format_count, format_magnitude, node_lines
 from autograd_cli.render.modules import ModuleRow, expanded_nodes
 from autograd_cli.render.tables import RowBlocks
 
@@ -60,7 +60,7 @@ def module_view(
             _module_cell(row),
             _class_cell(row),
             f"{row.nodes:,}",
-            f"{row.parameters:,}",
+            format_count(row.parameters),
             format_bytes(row.saved_bytes),
             _norm(row.grad_norm),
         )
@@ -78,7 +78,7 @@ def module_view(
         Text("total", style="bold"),
         "",
         f"{model.nodes:,}",
-        f"{total_params:,}",
+        format_count(total_params),
         format_bytes(model.saved_bytes),
         "",
     )
@@ -100,10 +100,9 @@ def module_view(
     if expand is not None:
         nodes = expanded_nodes(graph, model, expand)
         parts += [Text(), Text(f"nodes of {expand.label}: {len(nodes):,}", style="bold")]
-        for node in nodes:
+        for node in nodes:  # node_lines names the module: the innermost that made it
             first, *rest = node_lines(node)
-            where = node.module.path if node.module is not None else ""
-            line = Text.assemble(("  " + first, ""), (f"  in {where or '(root)'}", "dim"))
+            line = Text("  " + first)
             for extra in rest:
                 line.append(f"\n      {extra}", style="dim")
             parts.append(line)
