@@ -115,8 +115,10 @@ def grad(
         ),
     ] = Thresholds.dead,
 ) -> None:
-    """Backpropagate and show every gradient: the lesson's w.grad and b.grad, or --expr's;
-    a program's model gets one row per parameter, with health flags."""
+    """Backpropagate and show every gradient: the lesson's w.grad and b.grad, or --expr's.
+
+    A program's model also gets one row per parameter, with health flags.
+    """
     from autograd_cli.inspection.expect import compare_expected, parse_expectation
     from autograd_cli.inspection.grads import inspect_grads
     from autograd_cli.program.run import evaluate_in
