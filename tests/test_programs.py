@@ -163,7 +163,7 @@ def test_long_loops_fold_and_keep_first_and_last(cli: Invoke) -> None:
         ("import torch\nx = torch.ones(3).__class__", "'__class__' is not allowed"),
         ("import torch\nx = torch.ones(3)\ny = x.data", "`.data` bypasses autograd"),
         ("import torch\ntorch.load('x')", "'torch.load' is not in the whitelist"),
-        ("import torch\nfor i in range(10**9):\n    pass", "loop iterations; the limit"),
+        ("import torch\nfor i in range(10**9):\n    pass", "loops and lists take at most"),
         ("import torch\nx = torch.ones(10**5, 10**5)", "10,000,000,000 elements"),
         ("x = [i for i in range(3)]", "comprehensions"),
         ("x = eval('1')", "unknown name 'eval'"),
@@ -457,3 +457,14 @@ def test_no_python_value_grows_without_bound(cli: Invoke, code: str, words: str)
     result = cli("step", "--code", "import torch\n" + code)
     assert result.exit_code in (1, 2)
     assert words in result.stderr + result.stdout
+
+
+def test_the_iteration_bound_counts_every_loop_together() -> None:
+    from autograd_cli.errors import UsageError
+    from autograd_cli.program.interpreter import Limits
+    from autograd_cli.program.run import run_program
+    from autograd_cli.program.source import from_text
+
+    program = from_text("for i in range(6):\n    pass\nfor j in range(6):\n    pass\n", "<t>")
+    with pytest.raises(UsageError, match="line 3: this loop would bring the program to 12"):
+        run_program(program, seed=0, limits=Limits(max_iterations=10))
