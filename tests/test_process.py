@@ -22,14 +22,9 @@ print("torch" in sys.modules, sorted(m for m in sys.modules if m.startswith(laye
 """
 
 
-def _commands() -> list[str]:
-    from autograd_cli.cli import app
-
-    return [c.name or c.callback.__name__ for c in app.registered_commands if c.callback]
-
-
 def test_help_does_not_import_torch() -> None:
-    commands = _commands()
+    from autograd_cli.cli import COMMANDS as commands
+
     assert {"graph", "grad", "lesson", "modes", "accumulate", "backward", "why", "run"} <= set(
         commands
     )
@@ -37,6 +32,39 @@ def test_help_does_not_import_torch() -> None:
         [sys.executable, "-c", HELP_PROBE, *commands], capture_output=True, text=True, check=True
     )
     assert out.stdout.strip() == "False []"  # nor any layer that computes
+
+
+COMMAND_PROBE = """
+import sys
+from typer.testing import CliRunner
+from autograd_cli.cli import app
+result = CliRunner().invoke(app, [sys.argv[1], "--help"])
+assert result.exit_code == 0, result.output
+print(sorted(m.rsplit(".", 1)[1] for m in sys.modules if m.startswith("autograd_cli.cli.")))
+"""
+
+
+def test_a_command_loads_its_own_module_alone() -> None:
+    """Start-up: `graph` imports the graph command's module, not the other seven."""
+    out = subprocess.run(
+        [sys.executable, "-c", COMMAND_PROBE, "graph"], capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "['app', 'graph', 'options', 'parsing']"
+
+
+def test_help_lists_every_command_with_its_help() -> None:
+    import typer
+    from typer.testing import CliRunner
+
+    from autograd_cli.cli import COMMANDS, app
+
+    result = CliRunner().invoke(app, ["--help"], env={"COLUMNS": "200"})
+    group = typer.main.get_command(app)
+    for name in COMMANDS:
+        command = group.get_command(typer.Context(group), name)  # type: ignore[attr-defined]
+        assert command is not None and command.help
+        line = next(line for line in result.output.splitlines() if line.startswith(f"│ {name} "))
+        assert command.help.split("\n")[0].rstrip(".") in line
 
 
 @pytest.mark.parametrize("args", [["graph", "--json"], ["lesson", "--json"], ["modes", "--json"]])

@@ -1,17 +1,5 @@
-"""The command line: importing this package registers every command on `app`."""
+"""The command line: `app`, whose command modules are imported only when their command runs."""
 
-from autograd_cli.cli import accumulate, backward, grad, graph, lesson, modes, run, step, why
-from autograd_cli.cli.app import app
+from autograd_cli.cli.app import COMMANDS, app
 
-__all__ = [
-    "accumulate",
-    "app",
-    "backward",
-    "grad",
-    "graph",
-    "lesson",
-    "modes",
-    "run",
-    "step",
-    "why",
-]
+__all__ = ["COMMANDS", "app"]

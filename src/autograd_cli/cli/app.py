@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import importlib
 import io
 import os
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, MutableMapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, ParamSpec, TypeVar
 
@@ -27,9 +28,68 @@ if TYPE_CHECKING:
 P = ParamSpec("P")
 R = TypeVar("R")
 
+#: Every command, each in the module `autograd_cli.cli.<name>`, in the order --help lists them.
+COMMANDS = ("accumulate", "backward", "grad", "graph", "lesson", "modes", "run", "step", "why")
+
+
+class _LazyCommands(MutableMapping[str, Any]):
+    """The group's commands by name, each module imported when its command is first looked up.
+
+    Running `graph` imports `autograd_cli.cli.graph` alone and converts that one function
+    into a click command: the other modules and Typer's work on their options are skipped.
+    Names are known without importing anything (`COMMANDS`), so completion and typo hints
+    stay cheap; `--help` looks every command up, for its one-line help.
+    """
+
+    # Any: a click command; Typer vendors click and does not export its types
+    def __init__(self, loaded: MutableMapping[str, Any]) -> None:
+        self._loaded = loaded
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in self._loaded and name in COMMANDS:
+            importlib.import_module(f"autograd_cli.cli.{name}")  # registers it on `app`
+            info = next(c for c in app.registered_commands if _name(c.callback) == name)
+            self._loaded[name] = typer.main.get_command_from_info(
+                info,
+                pretty_exceptions_short=app.pretty_exceptions_short,
+                rich_markup_mode=app.rich_markup_mode,
+            )
+        return self._loaded[name]
+
+    def __setitem__(self, name: str, command: Any) -> None:
+        self._loaded[name] = command
+
+    def __delitem__(self, name: str) -> None:
+        del self._loaded[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter([*COMMANDS, *(n for n in self._loaded if n not in COMMANDS)])
+
+    def __len__(self) -> int:
+        return len(set(COMMANDS) | set(self._loaded))
+
+    def __contains__(self, name: object) -> bool:
+        return name in COMMANDS or name in self._loaded
+
+
+def _name(callback: Callable[..., Any] | None) -> str | None:
+    return getattr(callback, "__name__", None)
+
+
+class _LazyGroup(Group):
+    """The app's group over `_LazyCommands`; lists the names without importing the modules."""
+
+    def __init__(self, **attrs: Any) -> None:
+        super().__init__(**attrs)
+        self.commands = _LazyCommands(self.commands)
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return list(self.commands)
+
+
 app = App(
     name="autograd-cli",
-    cls=Group,
+    cls=_LazyGroup,
     help="See PyTorch's autograd at work: grad_fn graphs, gradients, grad modes, accumulation.",
     no_args_is_help=True,
     rich_markup_mode="rich",
