@@ -77,3 +77,21 @@ def _shown(value: Any) -> str:
     """A TOML value in an error message, cut short: `1`, `'text'`, `{'command': ...`."""
     text = repr(value)
     return text if len(text) <= 40 else text[:37] + "..."
+
+
+@dataclass(frozen=True)
+class Shard:
+    """The K-th of N slices of a batch file (K from 1, as CI matrices number them)."""
+
+    k: int
+    n: int
+
+    def __str__(self) -> str:
+        return f"{self.k}/{self.n}"
+
+
+def slice_of(jobs: list[JobSpec], shard: Shard) -> list[JobSpec]:
+    """Jobs K, K+N, K+2N, ... of the file: the N slices share out its jobs whole and each
+    gets a spread of them. Indices and names stay those of the whole file, so the slices'
+    reports merge back without clashes."""
+    return jobs[shard.k - 1 :: shard.n]

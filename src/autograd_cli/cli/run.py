@@ -12,16 +12,20 @@ import io
 import json as jsonlib
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, NamedTuple
 
 import typer
 
-from autograd_cli.batch.jobfile import JobSpec
+from autograd_cli.batch.jobfile import JobSpec, Shard
 from autograd_cli.cli.app import Json, app, handled, is_debug, out, report, write_atomic
 from autograd_cli.cli.parsing import option_error
 from autograd_cli.errors import EXIT_USAGE, UsageError
 from autograd_cli.records import JobResult
+
+if TYPE_CHECKING:
+    from rich.console import RenderableType
 
 
 def _keys(command: Any) -> dict[str, Any]:
@@ -96,8 +100,20 @@ def _invoke(argv: list[str], capture_stdout: bool) -> tuple[int, str, str]:
     return int(code or 0), stdout.getvalue(), stderr.getvalue()
 
 
-def run_job(job: JobSpec, json: bool) -> JobResult:
-    """Run one job; its errors go to stderr as the command's would, and into the result."""
+class Ran(NamedTuple):
+    """A job's result and what it wrote: `stdout` when it was captured, `stderr` labelled."""
+
+    result: JobResult
+    stdout: str
+    stderr: str
+
+
+def run_job(job: JobSpec, json: bool, capture: bool = False) -> Ran:
+    """Run one job; its errors are labelled with its name, as the command's would read.
+
+    Without `--json` its stdout goes straight to this process's stdout, unless `capture`
+    (a worker process captures it for the parent to print in file order).
+    """
     start = time.perf_counter()
     commands = getattr(_group(), "commands", {})
     try:
@@ -108,24 +124,29 @@ def run_job(job: JobSpec, json: bool) -> JobResult:
     except UsageError as error:
         hint = f"\nhint: {error.hint}" if error.hint else ""
         message = f"error: {error.message}{hint}"
-        sys.stderr.write(_labelled(job, message + "\n"))
-        return JobResult(job.index, job.name, job.command, EXIT_USAGE, 0.0, message)
+        result = JobResult(job.index, job.name, job.command, EXIT_USAGE, 0.0, message)
+        return Ran(result, "", _labelled(job, message + "\n"))
     prefix = ["--debug"] if is_debug() else []
     # A job that asks for text (graph's `format = "dot"`) runs as asked: its text goes into
     # its JSON Lines document instead of --json being forced on it.
     as_json = json and not _asks_for_text(job)
     code, stdout, stderr = _invoke(
-        [*prefix, job.command, *argv, *(["--json"] if as_json else [])], json
+        [*prefix, job.command, *argv, *(["--json"] if as_json else [])], json or capture
     )
     seconds = time.perf_counter() - start
-    sys.stderr.write(_labelled(job, stderr))
     doc, text = None, None
     if as_json:
         with contextlib.suppress(ValueError):
             doc = jsonlib.loads(stdout)
     elif json:
         text = stdout or None  # none when it wrote to its `output` file, or failed
-    return JobResult(job.index, job.name, job.command, code, seconds, stderr.strip(), doc, text)
+    result = JobResult(job.index, job.name, job.command, code, seconds, stderr.strip(), doc, text)
+    return Ran(result, "" if json else stdout, _labelled(job, stderr))
+
+
+def _run_captured(job_json: tuple[JobSpec, bool]) -> Ran:
+    """`run_job` in a worker process: everything it writes comes back to the parent."""
+    return run_job(*job_json, capture=True)
 
 
 def _asks_for_text(job: JobSpec) -> bool:
@@ -139,6 +160,17 @@ def _labelled(job: JobSpec, text: str) -> str:
     return "".join(f"[{job.name}] {line}" for line in text.splitlines(keepends=True))
 
 
+#: More workers than this would only queue for the same cores; it bounds processes forked.
+MAX_JOBS = 256
+
+
+def _shard(value: str) -> Shard:
+    k, slash, n = value.partition("/")
+    if not (slash and k.isdigit() and n.isdigit() and 1 <= int(k) <= int(n)):
+        raise typer.BadParameter(f"{value!r}: give K/N with 1 <= K <= N, e.g. 2/4")
+    return Shard(int(k), int(n))
+
+
 @app.command()
 @handled
 def run(
@@ -147,29 +179,92 @@ def run(
     junit_xml: Annotated[
         Path | None, typer.Option("--junit-xml", help="Also write a JUnit XML report here.")
     ] = None,
+    jobs: Annotated[
+        int | None,
+        typer.Option(
+            "--jobs",
+            "-j",
+            min=1,
+            max=MAX_JOBS,
+            help="Run jobs on N worker processes (default: one per core); "
+            "the output is the same for every N.",
+        ),
+    ] = None,
+    shard: Annotated[
+        Shard | None,
+        typer.Option(
+            "--shard",
+            parser=_shard,
+            metavar="K/N",
+            help="Run only the K-th of N slices of the file (jobs K, K+N, K+2N, ...): "
+            "one per CI machine.",
+        ),
+    ] = None,
 ) -> None:
-    """Run many jobs from a TOML batch file in one process."""
-    from rich.rule import Rule
-    from rich.text import Text
-
-    from autograd_cli.batch.jobfile import read_jobs
+    """Run many jobs from a TOML batch file, torch imported once, on every core."""
+    from autograd_cli.batch.jobfile import read_jobs, slice_of
+    from autograd_cli.batch.workers import cores, one_torch_thread
     from autograd_cli.render.batch import job_doc, summary_table
     from autograd_cli.render.batch import junit_xml as render_junit
     from autograd_cli.render.json import dumps
 
+    todo = read_jobs(file)
+    if shard is not None:
+        todo = slice_of(todo, shard)
+    one_torch_thread()
+    workers = min(jobs or cores(), len(todo))
     results = []
-    for job in read_jobs(file):
-        if not json:
-            out(Rule(Text(f"{job.index}. {job.name} ({job.command or '?'})"), align="left"))
-        result = run_job(job, json)
-        results.append(result)
+    for ran in _parallel(todo, json, workers) if workers > 1 else _serial(todo, json):
+        sys.stdout.write(ran.stdout)
+        sys.stderr.write(ran.stderr)
+        results.append(ran.result)
         if json:
-            sys.stdout.write(dumps(job_doc(result)))
-            sys.stdout.flush()
+            sys.stdout.write(dumps(job_doc(ran.result)))
+        sys.stdout.flush()
     if not json:
         out(summary_table(results))
     if junit_xml is not None:
-        write_atomic(junit_xml, render_junit(results, f"autograd-cli run {file.name}"))
-    worst = max(r.exit_code for r in results)
+        suite = f"autograd-cli run {file.name}"
+        if shard is not None:
+            suite += f" (shard {shard})"
+        write_atomic(junit_xml, render_junit(results, suite))
+    worst = max((r.exit_code for r in results), default=0)
     if worst:
         raise typer.Exit(worst)
+
+
+def _serial(todo: list[JobSpec], json: bool) -> Iterator[Ran]:
+    """One job after the other in this process, each section's title before its output."""
+    for job in todo:
+        if not json:
+            out(_title(job.index, job.name, job.command))
+        yield run_job(job, json)
+
+
+def _parallel(todo: list[JobSpec], json: bool, workers: int) -> Iterator[Ran]:
+    """The jobs on `workers` processes, in file order, each section's title before it.
+
+    The first job of each command runs here first: the workers, forked afterwards, inherit
+    every module and lazy set-up of torch it loaded (a first `grad --check` costs seconds,
+    the next ones a few milliseconds), instead of paying for them once each.
+    """
+    from autograd_cli.batch.workers import in_order
+
+    firsts: dict[str | None, JobSpec] = {}
+    for job in todo:
+        firsts.setdefault(job.command, job)
+    here = {job.index: run_job(job, json, capture=True) for job in firsts.values()}
+    rest = [(job, json) for job in todo if job.index not in here]
+    elsewhere = in_order(_run_captured, rest, min(workers, len(rest))) if rest else iter(())
+    for job in todo:
+        ran = here.get(job.index) or next(elsewhere)
+        if not json:
+            out(_title(job.index, job.name, job.command))
+        yield ran
+
+
+def _title(index: int, name: str, command: str | None) -> RenderableType:
+    from rich.rule import Rule
+    from rich.text import Text
+
+    return Rule(Text(f"{index}. {name} ({command or '?'})"), align="left")
