@@ -8,7 +8,7 @@ import os
 import re
 import shutil
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -20,8 +20,10 @@ from autograd_cli.inspection.graph import trace
 from autograd_cli.records import GraphRecord
 from autograd_cli.render.dot import to_dot
 from autograd_cli.render.formats import GraphFormat, renderer
-from autograd_cli.render.limits import ViewOptions
+from autograd_cli.render.json import document, dumps, graph_doc, to_json
+from autograd_cli.render.limits import Limits, ViewOptions, bounded
 from autograd_cli.render.mermaid import to_mermaid
+from autograd_cli.render.stream import BATCH
 from conftest import Invoke, run_json
 
 #: Names a user may give to variables: everything DOT and Mermaid read specially.
@@ -37,8 +39,11 @@ def nasty_graph() -> GraphRecord:
 @pytest.mark.parametrize("fmt", list(GraphFormat))
 def test_every_format_has_a_renderer(fmt: GraphFormat) -> None:
     result = renderer(fmt)(nasty_graph(), ViewOptions())
-    if fmt.export:
-        assert isinstance(result, str) and result.endswith("\n")
+    if fmt.export:  # the text in pieces, as it is made: the same text as the API's
+        assert isinstance(result, Iterator)
+        text = "".join(result)
+        api = {"json": to_json, "dot": to_dot, "mermaid": to_mermaid}[fmt.value]
+        assert text.endswith("\n") and text == api(nasty_graph())
     else:
         assert isinstance(result, ConsoleRenderable)
 
@@ -168,10 +173,11 @@ def test_render_error_touches_no_file(
     target = tmp_path / "graph.dot"
     target.write_text("old")
 
-    def failing(*args: object) -> str:
+    def failing(*args: object) -> Iterator[str]:
+        yield "digraph autograd {\n"  # half written, into the temporary file
         raise RuntimeError("boom")
 
-    monkeypatch.setattr("autograd_cli.render.dot.to_dot", failing)
+    monkeypatch.setattr("autograd_cli.render.dot.dot_chunks", failing)
     result = cli("graph", "--format", "dot", "-o", str(target))
     assert result.exit_code == 3
     assert target.read_text() == "old"
@@ -187,3 +193,34 @@ def test_write_atomic_is_shared(tmp_path: Path) -> None:
     target = tmp_path / "x.txt"
     write_atomic(target, "héllo\n")
     assert target.read_text(encoding="utf-8") == "héllo\n"
+
+
+def _wide_graph(leaves: int) -> GraphRecord:
+    """More nodes than one batch of the streamed exports, a named leaf, a NaN gradient."""
+    xs = [torch.ones(1, requires_grad=True) for _ in range(leaves)]
+    bad = torch.zeros(1, requires_grad=True)
+    result = (torch.cat(xs).sum() + bad.log()).sum() * 0
+    return trace(result, {"bad": bad, "x0": xs[0]}, grads=True)
+
+
+@pytest.mark.parametrize("limits", [Limits(), Limits(max_nodes=3000), Limits(depth=1)])
+def test_streamed_json_is_the_whole_document(limits: Limits) -> None:
+    """Made in batches, the document has the bytes one `json.dumps` of it would have."""
+    graph = _wide_graph(BATCH + 5)
+    options = ViewOptions(limits=limits, fields={"seed": 3})
+    shown, cut = bounded(graph, limits)
+    whole = dumps(document("graph", seed=3, **graph_doc(shown, cut)))
+    pieces = list(renderer(GraphFormat.json)(graph, options))  # type: ignore[arg-type]
+    assert len(pieces) > 3 and "".join(pieces) == whole
+    assert json.loads(whole)["nodes"][-1]["id"] == len(shown.nodes) - 1
+
+
+def test_streamed_text_exports_have_every_node() -> None:
+    graph = _wide_graph(BATCH + 5)
+    dot, mermaid = to_dot(graph), to_mermaid(graph)
+    for node in graph.nodes:
+        assert f"  n{node.id} [label=" in dot and f'  n{node.id}["' in mermaid
+    flowing = [f"  n{e.src} -> n{e.dst};" for e in graph.edges if e.dst is not None]
+    assert re.findall(r"^  n\d+ -> n\d+;$", dot, re.MULTILINE) == flowing
+    (leaves,) = re.findall(r"^  class (\S+) leaf$", mermaid, re.MULTILINE)
+    assert len(leaves.split(",")) == BATCH + 5 and dot.endswith("}\n")

@@ -230,8 +230,9 @@ def _umask() -> int:
     return mask
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write `text` to `path` through a temporary file beside it and one `os.replace`.
+def write_atomic(path: Path, text: str | Iterator[str]) -> None:
+    """Write `text` (or its pieces, as they come) to `path` through a temporary file beside
+    it and one `os.replace`.
 
     A reader sees the old file or the new one, never half of it; if anything fails, the old
     file is left untouched and the temporary file removed. The new file gets the old one's
@@ -247,7 +248,7 @@ def write_atomic(path: Path, text: str) -> None:
         raise UsageError(f"cannot write {path}: {error.strerror or error}") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as file:
-            file.write(text)
+            file.writelines([text] if isinstance(text, str) else text)
             file.flush()
             os.fsync(file.fileno())
         os.chmod(temporary, mode)
@@ -260,15 +261,19 @@ def write_atomic(path: Path, text: str) -> None:
         raise
 
 
-def emit(result: RenderableType | str, output: Path | None) -> None:
-    """A command's result to stdout, or whole into `output` (text only, no colour)."""
+def emit(result: RenderableType | str | Iterator[str], output: Path | None) -> None:
+    """A command's result to stdout, or whole into `output` (text only, no colour).
+
+    An export made in pieces (an iterator of text) is written piece by piece as it is made:
+    to stdout, or into the temporary file that then replaces `output`.
+    """
     if output is None or output == STDOUT:
-        if isinstance(result, str):
-            sys.stdout.write(result)
+        if isinstance(result, str | Iterator):
+            sys.stdout.writelines([result] if isinstance(result, str) else result)
         else:
             out(result)
         return
-    write_atomic(output, result if isinstance(result, str) else plain_text(result))
+    write_atomic(output, result if isinstance(result, str | Iterator) else plain_text(result))
     from rich.console import Console
     from rich.text import Text
 

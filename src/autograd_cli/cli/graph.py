@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -148,6 +149,8 @@ def graph(
         )
     if grads and device is Device.meta:
         raise UsageError("--grads needs values, and --device meta keeps shapes only", META_HINT)
+    if underline is not None and fmt.export:
+        raise UsageError(f"--underline is for the tree and the table, not --format {fmt.value}")
     computation = ComputationOptions(
         expr, var, wrt, lesson, dtype, max_elements, seed, program
     ).build(root)
@@ -165,8 +168,8 @@ def graph(
         modules=modules,
     )
     rendered = _render(record, fmt, seed, depth, max_nodes)
-    if underline is not None:
-        rendered = _with_source(rendered, record, fmt, underline)
+    if underline is not None and not isinstance(rendered, Iterator):
+        rendered = _with_source(rendered, record, underline)
     emit(rendered, output)
 
 
@@ -221,16 +224,12 @@ def _module_view(
     return module_view(model, rows, graph, target)
 
 
-def _with_source(
-    rendered: RenderableType | str, record: GraphRecord, fmt: GraphFormat, node_id: int
-) -> RenderableType:
+def _with_source(rendered: RenderableType, record: GraphRecord, node_id: int) -> RenderableType:
     from rich.console import Group
     from rich.text import Text
 
     from autograd_cli.render.tree import made_by
 
-    if fmt.export or isinstance(rendered, str):
-        raise UsageError(f"--underline is for the tree and the table, not --format {fmt.value}")
     if node_id >= len(record.nodes):
         raise UsageError(
             f"--underline {node_id}: the graph has nodes #0 to #{len(record.nodes) - 1}"
@@ -249,17 +248,16 @@ def _format(fmt: GraphFormat | None, json: bool) -> GraphFormat:
 
 def _render(
     record: GraphRecord, fmt: GraphFormat, seed: int, depth: int | None, max_nodes: int | None
-) -> RenderableType | str:
-    from rich.console import Console
-
+) -> RenderableType | Iterator[str]:
+    """The view, or the export in pieces (written as they are made: `render.stream`)."""
     from autograd_cli.render.formats import renderer
     from autograd_cli.render.limits import Limits, ViewOptions, fold_for
 
-    if max_nodes is None and not fmt.export:
-        max_nodes = TREE_MAX_NODES
-    options = ViewOptions(
-        limits=Limits(depth, max_nodes or None),
-        fold=fold_for(Console().width),
-        fields={"seed": seed},
-    )
+    if fmt.export:  # text for files and tools: no terminal to fit, so no Rich to load
+        options = ViewOptions(limits=Limits(depth, max_nodes or None), fields={"seed": seed})
+        return renderer(fmt)(record, options)
+    from rich.console import Console
+
+    limits = Limits(depth, (TREE_MAX_NODES if max_nodes is None else max_nodes) or None)
+    options = ViewOptions(limits=limits, fold=fold_for(Console().width), fields={"seed": seed})
     return renderer(fmt)(record, options)

@@ -5,15 +5,18 @@ Nodes a recorded model made sit in one cluster per module (`cluster_m<index>`, l
 `0 (Linear)`). Labels are escaped for DOT's quoted strings (backslash, quote, newline),
 so any variable name is safe. Edges to constants (torch's empty edges) are left out:
 nothing flows there.
-The source is joined from a list of lines in one pass: a million nodes is a few seconds.
+The source is made in batches of nodes and written as it is made (`render.stream`).
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterator
 
 from autograd_cli.gcpause import paused_gc
 from autograd_cli.records import GraphRecord, NodeRecord
 from autograd_cli.render.labels import node_lines
 from autograd_cli.render.limits import ViewOptions, bounded
+from autograd_cli.render.stream import batches
 
 HEADER = """\
 digraph autograd {
@@ -39,26 +42,32 @@ def _attributes(node: NodeRecord) -> str:
     return f'label="{label}"'
 
 
-@paused_gc()
-def to_dot(graph: GraphRecord, options: ViewOptions | None = None) -> str:
+def dot_chunks(graph: GraphRecord, options: ViewOptions | None = None) -> Iterator[str]:
+    """The DOT source in pieces, as they are made (`render.stream`); `to_dot` joins them."""
     options = options or ViewOptions()
     shown, cut = bounded(graph, options.limits)
-    lines = [HEADER]
-    if cut is not None:
-        lines.append(f"  // cut: {cut.nodes} of {cut.of} nodes not shown ({', '.join(cut.by)})")
-    clusters: dict[int, list[str]] = {}  # module index -> its nodes' lines
-    for node in shown.nodes:
-        line = f"  n{node.id} [{_attributes(node)}];"
-        if node.module is None:
-            lines.append(line)
-        else:
-            clusters.setdefault(node.module.index, [f'  label="{escape(node.module.label)}";'])
-            clusters[node.module.index].append(line)
-    for index, members in sorted(clusters.items()):
-        # one cluster per module (the innermost that made the node), in module order
-        lines.append(f"  subgraph cluster_m{index} {{")
-        lines += ["  " + member for member in members]
-        lines.append("  }")
-    lines += [f"  n{e.src} -> n{e.dst};" for e in shown.edges if e.dst is not None]
-    lines.append("}\n")
-    return "\n".join(lines)
+    with paused_gc():
+        yield HEADER + "\n"
+        if cut is not None:
+            yield f"  // cut: {cut.nodes} of {cut.of} nodes not shown ({', '.join(cut.by)})\n"
+        clusters: dict[int, tuple[str, list[NodeRecord]]] = {}  # module index -> its nodes
+        for batch in batches(shown.nodes):
+            lines = []
+            for node in batch:
+                if node.module is None:
+                    lines.append(f"  n{node.id} [{_attributes(node)}];\n")
+                else:
+                    clusters.setdefault(node.module.index, (node.module.label, []))[1].append(node)
+            yield "".join(lines)
+        for index, (label, members) in sorted(clusters.items()):
+            # one cluster per module (the innermost that made the node), in module order
+            yield f'  subgraph cluster_m{index} {{\n    label="{escape(label)}";\n'
+            yield "".join(f"    n{node.id} [{_attributes(node)}];\n" for node in members)
+            yield "  }\n"
+        for edges in batches(shown.edges):
+            yield "".join(f"  n{e.src} -> n{e.dst};\n" for e in edges if e.dst is not None)
+        yield "}\n"
+
+
+def to_dot(graph: GraphRecord, options: ViewOptions | None = None) -> str:
+    return "".join(dot_chunks(graph, options))

@@ -1,14 +1,14 @@
 """`graph --format`: one renderer module per format, imported only when that format is chosen.
 
 A renderer takes the graph and the view options and returns a Rich renderable (tree, table:
-for the terminal) or a string (json, dot, mermaid: exports, never truncated unless limits
-are given).
+for the terminal) or the text in pieces, written as they are made (json, dot, mermaid:
+exports, never truncated unless limits are given).
 """
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from enum import StrEnum
 from typing import TYPE_CHECKING, cast
 
@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from autograd_cli.records import GraphRecord
     from autograd_cli.render.limits import ViewOptions
 
-    Renderer = Callable[[GraphRecord, ViewOptions], "RenderableType | str"]
+    Renderer = Callable[[GraphRecord, ViewOptions], "RenderableType | Iterator[str]"]
 
 
 class GraphFormat(StrEnum):
@@ -38,9 +38,9 @@ class GraphFormat(StrEnum):
 RENDERERS = {
     GraphFormat.tree: "autograd_cli.render.tree:tree_view",
     GraphFormat.table: "autograd_cli.render.tables:table_view",
-    GraphFormat.json: "autograd_cli.render.json:to_json",
-    GraphFormat.dot: "autograd_cli.render.dot:to_dot",
-    GraphFormat.mermaid: "autograd_cli.render.mermaid:to_mermaid",
+    GraphFormat.json: "autograd_cli.render.json:graph_chunks",
+    GraphFormat.dot: "autograd_cli.render.dot:dot_chunks",
+    GraphFormat.mermaid: "autograd_cli.render.mermaid:mermaid_chunks",
 }
 
 

@@ -7,14 +7,17 @@ docs/json.md lists the fields. Field names only grow within a schema version.
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, TypeVar
 
 from autograd_cli import __version__
 from autograd_cli.gcpause import paused_gc
 from autograd_cli.records import (
     SCHEMA,
+    EdgeRecord,
     GradRecord,
     GraphRecord,
+    NodeRecord,
     Numbers,
     SavedRecord,
     Source,
@@ -24,6 +27,9 @@ from autograd_cli.records import (
 )
 from autograd_cli.records.modules import ModuleRecord
 from autograd_cli.render.limits import Cut, ViewOptions, bounded
+from autograd_cli.render.stream import batches
+
+T = TypeVar("T")
 
 
 def document(command: str, **fields: Any) -> dict[str, Any]:
@@ -31,7 +37,7 @@ def document(command: str, **fields: Any) -> dict[str, Any]:
     return {"schema": SCHEMA, "command": command, "version": __version__, **fields}
 
 
-def dumps(doc: dict[str, Any]) -> str:
+def dumps(doc: dict[str, Any] | list[Any]) -> str:
     """One compact JSON document on one line (so documents also stream as JSON Lines).
 
     NaN and inf become null, as strict JSON requires; pipe through `jq` to read it.
@@ -113,41 +119,40 @@ def cut_doc(cut: Cut | None) -> dict[str, Any] | None:
     return {"nodes": cut.nodes, "of": cut.of, "by_op": cut.by_op, "by": list(cut.by)}
 
 
-def graph_doc(graph: GraphRecord, cut: Cut | None = None) -> dict[str, Any]:
-    """Every node and edge; a node whose op made several outputs also has `output_grads`."""
-    nodes: list[dict[str, Any]] = [
-        {
-            "id": n.id,
-            "name": n.name,
-            "shape": list(n.shape) if n.shape is not None else None,
-            "dtype": n.dtype,
-            "leaf": n.leaf,
-            "tensor": n.tensor,
-            "saved": [saved_doc(s) for s in n.saved] if n.saved is not None else None,
-            "saved_bytes": n.saved_bytes,
-            "grad": grad_doc(n.grad),
-            "source": source_doc(n.source),
-            "module": module_doc(n.module),
-        }
-        for n in graph.nodes
-    ]
-    for node, node_doc in zip(graph.nodes, nodes, strict=True):
-        if node.output_grads is not None:
-            node_doc["output_grads"] = [grad_doc(g) for g in node.output_grads]
+def node_doc(n: NodeRecord) -> dict[str, Any]:
+    """One node; a node whose op made several outputs also has `output_grads`."""
+    doc = {
+        "id": n.id,
+        "name": n.name,
+        "shape": list(n.shape) if n.shape is not None else None,
+        "dtype": n.dtype,
+        "leaf": n.leaf,
+        "tensor": n.tensor,
+        "saved": [saved_doc(s) for s in n.saved] if n.saved is not None else None,
+        "saved_bytes": n.saved_bytes,
+        "grad": grad_doc(n.grad),
+        "source": source_doc(n.source),
+        "module": module_doc(n.module),
+    }
+    if n.output_grads is not None:
+        doc["output_grads"] = [grad_doc(g) for g in n.output_grads]
+    return doc
+
+
+def edge_doc(e: EdgeRecord) -> dict[str, Any]:
     return {
-        "root": graph.root,
-        "nodes": nodes,
-        "edges": [
-            {
-                "from": e.src,
-                "to": e.dst,
-                "input_nr": e.input_nr,
-                "position": e.position,
-                "constant": e.constant,
-                "grad": grad_doc(e.grad),
-            }
-            for e in graph.edges
-        ],
+        "from": e.src,
+        "to": e.dst,
+        "input_nr": e.input_nr,
+        "position": e.position,
+        "constant": e.constant,
+        "grad": grad_doc(e.grad),
+    }
+
+
+def _tail(graph: GraphRecord, cut: Cut | None) -> dict[str, Any]:
+    """What follows the nodes and edges: the count per op, the saved bytes, the cut."""
+    return {
         "ops": [
             {"name": op.name, "count": op.count, "saved_bytes": op.saved_bytes}
             for op in graph.ops()
@@ -157,12 +162,43 @@ def graph_doc(graph: GraphRecord, cut: Cut | None = None) -> dict[str, Any]:
     }
 
 
-@paused_gc()
-def to_json(graph: GraphRecord, options: ViewOptions | None = None) -> str:
-    """The `graph` document: every node and edge, unless `options.limits` asks for less."""
+def graph_doc(graph: GraphRecord, cut: Cut | None = None) -> dict[str, Any]:
+    """Every node and edge, as a dict: for documents that hold a graph among other things."""
+    return {
+        "root": graph.root,
+        "nodes": [node_doc(n) for n in graph.nodes],
+        "edges": [edge_doc(e) for e in graph.edges],
+        **_tail(graph, cut),
+    }
+
+
+def graph_chunks(graph: GraphRecord, options: ViewOptions | None = None) -> Iterator[str]:
+    """The `graph` document in pieces, the same bytes as `to_json`, made as they are written.
+
+    Memory stays flat beyond the records: only one batch of nodes or edges is ever a dict.
+    """
     options = options or ViewOptions()
     shown, cut = bounded(graph, options.limits)
-    return dumps(document("graph", **options.fields, **graph_doc(shown, cut)))
+    with paused_gc():
+        head = dumps(document("graph", **options.fields, root=shown.root))
+        yield head[: -len("}\n")] + ',"nodes":['
+        yield from _joined(node_doc, shown.nodes)
+        yield '],"edges":['
+        yield from _joined(edge_doc, shown.edges)
+        yield "]," + dumps(_tail(shown, cut))[1:]
+
+
+def _joined(to_doc: Callable[[T], dict[str, Any]], records: Sequence[T]) -> Iterator[str]:
+    """The records' documents as the inside of a JSON array, a batch at a time."""
+    separator = ""
+    for batch in batches(records):
+        yield separator + dumps([to_doc(r) for r in batch])[1 : -len("]\n")]
+        separator = ","
+
+
+def to_json(graph: GraphRecord, options: ViewOptions | None = None) -> str:
+    """The `graph` document: every node and edge, unless `options.limits` asks for less."""
+    return "".join(graph_chunks(graph, options))
 
 
 def tensor_doc(rec: TensorRecord) -> dict[str, Any]:

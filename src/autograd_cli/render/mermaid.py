@@ -9,10 +9,13 @@ Nodes a recorded model made sit in one `subgraph` per module.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from autograd_cli.gcpause import paused_gc
 from autograd_cli.records import GraphRecord, NodeRecord
 from autograd_cli.render.labels import node_lines
 from autograd_cli.render.limits import ViewOptions, bounded
+from autograd_cli.render.stream import batches
 
 _ENTITIES = {"#": "#35;", '"': "#quot;", "<": "#lt;", ">": "#gt;", "&": "#amp;", "`": "#96;"}
 _TABLE = str.maketrans({**_ENTITIES, "\n": "<br/>", "\r": ""})
@@ -36,31 +39,49 @@ def _class(node: NodeRecord) -> str | None:
     return "named" if node.tensor is not None else None
 
 
-@paused_gc()
-def to_mermaid(graph: GraphRecord, options: ViewOptions | None = None) -> str:
+def mermaid_chunks(graph: GraphRecord, options: ViewOptions | None = None) -> Iterator[str]:
+    """The flowchart in pieces, as they are made (`render.stream`); `to_mermaid` joins them."""
     options = options or ViewOptions()
     shown, cut = bounded(graph, options.limits)
-    lines = ["flowchart TD"]
-    if cut is not None:
-        lines.append(f"  %% cut: {cut.nodes} of {cut.of} nodes not shown ({', '.join(cut.by)})")
-    subgraphs: dict[int, list[str]] = {}  # module index -> its nodes' lines
-    for node in shown.nodes:
-        label = escape("\n".join(node_lines(node)))  # line breaks become <br/> too
-        line = f'  n{node.id}["{label}"]'
-        if node.module is None:
-            lines.append(line)
-        else:
-            title = escape(node.module.label)
-            subgraphs.setdefault(node.module.index, [f'  subgraph m{node.module.index}["{title}"]'])
-            subgraphs[node.module.index].append("  " + line)
-    for _, members in sorted(subgraphs.items()):  # one subgraph per module, in module order
-        lines += [*members, "  end"]
-    lines += [f"  n{e.src} --> n{e.dst}" for e in shown.edges if e.dst is not None]
-    lines.append(CLASSES)
-    classes: dict[str, list[str]] = {}
-    for node in shown.nodes:
-        name = _class(node)
-        if name is not None:
-            classes.setdefault(name, []).append(f"n{node.id}")
-    lines += [f"  class {','.join(ids)} {name}" for name, ids in classes.items()]
-    return "\n".join(lines) + "\n"
+    with paused_gc():
+        yield "flowchart TD\n"
+        if cut is not None:
+            yield f"  %% cut: {cut.nodes} of {cut.of} nodes not shown ({', '.join(cut.by)})\n"
+        subgraphs: dict[int, tuple[str, list[NodeRecord]]] = {}  # module index -> its nodes
+        classes: dict[str, None] = {}  # the classes used, in order of first use
+        for batch in batches(shown.nodes):
+            lines = []
+            for node in batch:
+                name = _class(node)
+                if name is not None:
+                    classes.setdefault(name)
+                if node.module is None:
+                    lines.append(f"  {_node(node)}\n")
+                else:
+                    subgraphs.setdefault(node.module.index, (node.module.label, []))[1].append(node)
+            yield "".join(lines)
+        for index, (title, members) in sorted(subgraphs.items()):  # in module order
+            yield f'  subgraph m{index}["{escape(title)}"]\n'
+            yield "".join(f"    {_node(node)}\n" for node in members)
+            yield "  end\n"
+        for edges in batches(shown.edges):
+            yield "".join(f"  n{e.src} --> n{e.dst}\n" for e in edges if e.dst is not None)
+        yield CLASSES + "\n"
+        for name in classes:  # `class n1,n5 leaf`: the ids a batch at a time
+            yield "  class "
+            separator = ""
+            for batch in batches(shown.nodes):
+                ids = ",".join(f"n{node.id}" for node in batch if _class(node) == name)
+                if ids:
+                    yield separator + ids
+                    separator = ","
+            yield f" {name}\n"
+
+
+def _node(node: NodeRecord) -> str:
+    label = escape("\n".join(node_lines(node)))  # line breaks become <br/> too
+    return f'n{node.id}["{label}"]'
+
+
+def to_mermaid(graph: GraphRecord, options: ViewOptions | None = None) -> str:
+    return "".join(mermaid_chunks(graph, options))
