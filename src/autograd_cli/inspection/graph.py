@@ -154,47 +154,52 @@ def _records(
 ) -> tuple[list[Any], dict[Any, int], list[NodeRecord], list[EdgeRecord]]:
     """Depth-first preorder from `root`, children in `next_functions` order, each node once.
 
-    One loop does the walk and the records: this is the hot path of a million-node graph.
-    An edge's `dst` is filled in at the end, once every node has its id.
+    One loop does the walk and the records: this is the hot path of a million-node graph,
+    where what torch hands over per node (its edges, its output's metadata) costs the most.
+    A leaf's shape comes from its tensor, cheaper to reach than `_input_metadata`. Each
+    shape is kept once (one tuple for every node of that shape). An edge holds its child
+    node until the end, when every node has its id.
     """
     order: list[Any] = []
     ids: dict[Any, int] = {}
     nodes: list[NodeRecord] = []
     edges: list[EdgeRecord] = []
-    targets: list[tuple[Any, int]] = []  # each edge's (child node or None, input_nr)
+    shapes: dict[tuple[int, ...], tuple[int, ...]] = {}  # one tuple per distinct shape
     dtypes: dict[Any, str] = {}
     # Bound methods in locals: a few percent on a loop that runs once per node.
-    add_node, add_edge, add_targets = nodes.append, edges.append, targets.extend
-    stack = [root]
-    pop, push = stack.pop, stack.append
+    add_node, add_edge = nodes.append, edges.append
+    stack: list[tuple[Any, int]] = [(root, 0)]  # (node or None, input_nr), as torch gives them
+    pop, push = stack.pop, stack.extend
     while stack:
-        node = pop()
-        if node in ids:
+        node = pop()[0]
+        if node is None or node in ids:
             continue
         node_id = ids[node] = len(order)
         order.append(node)
         name = _names.get(type(node)) or short_name(node)
-        # `_input_metadata` is private, but torch's only record of the output's shape.
-        meta = node._input_metadata
-        shape = dtype = None
-        if meta:
-            first = meta[0]
-            shape = tuple(first.shape)
-            dtype = dtypes.get(first.dtype) or dtypes.setdefault(
-                first.dtype, dtype_name(first.dtype)
-            )
         leaf = None
-        if leaf_names and name == "AccumulateGrad":
-            leaf = leaf_names.get(id(node.variable))
+        if name == "AccumulateGrad":
+            variable = node.variable
+            size, dt = variable.shape, variable.dtype
+            if leaf_names:
+                leaf = leaf_names.get(id(variable))
+        else:
+            # `_input_metadata` is private, but torch's only record of the output's shape.
+            meta = node._input_metadata
+            size = dt = None
+            if meta:
+                size, dt = meta[0].shape, meta[0].dtype
+        shape = dtype = None
+        if size is not None:
+            shape = tuple(size)
+            shape = shapes.setdefault(shape, shape)
+            dtype = dtypes.get(dt) or dtypes.setdefault(dt, dtype_name(dt))
         add_node(NodeRecord(node_id, name, shape, dtype, leaf, node_names.get(node)))
         nexts = node.next_functions
-        add_targets(nexts)
-        for position, (_, input_nr) in enumerate(nexts):
-            add_edge(EdgeRecord(node_id, None, input_nr, position))
-        for child, _ in reversed(nexts):
-            if child is not None:
-                push(child)
-    for edge, (child, _) in zip(edges, targets, strict=True):
-        if child is not None:
-            edge.dst = ids[child]
+        for position, (child, input_nr) in enumerate(nexts):
+            add_edge(EdgeRecord(node_id, child, input_nr, position))  # dst: an id below
+        push(reversed(nexts))
+    for edge in edges:
+        if edge.dst is not None:
+            edge.dst = ids[edge.dst]
     return order, ids, nodes, edges
