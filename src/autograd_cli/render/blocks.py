@@ -3,19 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from rich.cells import cell_len
 from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
 from rich.segment import Segment
-from rich.syntax import Syntax
 from rich.text import Text
 
 from autograd_cli.records import Source, TorchFailure
 from autograd_cli.render.labels import underline
 
+if TYPE_CHECKING:
+    from rich.syntax import Syntax
+
 
 def code_block(lines: Sequence[str]) -> Syntax:
-    """Code wrapped, not cropped, on a narrow terminal: a cut line loses information."""
+    """Code wrapped, not cropped, on a narrow terminal: a cut line loses information.
+
+    Rich's Syntax loads Pygments (tens of milliseconds): only views that show code pay it.
+    """
+    from rich.syntax import Syntax
+
     return Syntax(
         "\n".join(lines),
         "python",
