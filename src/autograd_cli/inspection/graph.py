@@ -194,11 +194,13 @@ def _records(
             shape = tuple(size)
             shape = shapes.setdefault(shape, shape)
             dtype = dtypes.get(dt) or dtypes.setdefault(dt, dtype_name(dt))
-        add_node(NodeRecord(node_id, name, shape, dtype, leaf, node_names.get(node)))
+        tensor = node_names.get(node) if node_names else None
+        add_node(NodeRecord(node_id, name, shape, dtype, leaf, tensor))
         nexts = node.next_functions
-        for position, (child, input_nr) in enumerate(nexts):
-            add_edge(EdgeRecord(node_id, child, input_nr, position))  # dst: an id below
-        push(reversed(nexts))
+        if nexts:  # a leaf's AccumulateGrad has none
+            for position, (child, input_nr) in enumerate(nexts):
+                add_edge(EdgeRecord(node_id, child, input_nr, position))  # dst: an id below
+            push(reversed(nexts))
     for edge in edges:
         if edge.dst is not None:
             edge.dst = ids[edge.dst]
