@@ -134,3 +134,23 @@ def test_help_paragraphs_are_single_lines() -> None:
     for name, command in getattr(group, "commands", {}).items():
         for paragraph in (command.help or "").strip().split("\n\n"):
             assert "\n" not in paragraph.strip(), f"{name}: {paragraph!r}"
+
+
+JSON_PROBE = """
+import sys
+from autograd_cli.cli import app
+sys.argv = ["autograd-cli", *sys.argv[1:]]
+try:
+    app()
+except SystemExit as done:
+    assert not done.code, done.code
+print(sorted(m for m in sys.modules if m == "rich" or m.startswith("rich.")), file=sys.stderr)
+"""
+
+
+@pytest.mark.parametrize("args", [["graph", "--json"], ["graph", "--format", "dot"]])
+def test_exports_load_no_rich(args: list[str]) -> None:
+    """A document for a script: no terminal to draw for, so Rich is not even imported."""
+    out = subprocess.run([sys.executable, "-c", JSON_PROBE, *args], capture_output=True, text=True)
+    assert out.returncode == 0 and out.stdout.endswith("\n")
+    assert out.stderr.strip() == "[]"
