@@ -132,7 +132,8 @@ def node_lines(node: NodeRecord) -> list[str]:
         ]
     elif node.grad is not None:
         lines.append(f"grad {grad_summary(node.grad)}")
-    lines += [f"saved {s.name} {saved_summary(s)}" for s in node.saved or ()]
+    if node.saved:  # (a comprehension costs a call even when empty: this runs per node)
+        lines += [f"saved {s.name} {saved_summary(s)}" for s in node.saved]
     return lines
 
 
