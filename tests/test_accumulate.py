@@ -248,3 +248,21 @@ def test_vector_of_the_wrong_shape_and_a_leaf_not_used() -> None:
     comp = computation(lambda t: t["inp"] * 2, inp=torch.ones(2, requires_grad=True), u=unused)
     with pytest.raises(UsageError, match="does not depend on u"):
         accumulate(comp, AccumulationPlan(), leaf="u")
+
+
+def test_no_retain_summary_says_what_did_not_happen(cli: Invoke) -> None:
+    """Call 2 fails: no zero_() ran and one call cannot show the k-times rule holding."""
+    result = cli("accumulate", "--no-retain")
+    assert result.exit_code == 0, result.stderr
+    lines = [line.rstrip() for line in result.stdout.splitlines()]
+    assert "zero_()         not reached (planned after call 2)" in lines
+    assert "backward calls  1 of 3 (call 2 failed)" in lines
+    assert not any(line.startswith(("✓", "last inp.grad")) for line in lines)
+    assert "not tested, with only 1 call: after k calls since the last zero_()" in result.stdout
+
+
+def test_no_retain_on_a_graph_that_saves_nothing_keeps_the_rule(cli: Invoke) -> None:
+    result = cli("accumulate", "--no-retain", "--expr", "sum(x + 1)", "--var", "x=ones(2)")
+    assert result.exit_code == 0, result.stderr
+    assert "✓ after k calls since the last zero_()" in result.stdout
+    assert "zero_()         after call 2" in result.stdout

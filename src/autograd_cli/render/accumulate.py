@@ -44,9 +44,16 @@ def accumulation_view(record: AccumulationRecord) -> list[RenderableType]:
             )
         )
         body.append(Text())
+    if _law_untested(record):  # one call cannot show k times anything
+        body.append(Text(f"not tested, with only 1 call: {LAW}", style="dim"))
+        return body
     law = LAW if record.law_holds else f"{LAW} (fails at call {record.law_failure})"
     body.append(fact(record.law_holds, law))
     return body
+
+
+def _law_untested(record: AccumulationRecord) -> bool:
+    return record.failure is not None and record.calls_made < 2
 
 
 def _summary(record: AccumulationRecord) -> Table:
@@ -58,11 +65,14 @@ def _summary(record: AccumulationRecord) -> Table:
     if record.failed_call is not None:
         made += f" of {plan.total} (call {record.failed_call} failed)"
     zeroed = "never" if plan.zero_after is None else f"after call {plan.zero_after}"
+    failed = record.failed_call
+    if plan.zero_after is not None and failed is not None and failed <= plan.zero_after:
+        zeroed = f"not reached (planned after call {plan.zero_after})"
     table.add_row("backward calls", made)
     table.add_row("zero_()", zeroed)
     table.add_row("retain_graph", str(plan.retain_graph))
     last = record.calls[-1] if record.calls else None
-    if last is not None and record.law_holds:
+    if last is not None and record.law_holds and not _law_untested(record):
         k = last.since_zero
         table.add_row(
             f"last {record.leaf}.grad",
