@@ -182,7 +182,7 @@ def test_check_passes_on_the_lesson_and_expressions(cli: Invoke) -> None:
     [
         (["--expr", "x * 2", "--var", "x=ones(3)"], "needs a vector v of that shape"),
         (["--expr", "x * 2", "--var", "x=ones(3)", "--vector", "ones(2)"], "--vector has shape"),
-        (["--expr", "sum(n)", "--var", "n=tensor([1, 2])"], "nothing to differentiate"),
+        (["--expr", "sum(n)", "--var", "n=tensor([1, 2])"], "n is an integer tensor (int64)"),
         (["--expr", "sum(x)", "--var", "x=tensor([1, 2])", "--wrt", "x"], "integer tensor"),
         (
             ["--expr", "sum(x)", "--var", "x=inference_mode(randn(3))", "--wrt", "x"],
@@ -303,3 +303,34 @@ def test_seed_at_torch_bounds_runs(cli: Invoke, seed: str) -> None:
         cli("grad", "--expr", "sum(randn(3) * x)", "--var", "x=randn(3)", "--seed", seed).exit_code
         == 0
     )
+
+
+@pytest.mark.parametrize(
+    ("args", "error", "hint"),
+    [
+        (
+            ["--var", "x=-4", "--expr", "x*x"],
+            "error: the result does not depend on any variable that requires grad: x is an "
+            "integer tensor (int64), and integer tensors never require grad",
+            "hint: write x=-4.0: a float tensor can require grad",
+        ),
+        (
+            ["--var", "x=-4", "--expr", "x*x", "--wrt", "x"],
+            "error: --wrt x: x is an integer tensor (int64); only floating-point tensors can "
+            "require grad",
+            "hint: write x=-4.0: a float tensor can require grad",
+        ),
+        (
+            ["--var", "n=tensor([1, 2])", "--expr", "sum(n*n)"],
+            "error: the result does not depend on any variable that requires grad: n is an "
+            "integer tensor (int64), and integer tensors never require grad",
+            "hint: write its numbers as floats, e.g. tensor([1., 2.])",
+        ),
+    ],
+)
+def test_an_integer_variable_is_named_with_its_float_spelling(
+    cli: Invoke, args: list[str], error: str, hint: str
+) -> None:
+    result = cli("grad", *args)
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr.splitlines() == [error, hint]

@@ -128,7 +128,11 @@ def expression_computation(
         # A value cut from the graph on purpose (detach, no_grad) is not tracked by default.
         cut = any(c.source.code == definition.source for c in sources.cuts)
         tensors[definition.name] = _track(
-            definition.name, value, wrt, default=value.is_floating_point() and not cut
+            definition.name,
+            value,
+            wrt,
+            default=value.is_floating_point() and not cut,
+            written=definition.source[definition.start :],
         )
     output = _tensor(_evaluate(evaluator, result, tensors, notes), result, float_dtype)
     _define(sources, output, result)
@@ -232,7 +236,9 @@ def _tensor(value: object, definition: Definition, dtype: torch.dtype) -> torch.
     )
 
 
-def _track(name: str, tensor: torch.Tensor, wrt: Sequence[str], *, default: bool) -> torch.Tensor:
+def _track(
+    name: str, tensor: torch.Tensor, wrt: Sequence[str], *, default: bool, written: str = ""
+) -> torch.Tensor:
     """Make a leaf require grad (picked by --wrt, else `default`); let intermediates keep .grad."""
     if tensor.grad_fn is not None:
         if name in wrt:
@@ -248,7 +254,7 @@ def _track(name: str, tensor: torch.Tensor, wrt: Sequence[str], *, default: bool
         raise UsageError(
             f"--wrt {name}: {name} is an integer tensor ({dtype}); "
             "only floating-point tensors can require grad",
-            "write its numbers as floats, e.g. tensor([1., 2.])",
+            as_float(name, written),
         )
     if wanted and tensor.is_inference():
         raise UsageError(
@@ -258,3 +264,11 @@ def _track(name: str, tensor: torch.Tensor, wrt: Sequence[str], *, default: bool
             "require grad)",
         )
     return tensor.requires_grad_(wanted)
+
+
+def as_float(name: str, written: str) -> str:
+    """How to make `name` a float tensor: `x=-4.0` for a whole number, else a float literal."""
+    number = written.strip()
+    if number.lstrip("+-").isdigit():
+        return f"write {name}={number}.0: a float tensor can require grad"
+    return "write its numbers as floats, e.g. tensor([1., 2.])"

@@ -302,7 +302,9 @@ class ComputationOptions:
         """
         if text is None and not required:
             return None
-        from autograd_cli.inspection.grads import backward_vector
+        from autograd_cli.inspection.grads import backward_vector, refuse_integers_only
+
+        refuse_integers_only(computation)
 
         return backward_vector(computation.result, self.evaluate(computation, text))
 

@@ -51,6 +51,7 @@ def inspect_grads(
     """
     result = computation.result
     if not ran:
+        refuse_integers_only(computation)
         vector = backward_vector(result, vector)
         for name, tensor in computation.tensors.items():
             if tensor.grad_fn is not None and not tensor.retains_grad:
@@ -86,6 +87,22 @@ def inspect_grads(
     if hessian:
         report.hessian = hessians(computation, full)
     return report
+
+
+def refuse_integers_only(computation: Computation) -> None:
+    """Nothing requires grad because the variables are integers (`x=-4`): say which one."""
+    from autograd_cli.build.expression import as_float
+
+    if computation.result.requires_grad or computation.wrt:
+        return
+    for name, tensor in computation.tensors.items():
+        if tensor.is_leaf and not tensor.is_floating_point():
+            dtype = str(tensor.dtype).removeprefix("torch.")
+            raise UsageError(
+                "the result does not depend on any variable that requires grad: "
+                f"{name} is an integer tensor ({dtype}), and integer tensors never require grad",
+                as_float(name, computation.source.get(name, "").partition("=")[2]),
+            )
 
 
 def backward_vector(result: torch.Tensor, vector: torch.Tensor | None) -> torch.Tensor | None:
