@@ -1,11 +1,14 @@
-"""Shared test helpers: a CLI runner and golden files.
+"""Shared test helpers: a CLI runner, golden files and the JSON schema.
 
 Golden files hold the exact output of rendered views; regenerate them with
-`python -m pytest --update-golden` and review the diff like code.
+`python -m pytest --update-golden` and review the diff like code. Every JSON document a
+test reads (through `cli`, `run_json` or `load_document`) is checked against the published
+schema, schema/autograd-cli-N.schema.json, so the schema cannot drift from the output.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from collections.abc import Callable
@@ -14,11 +17,15 @@ from typing import Any
 
 import pytest
 from hypothesis import settings
+from jsonschema import Draft202012Validator
 from typer.testing import CliRunner, Result
 
 from autograd_cli.cli import app
+from autograd_cli.records import SCHEMA
 
 GOLDEN = Path(__file__).parent / "golden"
+#: The published schema of the documents this version writes (`autograd-cli/1` -> ...-1).
+SCHEMA_FILE = Path(__file__).parent.parent / "schema" / f"{SCHEMA.replace('/', '-')}.schema.json"
 
 # CI must pass or fail on the commit alone: there the property tests draw the same examples
 # every run (HYPOTHESIS_PROFILE=ci, set by .ci/run); elsewhere they explore anew each run.
@@ -59,7 +66,10 @@ def cli(monkeypatch: pytest.MonkeyPatch) -> Invoke:
     runner = CliRunner()
 
     def invoke(*args: str, env: dict[str, str] | None = None) -> Result:
-        return runner.invoke(app, list(args), env=env)
+        result = runner.invoke(app, list(args), env=env)
+        if result.stdout.startswith('{"schema":'):  # --json, --format json, run --json
+            load_lines(result.stdout)
+        return result
 
     return invoke
 
@@ -67,4 +77,31 @@ def cli(monkeypatch: pytest.MonkeyPatch) -> Invoke:
 def run_json(cli: Invoke, *args: str) -> Any:
     result = cli(*args, "--json")
     assert result.exit_code == 0, result.stderr
-    return json.loads(result.stdout)
+    return load_document(result.stdout)
+
+
+@functools.cache
+def schema_validator() -> Draft202012Validator:
+    schema = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema)
+
+
+def validate_document(doc: Any) -> None:
+    """Fail with every place where `doc` breaks the published schema."""
+    errors = sorted(schema_validator().iter_errors(doc), key=lambda e: list(e.absolute_path))
+    assert not errors, "\n".join(
+        f"{'/'.join(map(str, e.absolute_path)) or '(document)'}: {e.message[:300]}" for e in errors
+    )
+
+
+def load_document(text: str) -> Any:
+    """One JSON document, checked against the schema."""
+    doc = json.loads(text)
+    validate_document(doc)
+    return doc
+
+
+def load_lines(text: str) -> list[Any]:
+    """JSON Lines (`run --json`), each checked against the schema."""
+    return [load_document(line) for line in text.splitlines() if line.strip()]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import json
 import subprocess
 import sys
 from collections.abc import Callable
@@ -17,7 +16,7 @@ from autograd_cli.build.lesson import build_lesson
 from autograd_cli.build.sources import SourceMap
 from autograd_cli.errors import UsageError
 from autograd_cli.records import GraphRecord
-from conftest import Invoke
+from conftest import Invoke, load_document
 
 LAZY_PROBE = """
 import sys
@@ -52,8 +51,8 @@ def test_api_matches_the_cli(cli: Invoke) -> None:
     assert isinstance(graph, GraphRecord)
     assert autograd_cli.to_dot(graph) == cli("graph", "--format", "dot").stdout
     assert autograd_cli.to_mermaid(graph) == cli("graph", "--format", "mermaid").stdout
-    doc = json.loads(autograd_cli.to_json(graph))
-    cli_doc = json.loads(cli("graph", "--json").stdout)
+    doc = load_document(autograd_cli.to_json(graph))
+    cli_doc = load_document(cli("graph", "--json").stdout)
     del cli_doc["seed"]  # the CLI adds the seed it drew with
     assert doc == cli_doc
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Annotated
@@ -13,7 +12,7 @@ import typer
 from autograd_cli.cli.app import write_atomic
 from autograd_cli.cli.run import job_argv
 from autograd_cli.errors import UsageError
-from conftest import Invoke, run_json
+from conftest import Invoke, load_document, load_lines, run_json
 
 JOBS = """
 [[job]]
@@ -41,7 +40,7 @@ def _write(tmp_path: Path, text: str) -> Path:
 def test_json_lines_equal_the_command_lines(cli: Invoke, tmp_path: Path) -> None:
     result = cli("run", str(_write(tmp_path, JOBS)), "--json")
     assert result.exit_code == 2  # one job was invalid; the others still ran
-    docs = [json.loads(line) for line in result.stdout.splitlines()]
+    docs = load_lines(result.stdout)
     assert [(d["job"], d["status"]) for d in docs] == [
         ("from z", "passed"),
         ("typo", "invalid"),
@@ -102,7 +101,7 @@ detect_anomaly = true
 def test_all_passing_exits_zero(cli: Invoke, tmp_path: Path) -> None:
     result = cli("run", str(_write(tmp_path, '[[job]]\ncommand = "graph"\n')), "--json")
     assert result.exit_code == 0
-    assert json.loads(result.stdout)["status"] == "passed"
+    assert load_document(result.stdout)["status"] == "passed"
 
 
 @pytest.mark.parametrize(
@@ -199,7 +198,7 @@ def test_json_lines_keep_a_text_format_job(cli: Invoke, tmp_path: Path, fmt: str
     result = cli("run", str(_write(tmp_path, jobs)), "--json")
     assert result.exit_code == 0, result.stderr
     (line,) = result.stdout.splitlines()
-    doc = json.loads(line)
+    doc = load_document(line)
     assert doc["status"] == "passed" and "error" not in doc
     assert doc["output"] == cli("graph", "--format", fmt).stdout
 
@@ -209,6 +208,6 @@ def test_passed_job_with_output_has_no_error(cli: Invoke, tmp_path: Path) -> Non
     jobs = f'[[job]]\ncommand = "grad"\noutput = "{target}"\n'
     result = cli("run", str(_write(tmp_path, jobs)), "--json")
     assert result.exit_code == 0
-    doc = json.loads(result.stdout)
+    doc = load_document(result.stdout)
     assert doc["status"] == "passed" and "error" not in doc
-    assert json.loads(target.read_text())["command"] == "grad"
+    assert load_document(target.read_text())["command"] == "grad"

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from conftest import Invoke
+from conftest import Invoke, load_document
 
 SQUARE = ("grad", "--expr", "sum(x**2)", "--var", "x=randn(4)")
 
@@ -16,7 +15,7 @@ SQUARE = ("grad", "--expr", "sum(x**2)", "--var", "x=randn(4)")
 def _doc(cli: Invoke, *args: str, code: int) -> Any:
     result = cli(*args, "--json")
     assert result.exit_code == code, result.stderr
-    return json.loads(result.stdout)
+    return load_document(result.stdout)
 
 
 def test_right_formula_passes(cli: Invoke) -> None:

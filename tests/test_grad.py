@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from collections.abc import Callable, Mapping
@@ -14,7 +13,7 @@ import torch
 
 from autograd_cli.build.computation import Computation
 from autograd_cli.inspection.grads import inspect_grads
-from conftest import Invoke, run_json
+from conftest import Invoke, load_document, run_json
 
 Golden = Callable[[str, str], None]
 
@@ -236,7 +235,7 @@ def test_float64_and_same_seed_same_bytes(cli: Invoke) -> None:
     args = ["grad", "--expr", "sum(x ** 2)", "--var", "x=randn(3)", "--dtype", "float64"]
     first, second = cli(*args, "--json"), cli(*args, "--json")
     assert first.stdout == second.stdout
-    assert json.loads(first.stdout)["variables"][0]["dtype"] == "float64"
+    assert load_document(first.stdout)["variables"][0]["dtype"] == "float64"
 
 
 def test_graph_names_variables_and_intermediates(cli: Invoke) -> None:
@@ -273,7 +272,7 @@ def test_subprocess_grad_json() -> None:
         capture_output=True, text=True,
     )  # fmt: skip
     assert out.returncode == 0, out.stderr
-    grad = json.loads(out.stdout)["variables"][0]["grad"]
+    grad = load_document(out.stdout)["variables"][0]["grad"]
     torch.testing.assert_close(torch.tensor(grad), torch.cos(torch.tensor([0.0, 1.0])))
 
 

@@ -3,7 +3,6 @@ keeps its shape, files are replaced whole or not at all."""
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
@@ -24,7 +23,7 @@ from autograd_cli.render.json import document, dumps, graph_doc, to_json
 from autograd_cli.render.limits import Limits, ViewOptions, bounded
 from autograd_cli.render.mermaid import to_mermaid
 from autograd_cli.render.stream import BATCH
-from conftest import Invoke, run_json
+from conftest import Invoke, load_document, run_json
 
 #: Names a user may give to variables: everything DOT and Mermaid read specially.
 NASTY = 'a"b\\c#1;<i>&`x`\nnext'
@@ -102,7 +101,7 @@ def test_json_keeps_the_old_fields(cli: Invoke) -> None:
     assert list(edge)[:5] == ["from", "to", "input_nr", "position", "constant"]
     assert node["saved"] is None and node["grad"] is None and doc["saved_bytes"] is None
     assert doc["cut"] is None
-    assert doc == json.loads(cli("graph", "--format", "json").stdout)
+    assert doc == load_document(cli("graph", "--format", "json").stdout)
 
 
 def test_json_and_format_disagree(cli: Invoke) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from pathlib import Path
@@ -15,7 +14,7 @@ from typer.testing import CliRunner
 
 from autograd_cli.build.expression import expression_computation
 from autograd_cli.cli import app
-from conftest import Invoke, run_json
+from conftest import Invoke, load_document, run_json
 
 XW = ["--var", "x=randn(3)", "--var", "w=randn(3)"]
 NOT_SCALAR = "not a single number, so backward() needs a vector"
@@ -109,7 +108,7 @@ def test_k_times_law_for_random_expressions(
     args = ["--expr", expr, *XW, *vector, "--leaf", leaf, "--times", str(times), "--json"]
     result = CliRunner().invoke(app, ["accumulate", *args])
     assert result.exit_code == 0, result.stderr
-    doc = json.loads(result.stdout)
+    doc = load_document(result.stdout)
     assert doc["law_holds"] and doc["leaf"] == leaf and doc["calls_made"] == times + 1
     # The first call's gradient, from torch directly on the same tensors.
     built = expression_computation(expr, XW[1::2])
@@ -218,7 +217,7 @@ def test_accumulate_expr_through_a_process() -> None:
         text=True,
     )
     assert out.returncode == 0 and out.stderr == ""
-    doc = json.loads(out.stdout)
+    doc = load_document(out.stdout)
     assert [c["grad"] for c in doc["calls"]] == [[2, 4], [4, 8], [6, 12], [2, 4]]
     assert doc["leaf"] == "x" and doc["law_holds"] is True
 

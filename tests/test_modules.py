@@ -22,6 +22,7 @@ from autograd_cli.render.json import to_json
 from autograd_cli.render.mermaid import to_mermaid
 from autograd_cli.render.module_view import health_view, module_view
 from autograd_cli.render.modules import find_module, model_doc, module_rows
+from conftest import load_document
 
 Golden = Callable[[str, str], None]
 
@@ -275,7 +276,7 @@ def test_model_json_and_health_golden(golden: Golden) -> None:
     assert graph is not None
     golden("modules_mlp.dot", to_dot(graph))
     golden("modules_mlp.mmd", to_mermaid(graph))
-    nodes = json.loads(to_json(graph))["nodes"]
+    nodes = load_document(to_json(graph))["nodes"]
     assert {n["module"]["path"] for n in nodes if n["module"]} == {"0", "1", "2"}
 
 

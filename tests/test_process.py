@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
 
 import pytest
+
+from conftest import load_document
 
 HELP_PROBE = """
 import sys
@@ -73,7 +74,7 @@ def test_module_entry_point_json(args: list[str]) -> None:
         [sys.executable, "-m", "autograd_cli", *args], capture_output=True, text=True
     )
     assert out.returncode == 0, out.stderr
-    assert json.loads(out.stdout)["command"] == args[0]
+    assert load_document(out.stdout)["command"] == args[0]
 
 
 def test_usage_error_exit_code_and_no_traceback() -> None:

@@ -6,7 +6,6 @@ or against the numbers the seed lesson, the official tutorial and micrograd's te
 
 from __future__ import annotations
 
-import json
 import re
 import subprocess
 import sys
@@ -18,7 +17,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import Invoke, run_json
+from conftest import Invoke, load_document, load_lines, run_json
 
 PROGRAMS = Path(__file__).parent / "programs"
 SEED_LESSON = Path(__file__).parents[2] / "shared" / "seed" / "lesson5-autograd.md"
@@ -129,7 +128,7 @@ def test_code_and_stdin(cli: Invoke) -> None:
     from autograd_cli.cli import app
 
     result = CliRunner().invoke(app, ["step", "-", "--json"], input=code.replace("; ", "\n"))
-    assert printed(json.loads(result.stdout)) == ["tensor([2., 2., 2.])"]
+    assert printed(load_document(result.stdout)) == ["tensor([2., 2., 2.])"]
 
 
 def test_long_loops_fold_and_keep_first_and_last(cli: Invoke) -> None:
@@ -251,7 +250,7 @@ def test_trusted_file_runs_as_python(tmp_path: Path) -> None:
         text=True,
     )
     assert out.returncode == 4, out.stderr
-    doc = json.loads(out.stdout)
+    doc = load_document(out.stdout)
     assert doc["trusted"] is True
     assert printed(doc) == ["__main__ True tensor([2., 2.])"]
     call = next(e for e in doc["events"] if e["backward"])["backward"][0]
@@ -319,7 +318,7 @@ def test_statement_sequences_never_crash(statements: list[str]) -> None:
     code = "import torch\n" + "\n".join(statements)
     result = CliRunner().invoke(app, ["step", "--code", code, "--json"])
     assert result.exit_code in (0, 1, 2), (code, result.exception)
-    doc = json.loads(result.stdout) if result.exit_code in (0, 1) else None
+    doc = load_document(result.stdout) if result.exit_code in (0, 1) else None
     if doc is not None:
         assert (doc["failure"] is None) == (result.exit_code == 0)
 
@@ -404,7 +403,7 @@ def test_a_batch_job_cannot_trust(cli: Invoke, tmp_path: Path) -> None:
         f'[[job]]\ncommand = "graph"\nfile = "{program}"\ntrust = true\n'
     )
     result = cli("run", str(jobs), "--json")
-    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    lines = load_lines(result.stdout)
     assert lines[0]["nodes"][0]["name"] == "SumBackward0"
     assert lines[1]["status"] == "invalid" and "cannot be trusted" in lines[1]["error"]
     assert result.exit_code == 2

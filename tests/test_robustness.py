@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from autograd_cli.cli import app
-from conftest import Invoke
+from conftest import Invoke, load_document, load_lines
 
 EXPRESSIONS = [
     "sum(x**2)",
@@ -127,7 +127,7 @@ def _check(result: Any, argv: list[str]) -> None:
     if result.exit_code == 2:
         assert result.stdout == "", (argv, "a usage error must not leave half an output")
     elif "--json" in argv and "-o" not in argv:
-        json.loads(result.stdout)  # exactly one document
+        load_document(result.stdout)  # exactly one document
 
 
 @settings(
@@ -179,6 +179,6 @@ def test_any_batch_file_ends_cleanly(
     assert result.exit_code in (0, 1, 2), (lines, result.stderr)
     assert "Traceback" not in result.stdout + result.stderr
     if as_json and jobs:
-        docs = [json.loads(line) for line in result.stdout.splitlines()]
+        docs = load_lines(result.stdout)
         assert len(docs) == len(jobs)
         assert all(doc["schema"] == "autograd-cli/1" and "status" in doc for doc in docs)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 import tomllib
@@ -11,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from autograd_cli import __version__
-from conftest import Invoke
+from conftest import Invoke, load_document, load_lines
 
 PYPROJECT = Path(__file__).parent.parent / "pyproject.toml"
 
@@ -49,7 +48,7 @@ def test_version_option_prints_it_without_torch() -> None:
 def test_every_json_document_has_the_version(cli: Invoke, args: list[str]) -> None:
     result = cli(*args, "--json")
     assert result.exit_code == 0, result.stderr
-    doc = json.loads(result.stdout)
+    doc = load_document(result.stdout)
     assert (doc["command"], doc["version"]) == (args[0], __version__)
 
 
@@ -60,7 +59,7 @@ def test_batch_documents_have_the_version(cli: Invoke, tmp_path: Path) -> None:
         encoding="utf-8",
     )
     result = cli("run", str(jobs), "--json")
-    docs = [json.loads(line) for line in result.stdout.splitlines()]
+    docs = load_lines(result.stdout)
     assert [(d["status"], d["version"]) for d in docs] == [
         ("passed", __version__),
         ("invalid", __version__),

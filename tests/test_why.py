@@ -16,7 +16,7 @@ from autograd_cli.errors import UsageError
 from autograd_cli.inspection.graph import trace
 from autograd_cli.inspection.why import INPLACE_ERROR, explain
 from autograd_cli.records import Reason, Source, WhyRecord
-from conftest import Invoke, run_json
+from conftest import Invoke, load_document, run_json
 
 
 def _computation(
@@ -300,7 +300,7 @@ def test_why_in_a_subprocess() -> None:
         [sys.executable, "-m", "autograd_cli", "why", "b", "--json"],
         capture_output=True, text=True, check=True,
     )  # fmt: skip
-    doc = json.loads(out.stdout)
+    doc = load_document(out.stdout)
     assert (doc["schema"], doc["command"], doc["name"]) == ("autograd-cli/1", "why", "b")
     assert doc["reason"] == "has_grad" and len(doc["grad"]["values"]) == 3
 
