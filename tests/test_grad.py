@@ -160,7 +160,7 @@ def test_check_exits_1_on_a_mismatch(cli: Invoke) -> None:
     assert "gradcheck failed for x" in result.stderr and "Traceback" not in result.stderr
     json_result = cli(*args, "--json")
     assert json_result.exit_code == 1
-    assert json.loads(json_result.stdout)["check"] == [
+    assert load_document(json_result.stdout)["check"] == [
         {"name": "x", "passed": False, "max_difference": 0.5}
     ]
 
