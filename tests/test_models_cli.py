@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from conftest import Invoke
+from conftest import Invoke, load_document
 
 EXAMPLES = Path(__file__).parent.parent / "examples"
 FORWARD_ONLY = """\
@@ -34,7 +34,7 @@ def test_by_module_json_and_expand(cli: Invoke) -> None:
     args = ["graph", "-f", str(EXAMPLES / "transformer.py"), "--trust", "--by-module"]
     done = cli(*args, "--expand", "layers.1.linear2", "--json")
     assert done.exit_code == 0, done.stderr
-    doc = json.loads(done.stdout)
+    doc = load_document(done.stdout)
     assert doc["view"] == "modules" and doc["root"] == "loss"
     names = [row["name"] for row in doc["rows"]]
     assert "0" in names and "1" in names and "2-3" in names and "linear2" in names
@@ -44,7 +44,7 @@ def test_by_module_json_and_expand(cli: Invoke) -> None:
     ]
     text = cli(*args, "--expand", "layers.1.linear2")
     assert "nodes of layers.1.linear2 (Linear)" in text.stdout
-    shallow = json.loads(cli(*args, "--module-depth", "0", "--json").stdout)
+    shallow = load_document(cli(*args, "--module-depth", "0", "--json").stdout)
     assert [r["depth"] for r in shallow["rows"]] == [0, 0]
 
 
@@ -56,7 +56,7 @@ def test_saved_bytes_on_meta_equal_the_cpu_run(cli: Invoke, tmp_path: Path) -> N
         args = ["graph", "-f", str(program), "--trust", "--by-module", "--json"]
         done = cli(*args, "--device", device)
         assert done.exit_code == 0, done.stderr
-        doc = json.loads(done.stdout)
+        doc = load_document(done.stdout)
         assert doc["device"] == device
         figures[device] = [m["saved_bytes"] for m in doc["modules"]]
     assert figures["cpu"] == figures["meta"] and figures["cpu"][0] > 0
@@ -146,7 +146,7 @@ def test_grad_shows_parameter_health_with_flags(cli: Invoke, tmp_path: Path) -> 
 def test_grad_update_ratio_after_optimizer_steps(cli: Invoke) -> None:
     done = cli("grad", "-f", str(EXAMPLES / "forgot_zero_grad.py"), "--json")
     assert done.exit_code == 0, done.stderr
-    doc = json.loads(done.stdout)
+    doc = load_document(done.stdout)
     assert doc["optimizer_steps"] == 30
     update = doc["parameters"][0]["update"]
     assert update["steps"] == 30 and 0 < update["ratio"] < 1
