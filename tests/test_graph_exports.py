@@ -3,6 +3,7 @@ keeps its shape, files are replaced whole or not at all."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
