@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from conftest import Invoke, load_document, load_lines, run_json
 
 PROGRAMS = Path(__file__).parent / "programs"
+EXAMPLES = Path(__file__).parents[1] / "examples"
 SEED_LESSON = Path(__file__).parents[2] / "shared" / "seed" / "lesson5-autograd.md"
 LESSON = Path(__file__).parents[1] / "src" / "autograd_cli" / "lessons" / "lesson5.py"
 
@@ -95,7 +96,7 @@ def test_step_view_of_the_lesson(
 
 
 def test_official_tutorial_q_and_eye(cli: Invoke) -> None:
-    doc = run_json(cli, "step", str(PROGRAMS / "tutorial_q.py"))
+    doc = run_json(cli, "step", str(EXAMPLES / "tutorial.py"))
     lines = printed(doc)
     assert lines[:2] == ["tensor([True, True])", "tensor([True, True])"]
     assert lines[3] == "tensor([[4., 2., 2., 2., 2.],"
@@ -103,12 +104,9 @@ def test_official_tutorial_q_and_eye(cli: Invoke) -> None:
     assert lines[-4] == "tensor([[4., 2., 2., 2., 2.],"
 
 
-def test_micrograd_sanity_check_indented_as_in_its_test(cli: Invoke, tmp_path: Path) -> None:
-    path = tmp_path / "sanity.py"
-    path.write_text(
-        (PROGRAMS / "micrograd_sanity.py").read_text() + "    print(ypt.item(), xpt.grad.item())\n"
-    )
-    assert printed(run_json(cli, "step", str(path)))[-1] == "-20.0 46.0"
+def test_micrograd_sanity_check_indented_as_in_its_test(cli: Invoke) -> None:
+    doc = run_json(cli, "step", str(EXAMPLES / "micrograd_sanity.py"))
+    assert printed(doc)[-1] == "-20.0 46.0"
 
 
 def test_micrograd_more_ops(cli: Invoke) -> None:
@@ -336,15 +334,15 @@ def test_graph_of_a_program_defaults_to_the_last_backward_root(cli: Invoke) -> N
 
 
 def test_grad_shows_grads_as_the_program_left_them(cli: Invoke) -> None:
-    doc = run_json(cli, "grad", "-f", str(PROGRAMS / "tutorial_q.py"), "--expect", "a=9*a**2")
+    doc = run_json(cli, "grad", "-f", str(EXAMPLES / "tutorial.py"), "--expect", "a=9*a**2")
     grads = {v["name"]: v["grad"] for v in doc["variables"]}
     assert grads["a"] == [36.0, 81.0] and grads["b"] == [-12.0, -8.0]
     assert grads["inp"][0] == [4.0, 2.0, 2.0, 2.0, 2.0]  # zeroed, then one more call
     assert doc["expect"][0]["passed"] is True
-    wrong = cli("grad", "-f", str(PROGRAMS / "tutorial_q.py"), "--expect", "a=a**2")
+    wrong = cli("grad", "-f", str(EXAMPLES / "tutorial.py"), "--expect", "a=a**2")
     assert wrong.exit_code == 1
     for option in ("--jacobian", "--check", "--hessian"):
-        refused = cli("grad", "-f", str(PROGRAMS / "tutorial_q.py"), option)
+        refused = cli("grad", "-f", str(EXAMPLES / "tutorial.py"), option)
         assert refused.exit_code == 2 and "not on a program" in refused.stderr
 
 
@@ -365,7 +363,7 @@ def test_why_explains_from_what_the_program_did(cli: Invoke) -> None:
 
 
 def test_backward_watches_the_programs_own_last_call(cli: Invoke) -> None:
-    doc = run_json(cli, "backward", "-f", str(PROGRAMS / "tutorial_q.py"))
+    doc = run_json(cli, "backward", "-f", str(EXAMPLES / "tutorial.py"))
     assert doc["result"] == "out"
     assert [s["node"] for s in doc["steps"]] == [0, 1, 2, 3]
     # as plain PyTorch: the program's last call retained the graph, so it ran once more

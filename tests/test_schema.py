@@ -19,7 +19,7 @@ from autograd_cli.cli import app
 from autograd_cli.records import SCHEMA
 from conftest import SCHEMA_FILE, Invoke, load_lines, run_json, schema_validator
 
-PROGRAM = Path(__file__).parent / "programs" / "tutorial_q.py"
+PROGRAM = Path(__file__).parents[1] / "examples" / "tutorial.py"
 
 #: One command line per document form the schema defines.
 DOCUMENTS = {
