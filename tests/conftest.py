@@ -21,7 +21,7 @@ from jsonschema import Draft202012Validator
 from typer.testing import CliRunner, Result
 
 from autograd_cli.cli import app
-from autograd_cli.records import SCHEMA
+from autograd_cli.records.schema import SCHEMA
 
 GOLDEN = Path(__file__).parent / "golden"
 #: The published schema of the documents this version writes (`autograd-cli/1` -> ...-1).

@@ -15,7 +15,7 @@ import autograd_cli
 from autograd_cli.build.lesson import build_lesson
 from autograd_cli.build.sources import SourceMap
 from autograd_cli.errors import UsageError
-from autograd_cli.records import GraphRecord
+from autograd_cli.records.graph import GraphRecord
 from conftest import Invoke, load_document
 
 LAZY_PROBE = """

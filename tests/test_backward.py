@@ -14,7 +14,7 @@ from rich.console import Console
 from autograd_cli.build.computation import Computation, lesson_computation
 from autograd_cli.build.expression import expression_computation
 from autograd_cli.inspection.backward import run_backward
-from autograd_cli.records import GradRecord
+from autograd_cli.records.grads import GradRecord
 from autograd_cli.render.backward import anomaly_view
 from conftest import Invoke, run_json
 

@@ -17,7 +17,7 @@ from rich.console import ConsoleRenderable
 
 from autograd_cli.cli.app import write_atomic
 from autograd_cli.inspection.graph import trace
-from autograd_cli.records import GraphRecord
+from autograd_cli.records.graph import GraphRecord
 from autograd_cli.render.dot import to_dot
 from autograd_cli.render.formats import GraphFormat, renderer
 from autograd_cli.render.json import document, dumps, graph_doc, to_json

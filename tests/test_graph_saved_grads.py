@@ -13,7 +13,8 @@ from rich.console import Console
 from autograd_cli.build.lesson import build_lesson
 from autograd_cli.errors import UsageError
 from autograd_cli.inspection.graph import trace
-from autograd_cli.records import GradRecord, SavedRecord
+from autograd_cli.records.grads import GradRecord
+from autograd_cli.records.graph import SavedRecord
 from autograd_cli.render.json import graph_doc
 from autograd_cli.render.tree import grad_text, tree_view
 from conftest import Invoke, run_json

@@ -12,7 +12,7 @@ import torch
 from rich.console import Console, RenderableType
 
 from autograd_cli.inspection.graph import trace
-from autograd_cli.records import GraphRecord
+from autograd_cli.records.graph import GraphRecord
 from autograd_cli.render.dot import to_dot
 from autograd_cli.render.json import to_json
 from autograd_cli.render.limits import Limits, ViewOptions, bounded, fold_for

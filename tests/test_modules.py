@@ -15,7 +15,7 @@ from torch.overrides import TorchFunctionMode
 
 from autograd_cli.inspection.graph import trace
 from autograd_cli.inspection.modules import ModuleRecorder
-from autograd_cli.records import GraphRecord
+from autograd_cli.records.graph import GraphRecord
 from autograd_cli.records.modules import ModelRecord, Thresholds, flags
 from autograd_cli.render.dot import to_dot
 from autograd_cli.render.json import to_json

@@ -16,7 +16,7 @@ import pytest
 import typer
 
 from autograd_cli.cli import app
-from autograd_cli.records import SCHEMA
+from autograd_cli.records.schema import SCHEMA
 from conftest import SCHEMA_FILE, Invoke, load_lines, run_json, schema_validator
 
 PROGRAM = Path(__file__).parents[1] / "examples" / "tutorial.py"

@@ -8,7 +8,7 @@ import torch
 
 from autograd_cli.build.lesson import LESSON_SOURCE, build_lesson
 from autograd_cli.build.sources import SourceMap
-from autograd_cli.records import Source
+from autograd_cli.records.source import Source
 from conftest import Invoke, run_json
 
 

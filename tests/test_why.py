@@ -15,7 +15,8 @@ from autograd_cli.cli.run import job_argv
 from autograd_cli.errors import UsageError
 from autograd_cli.inspection.graph import trace
 from autograd_cli.inspection.why import INPLACE_ERROR, explain
-from autograd_cli.records import Reason, Source, WhyRecord
+from autograd_cli.records.source import Source
+from autograd_cli.records.why import Reason, WhyRecord
 from conftest import Invoke, load_document, run_json
 
 

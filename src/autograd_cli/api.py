@@ -26,7 +26,7 @@ from autograd_cli.errors import UsageError
 from autograd_cli.expr.evaluate import describe
 from autograd_cli.inspection.graph import release_graph
 from autograd_cli.inspection.graph import trace as _trace
-from autograd_cli.records import GraphRecord
+from autograd_cli.records.graph import GraphRecord
 from autograd_cli.render import dot, json, mermaid
 from autograd_cli.render.limits import Limits, ViewOptions, fold_for
 

@@ -21,7 +21,7 @@ from autograd_cli.errors import CliWarning, UsageError
 from autograd_cli.expr.evaluate import Evaluator, describe
 from autograd_cli.expr.parser import Node, closest, parse
 from autograd_cli.expr.whitelist import FUNCTIONS
-from autograd_cli.records import Source
+from autograd_cli.records.source import Source
 
 if TYPE_CHECKING:
     import torch

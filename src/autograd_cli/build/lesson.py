@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from autograd_cli.build.sources import SourceMap
-from autograd_cli.records import Source
+from autograd_cli.records.source import Source
 
 if TYPE_CHECKING:
     import torch

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from autograd_cli.records import Source
+from autograd_cli.records.source import Source
 
 if TYPE_CHECKING:
     import torch

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
     from autograd_cli.build.computation import Computation
     from autograd_cli.inspection.modules import ModuleRecorder
-    from autograd_cli.records import GraphRecord
+    from autograd_cli.records.graph import GraphRecord
 
 MODEL_PANEL = "Models"
 

@@ -22,7 +22,7 @@ from autograd_cli.batch.jobfile import JobSpec, Shard
 from autograd_cli.cli.app import Json, app, handled, is_debug, out, report, write_atomic
 from autograd_cli.cli.parsing import option_error
 from autograd_cli.errors import EXIT_USAGE, UsageError
-from autograd_cli.records import JobResult
+from autograd_cli.records.batch import JobResult
 
 if TYPE_CHECKING:
     from rich.console import RenderableType

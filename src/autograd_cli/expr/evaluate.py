@@ -39,7 +39,8 @@ from autograd_cli.expr.parser import (
     Unary,
 )
 from autograd_cli.expr.whitelist import DtypeRule, Function
-from autograd_cli.records import Source, format_shape
+from autograd_cli.records.source import Source
+from autograd_cli.records.tensors import format_shape
 
 if TYPE_CHECKING:
     import torch

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from autograd_cli.build.computation import Computation
 from autograd_cli.errors import UsageError, backward_error, explain_freed
 from autograd_cli.inspection.tensors import check_vector_shape, values
-from autograd_cli.records import TorchFailure
+from autograd_cli.records.failures import TorchFailure
 from autograd_cli.records.reports import AccumulationCall, AccumulationPlan, AccumulationRecord
 
 if TYPE_CHECKING:

@@ -13,7 +13,7 @@ from autograd_cli.errors import UsageError
 from autograd_cli.inspection.flow import grad_record, watch_backward
 from autograd_cli.inspection.grads import backward_vector
 from autograd_cli.inspection.graph import traced
-from autograd_cli.records import BackwardRecord
+from autograd_cli.records.backward import BackwardRecord
 
 if TYPE_CHECKING:
     import torch

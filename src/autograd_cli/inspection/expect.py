@@ -17,8 +17,8 @@ from autograd_cli.defaults import EXPECT_ATOL, EXPECT_RTOL
 from autograd_cli.errors import UsageError
 from autograd_cli.expr.parser import suggestion
 from autograd_cli.inspection.tensors import values
-from autograd_cli.records import format_shape
 from autograd_cli.records.reports import ExpectRecord, ExpectRow
+from autograd_cli.records.tensors import format_shape
 
 if TYPE_CHECKING:
     import torch

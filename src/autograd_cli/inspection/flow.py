@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING, Any
 
 from autograd_cli.errors import UsageError, backward_error
 from autograd_cli.inspection.graph import short_name
-from autograd_cli.records import Anomaly, GradRecord, StepRecord
+from autograd_cli.records.backward import Anomaly, StepRecord
+from autograd_cli.records.grads import GradRecord
 
 if TYPE_CHECKING:
     import torch

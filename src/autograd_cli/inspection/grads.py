@@ -14,7 +14,6 @@ from autograd_cli.build.computation import Computation
 from autograd_cli.defaults import GRADCHECK_ATOL, GRADCHECK_EPS, GRADCHECK_RTOL
 from autograd_cli.errors import CliWarning, UsageError, backward_error
 from autograd_cli.inspection.tensors import numbers, tensor_record
-from autograd_cli.records import format_shape
 from autograd_cli.records.reports import (
     CheckRecord,
     GradReport,
@@ -22,6 +21,7 @@ from autograd_cli.records.reports import (
     JacobianRecord,
     VariableGrad,
 )
+from autograd_cli.records.tensors import format_shape
 
 if TYPE_CHECKING:
     import torch

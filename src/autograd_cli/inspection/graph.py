@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from autograd_cli.errors import UsageError
 from autograd_cli.gcpause import paused_gc
-from autograd_cli.records import EdgeRecord, GraphRecord, NodeRecord
+from autograd_cli.records.graph import EdgeRecord, GraphRecord, NodeRecord
 
 if TYPE_CHECKING:
     import torch

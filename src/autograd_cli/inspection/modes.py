@@ -17,7 +17,7 @@ from autograd_cli.build.computation import Computation
 from autograd_cli.errors import UsageError
 from autograd_cli.inspection.graph import short_name
 from autograd_cli.inspection.tensors import check_vector_shape
-from autograd_cli.records import TorchFailure
+from autograd_cli.records.failures import TorchFailure
 from autograd_cli.records.reports import BackwardOutcome, InplaceEffect, ModeRow, ModesReport
 
 if TYPE_CHECKING:

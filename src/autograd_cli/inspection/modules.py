@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from autograd_cli.errors import UsageError
 from autograd_cli.inspection.graph import dtype_name
-from autograd_cli.records import GraphRecord, NodeRecord
+from autograd_cli.records.graph import GraphRecord, NodeRecord
 from autograd_cli.records.modules import (
     ModelRecord,
     ModuleRecord,

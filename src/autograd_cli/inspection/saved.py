@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from autograd_cli.inspection.graph import Walk, dtype_name, short_name
-from autograd_cli.records import SavedRecord, StaleVersion
+from autograd_cli.records.graph import SavedRecord, StaleVersion
 
 if TYPE_CHECKING:
     import torch

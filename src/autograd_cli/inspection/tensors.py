@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from autograd_cli.errors import UsageError
 from autograd_cli.inspection.graph import dtype_name, short_name
-from autograd_cli.records import Numbers, Summary, TensorRecord, Values, format_shape
+from autograd_cli.records.tensors import Numbers, Summary, TensorRecord, Values, format_shape
 
 if TYPE_CHECKING:
     import torch

@@ -24,7 +24,9 @@ from autograd_cli.inspection.flow import grad_record
 from autograd_cli.inspection.grads import backward_vector
 from autograd_cli.inspection.graph import short_name, traced
 from autograd_cli.inspection.saved import saved_attributes, stale_of
-from autograd_cli.records import GradRecord, Reason, Source, WhyRecord
+from autograd_cli.records.grads import GradRecord
+from autograd_cli.records.source import Source
+from autograd_cli.records.why import Reason, WhyRecord
 
 if TYPE_CHECKING:
     import torch

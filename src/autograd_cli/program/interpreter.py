@@ -30,7 +30,7 @@ from autograd_cli.expr import bounds
 from autograd_cli.program import models
 from autograd_cli.program import whitelist as wl
 from autograd_cli.program.source import Checked, Program, node_span
-from autograd_cli.records import Source
+from autograd_cli.records.source import Source
 from autograd_cli.records.timeline import FoldedSteps, GradChange, StepEvent, Timeline
 
 if TYPE_CHECKING:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 
-from autograd_cli.records import Numbers, Values
+from autograd_cli.records.tensors import Numbers, Values
 from autograd_cli.records.timeline import FoldedSteps, Ledger, LedgerRow, Timeline
 
 

@@ -18,7 +18,8 @@ from autograd_cli.build.sources import SourceMap, node_key
 from autograd_cli.inspection.graph import dtype_name, short_name
 from autograd_cli.inspection.modules import active_modules
 from autograd_cli.inspection.tensors import numbers
-from autograd_cli.records import Numbers, Source
+from autograd_cli.records.source import Source
+from autograd_cli.records.tensors import Numbers
 from autograd_cli.records.timeline import (
     BackwardCall,
     GradChange,

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
     from autograd_cli.build.computation import Computation
     from autograd_cli.inspection.modules import ModuleRecorder
-    from autograd_cli.records import BackwardRecord
+    from autograd_cli.records.backward import BackwardRecord
 
 
 @dataclass

@@ -22,7 +22,7 @@ from autograd_cli.build.sources import SourceMap
 from autograd_cli.errors import ProgramFailed
 from autograd_cli.program.recorder import Recorder
 from autograd_cli.program.source import Program
-from autograd_cli.records import Source
+from autograd_cli.records.source import Source
 from autograd_cli.records.timeline import StepEvent, Timeline
 
 if TYPE_CHECKING:

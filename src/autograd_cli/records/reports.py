@@ -10,7 +10,9 @@ from dataclasses import dataclass, field
 
 from autograd_cli.defaults import MAX_CALLS
 from autograd_cli.errors import CliWarning, UsageError
-from autograd_cli.records import GraphRecord, Numbers, TensorRecord, TorchFailure, Values
+from autograd_cli.records.failures import TorchFailure
+from autograd_cli.records.graph import GraphRecord
+from autograd_cli.records.tensors import Numbers, TensorRecord, Values
 
 # --- grad --expect ------------------------------------------------------------------
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from autograd_cli.records import Numbers
+from autograd_cli.records.tensors import Numbers
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,9 @@ from typing import Any
 from rich.console import Group, RenderableType
 from rich.text import Text
 
-from autograd_cli.records import Anomaly, BackwardRecord, GradRecord, NodeRecord, StepRecord
+from autograd_cli.records.backward import Anomaly, BackwardRecord, StepRecord
+from autograd_cli.records.grads import GradRecord
+from autograd_cli.records.graph import NodeRecord
 from autograd_cli.render.blocks import Indented, Unbroken, Underlined, words
 from autograd_cli.render.json import grad_doc, graph_doc, source_doc
 from autograd_cli.render.labels import grad_lines

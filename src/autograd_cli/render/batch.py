@@ -9,7 +9,7 @@ from typing import Any
 from rich.table import Table
 from rich.text import Text
 
-from autograd_cli.records import JobResult
+from autograd_cli.records.batch import JobResult
 from autograd_cli.render.json import document
 
 _STYLE = {"passed": "green", "failed": "bold red", "invalid": "yellow", "error": "bold red"}

@@ -10,7 +10,8 @@ from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
 from rich.segment import Segment
 from rich.text import Text
 
-from autograd_cli.records import Source, TorchFailure
+from autograd_cli.records.failures import TorchFailure
+from autograd_cli.records.source import Source
 from autograd_cli.render.labels import underline
 
 if TYPE_CHECKING:

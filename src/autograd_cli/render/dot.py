@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from autograd_cli.gcpause import paused_gc
-from autograd_cli.records import GraphRecord, NodeRecord
+from autograd_cli.records.graph import GraphRecord, NodeRecord
 from autograd_cli.render.labels import node_lines
 from autograd_cli.render.limits import ViewOptions, bounded
 from autograd_cli.render.stream import batches

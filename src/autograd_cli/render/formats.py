@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, cast
 if TYPE_CHECKING:
     from rich.console import RenderableType
 
-    from autograd_cli.records import GraphRecord
+    from autograd_cli.records.graph import GraphRecord
     from autograd_cli.render.limits import ViewOptions
 
     Renderer = Callable[[GraphRecord, ViewOptions], "RenderableType | Iterator[str]"]

@@ -10,7 +10,6 @@ from rich.table import Table
 from rich.text import Text
 
 from autograd_cli.defaults import GRADCHECK_ATOL, GRADCHECK_EPS, GRADCHECK_RTOL
-from autograd_cli.records import TensorRecord, format_shape
 from autograd_cli.records.reports import (
     CheckRecord,
     ExpectRecord,
@@ -19,6 +18,7 @@ from autograd_cli.records.reports import (
     JacobianRecord,
     VariableGrad,
 )
+from autograd_cli.records.tensors import TensorRecord, format_shape
 from autograd_cli.render.blocks import code_block, fact
 from autograd_cli.render.json import numbers_doc
 from autograd_cli.render.labels import format_number

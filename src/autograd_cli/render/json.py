@@ -12,20 +12,12 @@ from typing import Any, TypeVar
 
 from autograd_cli import __version__
 from autograd_cli.gcpause import paused_gc
-from autograd_cli.records import (
-    SCHEMA,
-    EdgeRecord,
-    GradRecord,
-    GraphRecord,
-    NodeRecord,
-    Numbers,
-    SavedRecord,
-    Source,
-    Summary,
-    TensorRecord,
-    Values,
-)
+from autograd_cli.records.grads import GradRecord
+from autograd_cli.records.graph import EdgeRecord, GraphRecord, NodeRecord, SavedRecord
 from autograd_cli.records.modules import ModuleRecord
+from autograd_cli.records.schema import SCHEMA
+from autograd_cli.records.source import Source
+from autograd_cli.records.tensors import Numbers, Summary, TensorRecord, Values
 from autograd_cli.render.limits import Cut, ViewOptions, bounded
 from autograd_cli.render.stream import batches
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 import unicodedata
 
 from autograd_cli.errors import Span
-from autograd_cli.records import GradRecord, NodeRecord, SavedRecord, Values, format_shape
+from autograd_cli.records.grads import GradRecord
+from autograd_cli.records.graph import NodeRecord, SavedRecord
+from autograd_cli.records.tensors import Values, format_shape
 
 
 def format_number(value: float | int | bool) -> str:

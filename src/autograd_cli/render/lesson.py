@@ -9,8 +9,8 @@ from rich.rule import Rule
 from rich.table import Table
 from rich.text import Text
 
-from autograd_cli.records import TensorRecord
 from autograd_cli.records.reports import LessonReport
+from autograd_cli.records.tensors import TensorRecord
 from autograd_cli.render.accumulate import accumulation_doc, accumulation_view
 from autograd_cli.render.blocks import code_block, fact
 from autograd_cli.render.json import graph_doc, tensor_doc

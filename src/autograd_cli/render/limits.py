@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
-from autograd_cli.records import EdgeRecord, GraphRecord
+from autograd_cli.records.graph import EdgeRecord, GraphRecord
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,9 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from autograd_cli.records import GraphRecord, format_shape
+from autograd_cli.records.graph import GraphRecord
 from autograd_cli.records.modules import ModelRecord, ModuleRecord, Thresholds, flags
+from autograd_cli.records.tensors import format_shape
 from autograd_cli.render.labels import format_bytes, format_count, format_magnitude, node_lines
 from autograd_cli.render.modules import ModuleRow, expanded_nodes
 from autograd_cli.render.tables import RowBlocks

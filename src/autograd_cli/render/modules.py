@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from autograd_cli.errors import UsageError
-from autograd_cli.records import GraphRecord, NodeRecord
+from autograd_cli.records.graph import GraphRecord, NodeRecord
 from autograd_cli.records.modules import (
     ModelRecord,
     ModuleRecord,

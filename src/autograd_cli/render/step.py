@@ -8,7 +8,7 @@ from typing import Any
 from rich.console import Group, RenderableType
 from rich.text import Text
 
-from autograd_cli.records import Numbers, Summary, format_shape
+from autograd_cli.records.tensors import Numbers, Summary, format_shape
 from autograd_cli.records.timeline import (
     FoldedSteps,
     GradChange,
@@ -102,7 +102,7 @@ def _folded(folded: FoldedSteps) -> Text:
 
 
 def failure_view(failure: ProgramFailure) -> RenderableType:
-    from autograd_cli.records import Source
+    from autograd_cli.records.source import Source
 
     parts: list[RenderableType] = [
         Text.assemble(("failed ", "bold red"), f"at line {failure.line}: {failure.message}")

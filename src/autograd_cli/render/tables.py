@@ -8,7 +8,8 @@ from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderR
 from rich.table import Table
 from rich.text import Text
 
-from autograd_cli.records import GraphRecord, Numbers, Summary, TensorRecord, Values, format_shape
+from autograd_cli.records.graph import GraphRecord
+from autograd_cli.records.tensors import Numbers, Summary, TensorRecord, Values, format_shape
 from autograd_cli.render.labels import format_bytes, format_number
 from autograd_cli.render.limits import ViewOptions
 

@@ -12,14 +12,10 @@ from rich.console import Group, RenderableType
 from rich.text import Text
 from rich.tree import Tree
 
-from autograd_cli.records import (
-    GradRecord,
-    GraphRecord,
-    NodeRecord,
-    SavedRecord,
-    Source,
-    format_shape,
-)
+from autograd_cli.records.grads import GradRecord
+from autograd_cli.records.graph import GraphRecord, NodeRecord, SavedRecord
+from autograd_cli.records.source import Source
+from autograd_cli.records.tensors import format_shape
 from autograd_cli.render.blocks import Indented, Underlined
 from autograd_cli.render.labels import grad_summary, saved_summary
 from autograd_cli.render.limits import Cut, Limits, StepKind, ViewOptions, bounded_walk

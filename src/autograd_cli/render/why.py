@@ -8,7 +8,7 @@ from typing import Any
 from rich.console import Group, RenderableType
 from rich.text import Text
 
-from autograd_cli.records import WhyRecord
+from autograd_cli.records.why import WhyRecord
 from autograd_cli.render.blocks import Indented, Underlined
 from autograd_cli.render.json import grad_doc, source_doc
 from autograd_cli.render.labels import grad_lines
