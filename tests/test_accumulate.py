@@ -17,6 +17,7 @@ from autograd_cli.defaults import MAX_CALLS
 from autograd_cli.errors import UsageError
 from autograd_cli.inspection.accumulate import (
     accumulate,
+    check_plan,
     glimpse,
     thinned,
 )
@@ -237,7 +238,7 @@ def test_usage_errors_exit_2(cli: Invoke, args: list[str], message: str) -> None
 def test_times_is_bounded_before_any_call() -> None:
     assert AccumulationPlan(MAX_CALLS, None).total == MAX_CALLS
     with pytest.raises(UsageError, match="more than the 10,000,000 backward calls") as caught:
-        AccumulationPlan(MAX_CALLS + 1)
+        check_plan(AccumulationPlan(MAX_CALLS + 1))
     assert caught.value.hint is not None and "choose N from 1 to 10,000,000" in caught.value.hint
 
 

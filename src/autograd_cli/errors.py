@@ -7,6 +7,7 @@ these; the CLI layer prints it in one or two lines (no traceback) and exits with
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 #: Exit codes, documented in docs/exit-codes.md.
 EXIT_OK = 0
@@ -17,6 +18,23 @@ EXIT_INTERNAL = 3
 
 #: Columns `[start, end)` of the part of a source text an error is about.
 Span = tuple[int, int]
+
+#: A parameter named inside a message, as `param` marks it (private-use characters, which
+#: no user text or torch message holds).
+_PARAM = re.compile("\ue000([a-z_]+)\ue001")
+
+
+def param(name: str) -> str:
+    """A message's reference to the parameter `name` of the layer that raised it (`wrt`,
+    `max_elements`, `zero_after`): the layers below the CLI know their parameters, not the
+    options that fill them. The CLI spells it as its option (`--wrt`); `str(error)` as the
+    bare name, as the Python API takes it."""
+    return f"\ue000{name}\ue001"
+
+
+def spell(text: str, spelling: Callable[[str], str]) -> str:
+    """`text` with each `param(name)` replaced by `spelling(name)`."""
+    return _PARAM.sub(lambda found: spelling(found[1]), text)
 
 
 class CliError(Exception):
@@ -41,6 +59,15 @@ class CliError(Exception):
         self.hint = hint
         self.source = source
         self.span = span
+
+    def __str__(self) -> str:
+        return spell(self.message, str)
+
+    def spelled(self, spelling: Callable[[str], str]) -> tuple[str, str | None]:
+        """The message and the hint, each parameter spelled as the caller names it."""
+        return spell(self.message, spelling), (
+            None if self.hint is None else spell(self.hint, spelling)
+        )
 
     def located(self, source: str, offset: int = 0) -> CliError:
         """Attach the text the span points into, once: the innermost caller knows it best.
@@ -100,7 +127,7 @@ def allocation_error(error: BaseException, elements: float | None = None) -> Usa
     what = f"{count} ({size})" if count and size else count or size
     return UsageError(
         f"not enough memory for a tensor{f' of {what}' if what else ''}",
-        "use smaller sizes, or a lower --max-elements to refuse such tensors before they "
+        f"use smaller sizes, or a lower {param('max_elements')} to refuse such tensors before they "
         "are allocated",
     )
 

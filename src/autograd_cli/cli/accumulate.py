@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from autograd_cli.cli.app import Json, Output, Seed, app, emit_result, handled
+from autograd_cli.cli.app import Json, Output, Seed, app, emit_result, handled, option_name
 from autograd_cli.cli.options import (
     Code,
     ComputationOptions,
@@ -122,7 +122,7 @@ def accumulate(
         return
     from autograd_cli.build.accumulation import accumulation_computation
     from autograd_cli.inspection.accumulate import accumulate as run_plan
-    from autograd_cli.inspection.accumulate import every_call, glimpse, thinned
+    from autograd_cli.inspection.accumulate import check_plan, every_call, glimpse, thinned
     from autograd_cli.records.reports import AccumulationPlan
     from autograd_cli.render.accumulate import accumulate_view, accumulation_doc
 
@@ -131,6 +131,7 @@ def accumulate(
     plan = AccumulationPlan(
         times, None if no_zero else (zero_after or times), retain_graph=not no_retain
     )
+    check_plan(plan)
     keep = every_call if json else glimpse(plan)  # JSON lists every call, the view a glimpse
     if every is not None:
         keep = thinned(plan, every)
@@ -182,9 +183,9 @@ def _program_ledger(
     for name in _PLAN_OPTIONS:
         source = ctx.get_parameter_source(name)  # Typer's vendored click: compare by name
         if source is not None and source.name != "DEFAULT":
-            option = "--" + name.replace("_", "-")
             raise UsageError(
-                f"{option} plans the calls of --expr and the lesson; a program makes its own",
+                f"{option_name(name)} plans the calls of --expr and the lesson; "
+                "a program makes its own",
                 "change the program's backward calls instead",
             )
     run = options.run_program()

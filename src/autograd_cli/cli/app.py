@@ -24,6 +24,7 @@ from autograd_cli.errors import EXIT_INTERNAL, CliError, UsageError, allocation_
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
+    from rich.text import Text
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -118,23 +119,37 @@ Json = Annotated[
 ]
 
 
-def report(error: CliError, label: str = "error") -> None:
-    """The message, the offending text underlined (when known), and the hint: on stderr."""
-    from rich.console import Console
+def option_name(param: str) -> str:
+    """The option that fills a layer's parameter: `zero_after` -> `--zero-after`."""
+    return "--" + param.replace("_", "-")
+
+
+def error_lines(error: CliError, label: str = "error", width: int = 80) -> list[Text]:
+    """The message, the offending text underlined (when known), and the hint: the one form
+    in which the tool says what went wrong, with each parameter spelled as its option."""
     from rich.text import Text
 
     from autograd_cli.render.labels import underline
 
-    err = Console(stderr=True)
     style = "bold red" if label == "error" else "bold yellow"
-    # soft_wrap: one message, one line, however narrow the terminal (it wraps for display)
-    err.print(Text.assemble((f"{label}: ", style), error.message), soft_wrap=True)
+    message, hint = error.spelled(option_name)
+    lines = [Text.assemble((f"{label}: ", style), message)]
     if error.source is not None and error.span is not None:
-        shown, carets = underline(error.source, error.span, max(err.width - 4, 20))
-        err.print(Text("  " + shown), soft_wrap=True)
-        err.print(Text("  " + carets, style=style), soft_wrap=True)
-    if error.hint:
-        err.print(Text.assemble(("hint: ", "bold"), error.hint), soft_wrap=True)
+        shown, carets = underline(error.source, error.span, max(width - 4, 20))
+        lines += [Text("  " + shown), Text("  " + carets, style=style)]
+    if hint:
+        lines.append(Text.assemble(("hint: ", "bold"), hint))
+    return lines
+
+
+def report(error: CliError, label: str = "error") -> None:
+    """`error_lines` on stderr."""
+    from rich.console import Console
+
+    err = Console(stderr=True)
+    for line in error_lines(error, label, err.width):
+        # soft_wrap: one message, one line, however narrow the terminal (it wraps for display)
+        err.print(line, soft_wrap=True)
 
 
 def handled(command: Callable[P, R]) -> Callable[P, R]:

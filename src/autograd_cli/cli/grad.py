@@ -8,6 +8,7 @@ import typer
 
 from autograd_cli.cli.app import Json, Output, Seed, app, emit_result, handled, report
 from autograd_cli.cli.options import (
+    META_HINT,
     Code,
     ComputationOptions,
     DeviceOption,
@@ -25,7 +26,7 @@ from autograd_cli.cli.options import (
 )
 from autograd_cli.defaults import EXPECT_ATOL, EXPECT_RTOL
 from autograd_cli.errors import CheckFailed, UsageError
-from autograd_cli.program.device import META_HINT, Device
+from autograd_cli.program.device import Device
 from autograd_cli.records.modules import Thresholds
 
 if TYPE_CHECKING:

@@ -9,6 +9,7 @@ import typer
 
 from autograd_cli.cli.app import Json, Output, Seed, app, emit, handled
 from autograd_cli.cli.options import (
+    META_HINT,
     Code,
     ComputationOptions,
     DeviceOption,
@@ -24,7 +25,7 @@ from autograd_cli.cli.options import (
     Wrt,
 )
 from autograd_cli.errors import UsageError
-from autograd_cli.program.device import META_HINT, Device
+from autograd_cli.program.device import Device
 from autograd_cli.render.formats import GraphFormat
 
 if TYPE_CHECKING:

@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, Any, overload
 
 import typer
 
-from autograd_cli.cli.app import report
+from autograd_cli.cli.app import option_name, report
 from autograd_cli.defaults import DEFAULT_MAX_ELEMENTS
-from autograd_cli.errors import UsageError
+from autograd_cli.errors import UsageError, spell
 from autograd_cli.program.device import Device
 
 if TYPE_CHECKING:
@@ -28,6 +28,12 @@ if TYPE_CHECKING:
 
 PANEL = "Expression"
 PROGRAM_PANEL = "Program"
+
+#: The hint for a program that needed values on the meta device.
+META_HINT = (
+    "--device meta keeps shapes, not values: printing a tensor, .item() and gradient "
+    "figures need a real device (drop them, or run without --device meta)"
+)
 
 
 class DtypeName(StrEnum):
@@ -168,7 +174,7 @@ class ProgramOptions:
         if not self.given:
             raise UsageError("--trust needs --file FILE")
         from autograd_cli.inspection.modules import ModuleRecorder
-        from autograd_cli.program.device import META_HINT, check_device, default_device
+        from autograd_cli.program.device import check_device, default_device
         from autograd_cli.program.interpreter import Limits
         from autograd_cli.program.run import run_program
         from autograd_cli.program.source import read_program
@@ -183,6 +189,13 @@ class ProgramOptions:
         run.modules = modules
         if run.error is not None and self.device is Device.meta and run.error.hint is None:
             run.error.hint = META_HINT
+        failure = run.timeline.failure
+        if failure is not None:  # the program's words name options, as the CLI spells them
+            run.timeline.failure = replace(
+                failure,
+                message=spell(failure.message, option_name),
+                hint=None if failure.hint is None else spell(failure.hint, option_name),
+            )
         return run
 
 

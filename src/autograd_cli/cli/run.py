@@ -19,7 +19,16 @@ from typing import TYPE_CHECKING, Annotated, Any, NamedTuple
 import typer
 
 from autograd_cli.batch.jobfile import JobSpec, Shard
-from autograd_cli.cli.app import Json, app, handled, is_debug, out, report, write_atomic
+from autograd_cli.cli.app import (
+    Json,
+    app,
+    error_lines,
+    handled,
+    is_debug,
+    out,
+    report,
+    write_atomic,
+)
 from autograd_cli.cli.parsing import option_error
 from autograd_cli.errors import EXIT_USAGE, UsageError
 from autograd_cli.records.batch import JobResult
@@ -122,8 +131,7 @@ def run_job(job: JobSpec, json: bool, capture: bool = False) -> Ran:
             raise UsageError(f"job needs a command, one of: {known}")
         argv = job_argv(job.options, job.command, commands[job.command])
     except UsageError as error:
-        hint = f"\nhint: {error.hint}" if error.hint else ""
-        message = f"error: {error.message}{hint}"
+        message = "\n".join(line.plain for line in error_lines(error))
         result = JobResult(job.index, job.name, job.command, EXIT_USAGE, 0.0, message)
         return Ran(result, "", _labelled(job, message + "\n"))
     prefix = ["--debug"] if is_debug() else []

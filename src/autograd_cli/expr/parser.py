@@ -14,7 +14,7 @@ import warnings
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
-from autograd_cli.errors import Span, UsageError
+from autograd_cli.errors import Span, UsageError, param
 from autograd_cli.expr.whitelist import ATTRIBUTES, BINARY, FUNCTIONS, METHODS, UNARY, Function
 
 MAX_LENGTH = 10_000  # characters of one expression
@@ -177,7 +177,7 @@ def _read(source: str, start: int) -> ast.expr:
         raise refuse(
             f"the expression is {len(text):,} characters long; the limit is {MAX_LENGTH:,}",
             (start + MAX_LENGTH, len(source)),
-            "define parts of it with --var NAME=EXPR",
+            f"define parts of it with {param('var')} NAME=EXPR",
         )
     _check_brackets(text, start)
     # Line breaks are only spacing in an expression; one line keeps columns simple.
@@ -192,7 +192,7 @@ def _read(source: str, start: int) -> ast.expr:
         raise refuse(
             "the expression is nested too deeply to read",
             (start, len(source)),
-            "split it with --var NAME=EXPR",
+            f"split it with {param('var')} NAME=EXPR",
         ) from None
     _check_depth(tree.body, start)
     return tree.body
@@ -225,7 +225,7 @@ def _check_brackets(text: str, start: int) -> None:
                 raise refuse(
                     f"brackets are nested more than {MAX_BRACKETS} deep",
                     (column, column + 1),
-                    "split the expression with --var NAME=EXPR",
+                    f"split the expression with {param('var')} NAME=EXPR",
                 )
         elif char in ")]}":
             depth -= 1
@@ -241,7 +241,7 @@ def _check_depth(root: ast.AST, start: int) -> None:
             raise refuse(
                 f"the expression is nested more than {MAX_DEPTH} levels deep",
                 span,
-                "split it with --var NAME=EXPR",
+                f"split it with {param('var')} NAME=EXPR",
             )
         stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
 
@@ -315,7 +315,7 @@ class _Converter:
         if name in FUNCTIONS:
             raise refuse(f"'{name}' is a function: call it, as {name}(x)", span, None)
         defined = ", ".join(self.names) if self.names else "none yet"
-        fallback = f"define it with --var {name}=EXPR (defined: {defined})"
+        fallback = f"define it with {param('var')} {name}=EXPR (defined: {defined})"
         raise refuse(f"unknown name '{name}'", span, suggestion(name, self.names, fallback))
 
     def operator(self, op: ast.AST, span: Span) -> UsageError:

@@ -14,7 +14,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from autograd_cli.build.computation import Computation
-from autograd_cli.errors import UsageError, backward_error, explain_freed
+from autograd_cli.defaults import MAX_CALLS
+from autograd_cli.errors import UsageError, backward_error, explain_freed, param
 from autograd_cli.inspection.tensors import check_vector_shape, values
 from autograd_cli.records.failures import TorchFailure
 from autograd_cli.records.reports import AccumulationCall, AccumulationPlan, AccumulationRecord
@@ -28,6 +29,24 @@ SHOW_FIRST = 3
 
 
 Keep = Callable[[int], bool]
+
+
+def check_plan(plan: AccumulationPlan) -> None:
+    """Refuse a plan that makes no call, too many, or zeroes outside its calls."""
+    if plan.times < 1:
+        raise UsageError(f"{param('times')} {plan.times}: at least one call is needed")
+    if plan.times > MAX_CALLS:
+        raise UsageError(
+            f"{param('times')} {plan.times}: more than the {MAX_CALLS:,} backward calls "
+            "accumulate makes",
+            f"choose N from 1 to {MAX_CALLS:,}; the k-times law shows after a few calls",
+        )
+    if plan.zero_after is not None and not 1 <= plan.zero_after <= plan.times:
+        raise UsageError(
+            f"{param('zero_after')} {plan.zero_after}: outside the {plan.times} calls of "
+            f"{param('times')}",
+            f"choose K from 1 to {plan.times}, or {param('no_zero')}",
+        )
 
 
 def every_call(call: int) -> bool:
@@ -49,7 +68,7 @@ def glimpse(plan: AccumulationPlan) -> Keep:
 def thinned(plan: AccumulationPlan, every: int) -> Keep:
     """Call 1, every `every`-th call, the call after `zero_()` and the last."""
     if every < 1:
-        raise UsageError(f"--every {every}: must be at least 1")
+        raise UsageError(f"{param('every')} {every}: must be at least 1")
     return lambda call: (
         call == 1 or call % every == 0 or plan.zeroes_before(call) or call == plan.total
     )
@@ -163,7 +182,9 @@ def _watched_leaf(computation: Computation, leaf: str | None) -> str:
         return wrt[0]
     if leaf is not None and leaf in wrt:
         return leaf
-    what = f"--leaf {leaf}: not" if leaf is not None else f"{computation.result_name} has no"
+    what = (
+        f"{param('leaf')} {leaf}: not" if leaf is not None else f"{computation.result_name} has no"
+    )
     raise UsageError(
         f"{what} a leaf that requires grad, so backward fills no .grad to watch",
         "choose one of: " + ", ".join(wrt) if wrt else "give a leaf with requires_grad=True",

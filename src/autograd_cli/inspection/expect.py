@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from autograd_cli.build.computation import Computation
 from autograd_cli.defaults import EXPECT_ATOL, EXPECT_RTOL
-from autograd_cli.errors import UsageError
+from autograd_cli.errors import UsageError, param
 from autograd_cli.expr.parser import suggestion
 from autograd_cli.inspection.tensors import values
 from autograd_cli.records.reports import ExpectRecord, ExpectRow
@@ -32,10 +32,12 @@ def parse_expectation(text: str, names: list[str]) -> tuple[str, str]:
     name, sep, formula = text.partition("=")
     name, formula = name.strip(), formula.strip()
     if not sep or not name or not formula:
-        raise UsageError(f"--expect {text!r} is not NAME=EXPR", 'for example --expect "x=2*x"')
+        raise UsageError(
+            f"{param('expect')} {text!r} is not NAME=EXPR", f'for example {param("expect")} "x=2*x"'
+        )
     if name not in names:
         raise UsageError(
-            f"--expect {name}: no variable is called {name!r}",
+            f"{param('expect')} {name}: no variable is called {name!r}",
             suggestion(name, names, f"variables: {', '.join(names) or 'none'}"),
         )
     return name, formula
@@ -55,8 +57,8 @@ def compare_expected(
         grad = variable.grad if (variable.is_leaf or variable.retains_grad) else None
         if grad is None:
             raise UsageError(
-                f"--expect {name}: {name} has no gradient to compare with",
-                f"{name} does not require grad; pick a variable that does (see --wrt)",
+                f"{param('expect')} {name}: {name} has no gradient to compare with",
+                f"{name} does not require grad; pick a variable that does (see {param('wrt')})",
             )
         records.append(_compare(name, formula, grad, tensor, rtol, atol))
     return records

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
 from autograd_cli.build.computation import Computation
-from autograd_cli.errors import UsageError
+from autograd_cli.errors import UsageError, param
 from autograd_cli.inspection.graph import short_name
 from autograd_cli.inspection.tensors import check_vector_shape
 from autograd_cli.records.failures import TorchFailure
@@ -196,7 +196,7 @@ def _frozen_leaf(computation: Computation, freeze: str | None) -> str:
         return wrt[0]
     if freeze not in wrt:
         raise UsageError(
-            f"--freeze {freeze}: not a leaf that requires grad",
+            f"{param('freeze')} {freeze}: not a leaf that requires grad",
             "choose one of: " + ", ".join(wrt) if wrt else None,
         )
     return freeze

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 
-from autograd_cli.errors import UsageError
+from autograd_cli.errors import UsageError, param
 
 
 class Device(StrEnum):
@@ -29,8 +29,10 @@ def check_device(device: Device) -> None:
 
         if not torch.cuda.is_available():
             raise UsageError(
-                "--device cuda: no CUDA GPU is available here (or this torch is a CPU build)",
-                "run on --device cpu, or --device meta for shapes and memory without values",
+                f"{param('device')} cuda: no CUDA GPU is available here "
+                "(or this torch is a CPU build)",
+                f"run on {param('device')} cpu, or {param('device')} meta for shapes and memory "
+                "without values",
             )
 
 
@@ -50,10 +52,3 @@ def default_device(device: Device) -> Iterator[None]:
     finally:
         # None takes torch's device mode away again, where the default was plain cpu
         torch.set_default_device(None if before.type == "cpu" else before)
-
-
-#: The hint for a program that needed values on the meta device.
-META_HINT = (
-    "--device meta keeps shapes, not values: printing a tensor, .item() and gradient "
-    "figures need a real device (drop them, or run without --device meta)"
-)

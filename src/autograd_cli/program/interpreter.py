@@ -24,6 +24,7 @@ from autograd_cli.errors import (
     allocation_error,
     explain_freed,
     explain_inference_saved,
+    param,
     torch_message,
 )
 from autograd_cli.expr import bounds
@@ -776,7 +777,7 @@ class Interpreter:
                 node,
                 f"this would make a tensor of {size} elements; the limit is "
                 f"{self.limits.max_elements:,}",
-                "use smaller shapes, or raise --max-elements",
+                f"use smaller shapes, or raise {param('max_elements')}",
             )
         self.elements += int(elements)
         if self.elements > self.limits.max_total_elements:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from autograd_cli.build.sources import SourceMap
-from autograd_cli.errors import ProgramFailed, UsageError
+from autograd_cli.errors import ProgramFailed, UsageError, param
 from autograd_cli.program.interpreter import Interpreter, Limits
 from autograd_cli.program.recorder import Recorder
 from autograd_cli.program.source import Program, check_program, parse_program
@@ -62,7 +62,7 @@ class ProgramRun:
                 return name
         raise UsageError(
             f"{self.program.name} leaves no tensor with a grad_fn to start from",
-            "create a tensor with requires_grad=True and compute with it, or give --root",
+            f"create a tensor with requires_grad=True and compute with it, or give {param('root')}",
         )
 
     def root(self, name: str | None) -> tuple[str, torch.Tensor]:
@@ -72,7 +72,7 @@ class ProgramRun:
         tensors = self.tensors()
         if chosen not in tensors:
             raise UsageError(
-                f"--root {chosen}: the program binds no tensor called {chosen!r}",
+                f"{param('root')} {chosen}: the program binds no tensor called {chosen!r}",
                 suggestion(chosen, tensors, f"its tensors: {', '.join(tensors) or 'none'}"),
             )
         return chosen, tensors[chosen]
@@ -106,7 +106,7 @@ class ProgramRun:
 def _no_rebuild(leaves: Any) -> Any:
     raise UsageError(
         "a program cannot be re-run with other leaves here",
-        "use --expr for --jacobian, --check and --hessian",
+        f"use {param('expr')} for {param('jacobian')}, {param('check')} and {param('hessian')}",
     )
 
 

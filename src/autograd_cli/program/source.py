@@ -15,7 +15,7 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograd_cli.errors import UsageError
+from autograd_cli.errors import UsageError, param
 from autograd_cli.expr.parser import suggestion
 from autograd_cli.program import whitelist as wl
 
@@ -80,7 +80,7 @@ def parse_program(program: Program, *, bounded: bool = True) -> ast.Module:
             raise UsageError(
                 f"{program.name} has {len(program.text):,} characters; the limit is "
                 f"{MAX_PROGRAM_CHARS:,}",
-                "split it, or run your own file as Python with --trust",
+                f"split it, or run your own file as Python with {param('trust')}",
             )
         _check_brackets(program)
     if "\x00" in program.text:
@@ -148,7 +148,7 @@ def _check_brackets(program: Program) -> None:
 
 # --- the checker ------------------------------------------------------------------------
 
-_TRUST_HINT = "run your own file as Python with --trust (it then runs with no bounds)"
+_TRUST_HINT = f"run your own file as Python with {param('trust')} (it then runs with no bounds)"
 
 _STATEMENTS = (
     ast.Import,

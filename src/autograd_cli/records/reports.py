@@ -8,13 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from autograd_cli.defaults import MAX_CALLS
-from autograd_cli.errors import CliWarning, UsageError
+from autograd_cli.errors import CliWarning
 from autograd_cli.records.failures import TorchFailure
 from autograd_cli.records.graph import GraphRecord
 from autograd_cli.records.tensors import Numbers, TensorRecord, Values
 
-# --- grad --expect ------------------------------------------------------------------
+# --- grad: expected gradients ---------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -139,7 +138,7 @@ class ModesReport:
     rows: list[ModeRow]
 
 
-# --- modes --bench -------------------------------------------------------------------
+# --- modes: the benchmark -------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -164,24 +163,11 @@ class BenchReport:
 
 @dataclass(frozen=True)
 class AccumulationPlan:
+    """The backward calls to make; `inspection.accumulate.check_plan` says if they can be."""
+
     times: int = 2
     zero_after: int | None = 2  # None: never zero
     retain_graph: bool = True
-
-    def __post_init__(self) -> None:
-        if self.times < 1:
-            raise UsageError(f"--times {self.times}: at least one call is needed")
-        if self.times > MAX_CALLS:
-            raise UsageError(
-                f"--times {self.times}: more than the {MAX_CALLS:,} backward calls "
-                "accumulate makes",
-                f"choose N from 1 to {MAX_CALLS:,}; the k-times law shows after a few calls",
-            )
-        if self.zero_after is not None and not 1 <= self.zero_after <= self.times:
-            raise UsageError(
-                f"--zero-after {self.zero_after}: outside the {self.times} calls of --times",
-                f"choose K from 1 to {self.times}, or --no-zero",
-            )
 
     @property
     def total(self) -> int:
