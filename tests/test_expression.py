@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from autograd_cli.build.expression import evaluate_text, expression_computation
 from autograd_cli.build.lesson import build_lesson
+from autograd_cli.cli.app import option_name
 from autograd_cli.errors import UsageError, allocation_error, backward_error
 from autograd_cli.expr.evaluate import Evaluator
 from autograd_cli.expr.parser import parse
@@ -324,8 +325,9 @@ def test_no_memory_for_a_tensor_is_said_in_words_not_the_allocators() -> None:
         "ones: not enough memory for a tensor of 1,000,000,000,000,000 elements "
         "(4,000,000,000,000,000 bytes)"
     )
-    assert caught.value.hint is not None and "--max-elements" in caught.value.hint
-    assert "usage" not in caught.value.hint and caught.value.span == (4, 16)
+    hint = caught.value.spelled(option_name)[1]  # the layer names its parameter, the CLI an option
+    assert hint is not None and "--max-elements" in hint
+    assert "usage" not in hint and caught.value.span == (4, 16)
 
 
 def test_allocation_errors_are_told_apart() -> None:
