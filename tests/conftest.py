@@ -24,7 +24,7 @@ from autograd_cli.cli import app
 from autograd_cli.records.schema import SCHEMA
 
 GOLDEN = Path(__file__).parent / "golden"
-#: The published schema of the documents this version writes (`autograd-cli/1` -> ...-1).
+#: The published schema of the documents this version writes (`autograd-cli/2` -> ...-2).
 SCHEMA_FILE = Path(__file__).parent.parent / "schema" / f"{SCHEMA.replace('/', '-')}.schema.json"
 
 # CI must pass or fail on the commit alone: there the property tests draw the same examples

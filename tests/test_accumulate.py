@@ -22,6 +22,7 @@ from autograd_cli.inspection.accumulate import (
     thinned,
 )
 from autograd_cli.records.reports import AccumulationPlan
+from autograd_cli.records.schema import SCHEMA
 from conftest import Invoke, run_json
 
 EYE = torch.eye(5)
@@ -44,7 +45,7 @@ def test_default_matches_golden(cli: Invoke, golden: Callable[[str, str], None])
 
 def test_default_json_is_the_lessons_three_matrices(cli: Invoke) -> None:
     doc = run_json(cli, "accumulate")
-    assert doc["schema"] == "autograd-cli/1" and doc["command"] == "accumulate"
+    assert doc["schema"] == SCHEMA and doc["command"] == "accumulate"
     grads = [torch.tensor(c["grad"]) for c in doc["calls"]]
     assert len(grads) == 3
     assert torch.equal(grads[0], FIRST)  # 4 on the diagonal, 2 elsewhere
@@ -60,6 +61,7 @@ def test_json_schema(cli: Invoke) -> None:
     assert set(doc) == {
         "schema",
         "command",
+        "warnings",
         "version",
         "every",
         "result",

@@ -46,9 +46,13 @@ def test_json_lines_equal_the_command_lines(cli: Invoke, tmp_path: Path) -> None
         ("typo", "invalid"),
         ("lesson-3", "passed"),
     ]
-    first = {k: v for k, v in docs[0].items() if k not in ("job", "status")}
+    job_fields = ("job", "status", "output", "error")
+    # Every job line has every field: null where it does not apply.
+    assert [d["output"] for d in docs] == [None, None, None]
+    assert [d["error"] is None for d in docs] == [True, False, True]
+    first = {k: v for k, v in docs[0].items() if k not in job_fields}
     assert first == run_json(cli, "graph", "--root", "z", "--seed", "4")
-    third = {k: v for k, v in docs[2].items() if k not in ("job", "status")}
+    third = {k: v for k, v in docs[2].items() if k not in job_fields}
     assert third == run_json(cli, "lesson")
     assert "unknown key 'rooot'" in docs[1]["error"]
     assert "[typo] error: unknown key 'rooot'" in result.stderr
@@ -199,7 +203,7 @@ def test_json_lines_keep_a_text_format_job(cli: Invoke, tmp_path: Path, fmt: str
     assert result.exit_code == 0, result.stderr
     (line,) = result.stdout.splitlines()
     doc = load_document(line)
-    assert doc["status"] == "passed" and "error" not in doc
+    assert doc["status"] == "passed" and doc["error"] is None
     assert doc["output"] == cli("graph", "--format", fmt).stdout
 
 
@@ -209,5 +213,5 @@ def test_passed_job_with_output_has_no_error(cli: Invoke, tmp_path: Path) -> Non
     result = cli("run", str(_write(tmp_path, jobs)), "--json")
     assert result.exit_code == 0
     doc = load_document(result.stdout)
-    assert doc["status"] == "passed" and "error" not in doc
+    assert doc["status"] == "passed" and doc["error"] is None
     assert load_document(target.read_text())["command"] == "grad"

@@ -13,6 +13,7 @@ import torch
 
 from autograd_cli.build.computation import Computation
 from autograd_cli.inspection.grads import inspect_grads
+from autograd_cli.records.schema import SCHEMA
 from conftest import Invoke, load_document, run_json
 
 Golden = Callable[[str, str], None]
@@ -52,9 +53,10 @@ def test_error_points_at_the_column(cli: Invoke, golden: Golden) -> None:
 
 def test_json_document(cli: Invoke) -> None:
     doc = run_json(cli, "grad", "--expr", "sum(z)", "--var", "x=ones(2)", "--var", "z=x * 3")
-    assert doc["schema"] == "autograd-cli/1" and doc["command"] == "grad"
+    assert doc["schema"] == SCHEMA and doc["command"] == "grad"
     assert doc["value"] == 6.0 and doc["grad_fn"] == "SumBackward0"
-    assert doc["vector"] is None and "jacobian" not in doc and "check" not in doc
+    assert doc["vector"] is None and doc["jacobian"] is None and doc["check"] is None
+    assert doc["warnings"] == []
     x, z = doc["variables"]
     assert set(x) >= {"name", "shape", "dtype", "requires_grad", "is_leaf", "grad"}
     assert (x["name"], x["shape"], x["dtype"]) == ("x", [2], "float32")

@@ -10,6 +10,7 @@ import torch
 from autograd_cli.build.lesson import build_lesson
 from autograd_cli.errors import UsageError
 from autograd_cli.inspection.graph import trace
+from autograd_cli.records.schema import SCHEMA
 from conftest import Invoke, run_json
 
 
@@ -28,7 +29,7 @@ def test_tree_from_z(cli: Invoke, golden: Callable[[str, str], None]) -> None:
 
 def test_json_matches_torch_graph(cli: Invoke) -> None:
     doc = run_json(cli, "graph")
-    assert doc["schema"] == "autograd-cli/1" and doc["command"] == "graph"
+    assert doc["schema"] == SCHEMA and doc["command"] == "graph"
     net = build_lesson(0)
     # Walk torch's own graph independently: node names and next_functions arity.
     by_id = {n["id"]: n for n in doc["nodes"]}

@@ -96,7 +96,8 @@ def test_mermaid_flowchart_shape() -> None:
 
 def test_json_keeps_the_old_fields(cli: Invoke) -> None:
     doc = run_json(cli, "graph")
-    assert list(doc)[:7] == ["schema", "command", "version", "seed", "root", "nodes", "edges"]
+    head = ["schema", "command", "version", "warnings", "seed", "root", "nodes", "edges"]
+    assert list(doc)[:8] == head
     node, edge = doc["nodes"][0], doc["edges"][0]
     assert list(node)[:6] == ["id", "name", "shape", "dtype", "leaf", "tensor"]
     assert list(edge)[:5] == ["from", "to", "input_nr", "position", "constant"]

@@ -137,6 +137,7 @@ def test_json_schema(cli: Invoke) -> None:
         "schema",
         "command",
         "version",
+        "warnings",
         "seed",
         "result",
         "freeze",

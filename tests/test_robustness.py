@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from autograd_cli.cli import app
+from autograd_cli.records.schema import SCHEMA
 from conftest import Invoke, load_document, load_lines
 
 EXPRESSIONS = [
@@ -181,4 +182,4 @@ def test_any_batch_file_ends_cleanly(
     if as_json and jobs:
         docs = load_lines(result.stdout)
         assert len(docs) == len(jobs)
-        assert all(doc["schema"] == "autograd-cli/1" and "status" in doc for doc in docs)
+        assert all(doc["schema"] == SCHEMA and "status" in doc for doc in docs)

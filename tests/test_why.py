@@ -15,6 +15,7 @@ from autograd_cli.cli.run import job_argv
 from autograd_cli.errors import UsageError
 from autograd_cli.inspection.graph import trace
 from autograd_cli.inspection.why import INPLACE_ERROR, explain
+from autograd_cli.records.schema import SCHEMA
 from autograd_cli.records.source import Source
 from autograd_cli.records.why import Reason, WhyRecord
 from conftest import Invoke, load_document, run_json
@@ -302,7 +303,7 @@ def test_why_in_a_subprocess() -> None:
         capture_output=True, text=True, check=True,
     )  # fmt: skip
     doc = load_document(out.stdout)
-    assert (doc["schema"], doc["command"], doc["name"]) == ("autograd-cli/1", "why", "b")
+    assert (doc["schema"], doc["command"], doc["name"]) == (SCHEMA, "why", "b")
     assert doc["reason"] == "has_grad" and len(doc["grad"]["values"]) == 3
 
 

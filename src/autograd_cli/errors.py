@@ -85,7 +85,23 @@ class UsageError(CliError):
 
 
 class CliWarning(CliError):
-    """Not raised: something that ran but deserves a look (inf or nan), shown on stderr."""
+    """Not raised: something that ran but deserves a look (inf or nan), shown on stderr
+    and listed in the JSON document's `warnings`.
+
+    `code` names the kind for scripts (docs/json.md lists them); the words may change.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        hint: str | None = None,
+        *,
+        code: str,
+        source: str | None = None,
+        span: Span | None = None,
+    ) -> None:
+        super().__init__(message, hint, source=source, span=span)
+        self.code = code
 
 
 class CheckFailed(CliError):

@@ -14,13 +14,14 @@ import os
 import sys
 import tempfile
 from collections.abc import Callable, Iterator, MutableMapping
+from contextvars import ContextVar
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, ParamSpec, TypeVar
 
 import typer
 
 from autograd_cli.cli.parsing import App, Group
-from autograd_cli.errors import EXIT_INTERNAL, CliError, UsageError, allocation_error
+from autograd_cli.errors import EXIT_INTERNAL, CliError, CliWarning, UsageError, allocation_error
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
@@ -115,7 +116,7 @@ Seed = Annotated[
     typer.Option("--seed", callback=_seed_in_range, help="Seed for every random tensor."),
 ]
 Json = Annotated[
-    bool, typer.Option("--json", help="One JSON document on stdout (schema autograd-cli/1).")
+    bool, typer.Option("--json", help="One JSON document on stdout (schema autograd-cli/2).")
 ]
 
 
@@ -152,11 +153,33 @@ def report(error: CliError, label: str = "error") -> None:
         err.print(line, soft_wrap=True)
 
 
+#: The warnings the running command has shown: its JSON document lists them too. One list
+#: per command run (`run` runs its jobs' commands inside its own).
+_warned: ContextVar[list[CliWarning]] = ContextVar("warned")
+
+
+def warn(warning: CliWarning) -> None:
+    """A `warning:` on stderr, kept for the command's JSON document (`warnings`) in the
+    same words."""
+    report(warning, "warning")
+    message, hint = warning.spelled(option_name)
+    warned().append(CliWarning(message, hint, code=warning.code))
+
+
+def warned() -> list[CliWarning]:
+    """What the running command warned about so far, in order."""
+    try:
+        return _warned.get()
+    except LookupError:  # called outside a command (the Python API): nothing to keep
+        return []
+
+
 def handled(command: Callable[P, R]) -> Callable[P, R]:
     """Turn a `CliError` into its message and exit code, and a bug into exit 3."""
 
     @functools.wraps(command)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        token = _warned.set([])
         try:
             return command(*args, **kwargs)
         except CliError as error:
@@ -178,6 +201,8 @@ def handled(command: Callable[P, R]) -> Callable[P, R]:
                 )
             )
             raise typer.Exit(EXIT_INTERNAL) from None
+        finally:
+            _warned.reset(token)
 
     return wrapper
 
@@ -306,7 +331,7 @@ def emit_result(
     if json:
         from autograd_cli.render.json import document, dumps
 
-        emit(dumps(document(command, **doc())), output)
+        emit(dumps(document(command, warned(), **doc())), output)
     else:
         emit(view(), output)
 

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from autograd_cli.cli.app import Json, Output, Seed, app, emit_result, handled, report
+from autograd_cli.cli.app import Json, Output, Seed, app, emit_result, handled, warn
 from autograd_cli.cli.options import (
     META_HINT,
     Code,
@@ -169,7 +169,7 @@ def grad(
             atol=EXPECT_ATOL if atol is None else atol,
         )
     for warning in result.warnings:
-        report(warning, "warning")
+        warn(warning)
     limits = Thresholds(vanishing, exploding, dead)
     modules = computation.program.modules if computation.program is not None else None
     model = modules.model()[1] if modules is not None and modules.modules else None
@@ -214,9 +214,10 @@ def _refuse_for_programs(**given: object) -> None:
 
 
 def _health_doc(model: ModelRecord | None, limits: Thresholds) -> dict[str, object]:
-    """`parameters` (one per parameter, module order) and `thresholds`, for a model."""
+    """`parameters` (one per parameter, module order) and `thresholds`, for a model; null
+    without one."""
     if model is None:
-        return {}
+        return {"parameters": None, "thresholds": None, "optimizer_steps": None}
     from autograd_cli.render.modules import parameter_doc, thresholds_doc
 
     return {

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from autograd_cli.cli.app import Json, Output, Seed, app, emit, handled
+from autograd_cli.cli.app import Json, Output, Seed, app, emit, handled, warned
 from autograd_cli.cli.options import (
     META_HINT,
     Code,
@@ -219,7 +219,7 @@ def _module_view(
         from autograd_cli.render.modules import model_doc
 
         fields = {"seed": seed, "view": "modules", "root": computation.result_name}
-        return dumps(document("graph", **fields, **model_doc(model, rows)))
+        return dumps(document("graph", warned(), **fields, **model_doc(model, rows)))
     from autograd_cli.render.module_view import module_view
 
     return module_view(model, rows, graph, target)
@@ -255,7 +255,8 @@ def _render(
     from autograd_cli.render.limits import Limits, ViewOptions, fold_for
 
     if fmt.export:  # text for files and tools: no terminal to fit, so no Rich to load
-        options = ViewOptions(limits=Limits(depth, max_nodes or None), fields={"seed": seed})
+        fields = {"seed": seed, "warnings": warned()}
+        options = ViewOptions(limits=Limits(depth, max_nodes or None), fields=fields)
         return renderer(fmt)(record, options)
     from rich.console import Console
 

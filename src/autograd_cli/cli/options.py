@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any, overload
 
 import typer
 
-from autograd_cli.cli.app import option_name, report
+from autograd_cli.cli.app import option_name, warn
 from autograd_cli.defaults import DEFAULT_MAX_ELEMENTS
 from autograd_cli.errors import UsageError, spell
 from autograd_cli.program.device import Device
@@ -263,7 +263,7 @@ class ComputationOptions:
             max_elements=self._max_elements,
         )
         for warning in computation.warnings:
-            report(warning, "warning")
+            warn(warning)
         return computation
 
     def run_program(self, watch: tuple[int, Callable[..., Any]] | None = None) -> ProgramRun:

@@ -382,7 +382,9 @@ class Evaluator:
             ) from None
         if self.warnings is not None:
             said = dict.fromkeys(torch_message(w.message) for w in caught)
-            self.warnings += [CliWarning(f"torch warns: {m}", span=span) for m in said]
+            self.warnings += [
+                CliWarning(f"torch warns: {m}", code="torch_warning", span=span) for m in said
+            ]
         self.look_for_nonfinite(node, args, result)
         if self.sources is not None:
             for tensor in result if isinstance(result, tuple) else (result,):
@@ -405,6 +407,7 @@ class Evaluator:
             CliWarning(
                 "this gives inf or nan" + (" (a division by zero)" if division else ""),
                 "gradients through it will be inf or nan too",
+                code="nonfinite_value",
                 span=node.span,
             )
         )

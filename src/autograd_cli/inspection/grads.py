@@ -76,6 +76,7 @@ def inspect_grads(
         CliWarning(
             f"{v.tensor.name}.grad holds inf or nan",
             "a derivative is infinite or undefined here: x / 0, or sqrt or log at 0",
+            code="nonfinite_grad",
         )
         for v, t in zip(report.variables, computation.tensors.values(), strict=True)
         if v.grad is not None and _nonfinite(t.grad)

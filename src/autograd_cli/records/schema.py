@@ -2,4 +2,4 @@
 
 from __future__ import annotations
 
-SCHEMA = "autograd-cli/1"
+SCHEMA = "autograd-cli/2"

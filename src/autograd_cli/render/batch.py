@@ -31,16 +31,19 @@ def summary_table(results: Sequence[JobResult]) -> Table:
 def job_doc(result: JobResult) -> dict[str, Any]:
     """The command's own document plus `job` and `status`; a bare document without one.
 
-    `output` holds the text of a job that asked for a text format (`format = "dot"`);
-    `error` what the command said on stderr, only when the job did not pass. Times are
-    left out so that the same file and seeds give byte-identical JSON Lines.
+    `output` holds the text of a job that asked for a text format (`format = "dot"`), else
+    null; `error` what the command said on stderr when the job did not pass and wrote no
+    document, else null. Times are left out so that the same file and seeds give
+    byte-identical JSON Lines.
     """
     doc = dict(result.doc) if result.doc is not None else document(result.command or "?")
-    doc.update(job=result.name, status=result.status)
-    if result.text is not None:
-        doc["output"] = result.text
-    if result.doc is None and result.status != "passed":
-        doc["error"] = result.message
+    failed = result.doc is None and result.status != "passed"
+    doc.update(
+        job=result.name,
+        status=result.status,
+        output=result.text,
+        error=result.message if failed else None,
+    )
     return doc
 
 

@@ -192,7 +192,7 @@ def grad_view(report: GradReport) -> Group:
 
 
 def grad_doc(report: GradReport) -> dict[str, Any]:
-    doc: dict[str, Any] = {
+    return {
         "result": report.result.name,
         "source": report.source,
         "shape": list(report.result.shape),
@@ -213,9 +213,9 @@ def grad_doc(report: GradReport) -> dict[str, Any]:
             }
             for v in report.variables
         ],
-    }
-    if report.jacobian is not None:
-        doc["jacobian"] = [
+        "jacobian": None
+        if report.jacobian is None
+        else [
             {
                 "name": j.name,
                 "shape": list(j.shape),
@@ -225,14 +225,16 @@ def grad_doc(report: GradReport) -> dict[str, Any]:
                 "matches_grad": j.matches_grad,
             }
             for j in report.jacobian
-        ]
-    if report.check is not None:
-        doc["check"] = [
+        ],
+        "check": None
+        if report.check is None
+        else [
             {"name": c.name, "passed": c.passed, "max_difference": c.max_difference}
             for c in report.check
-        ]
-    if report.expect is not None:
-        doc["expect"] = [
+        ],
+        "expect": None
+        if report.expect is None
+        else [
             {
                 "name": e.name,
                 "expr": e.formula,
@@ -243,10 +245,11 @@ def grad_doc(report: GradReport) -> dict[str, Any]:
                 "expected": e.expected,
             }
             for e in report.expect
-        ]
-    if report.hessian is not None:
-        doc["hessian"] = [
+        ],
+        "hessian": None
+        if report.hessian is None
+        else [
             {"of": list(h.of), "shape": list(h.shape), "values": numbers_doc(h.values)}
             for h in report.hessian
-        ]
-    return doc
+        ],
+    }

@@ -1,16 +1,20 @@
 """JSON documents: the stable, scriptable form of every command's output.
 
-Every document carries `"schema": "autograd-cli/1"`, `"command"` and `"version"`;
-docs/json.md lists the fields. Field names only grow within a schema version.
+Every document carries `"schema"`, `"command"`, `"version"` and `"warnings"`; docs/json.md
+lists the fields. Two rules hold for every field: an optional one is always present (null
+when it does not apply), and a number that is not finite is a string (`"NaN"`,
+`"Infinity"`, `"-Infinity"`), never `null` and never a bare `NaN`.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
 from autograd_cli import __version__
+from autograd_cli.errors import CliWarning
 from autograd_cli.gcpause import paused_gc
 from autograd_cli.records.grads import GradRecord
 from autograd_cli.records.graph import EdgeRecord, GraphRecord, NodeRecord, SavedRecord
@@ -24,32 +28,49 @@ from autograd_cli.render.stream import batches
 T = TypeVar("T")
 
 
-def document(command: str, **fields: Any) -> dict[str, Any]:
-    """The head every document shares; `version` says which release wrote it."""
-    return {"schema": SCHEMA, "command": command, "version": __version__, **fields}
+def document(command: str, warnings: Sequence[CliWarning] = (), **fields: Any) -> dict[str, Any]:
+    """The head every document shares; `version` says which release wrote it, `warnings`
+    what the command also said on stderr as `warning:` lines."""
+    return {
+        "schema": SCHEMA,
+        "command": command,
+        "version": __version__,
+        "warnings": [warning_doc(w) for w in warnings],
+        **fields,
+    }
+
+
+def warning_doc(warning: CliWarning) -> dict[str, Any]:
+    """`code` is stable, for scripts; `message` and `hint` are the words stderr shows."""
+    return {"code": warning.code, "message": warning.message, "hint": warning.hint}
 
 
 def dumps(doc: dict[str, Any] | list[Any]) -> str:
     """One compact JSON document on one line (so documents also stream as JSON Lines).
 
-    NaN and inf become null, as strict JSON requires; pipe through `jq` to read it.
+    NaN and inf, which strict JSON cannot hold, become the strings `"NaN"`, `"Infinity"`
+    and `"-Infinity"` (docs/json.md says why); pipe through `jq` to read it.
     """
     try:
         return json.dumps(doc, separators=_COMPACT, allow_nan=False) + "\n"
     except ValueError:  # rare: only then pay for a walk over every value
-        return json.dumps(_finite(doc), separators=_COMPACT, allow_nan=False) + "\n"
+        return json.dumps(_spelled(doc), separators=_COMPACT, allow_nan=False) + "\n"
 
 
 _COMPACT = (",", ":")
 
+#: How a number that is not finite is written: the spelling of protobuf's JSON mapping,
+#: which `float()`, numpy's `astype(float)` and JavaScript's `Number()` all read back.
+NONFINITE = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}
 
-def _finite(value: Any) -> Any:
-    if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
-        return None
+
+def _spelled(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return NONFINITE[repr(value)]
     if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
+        return {k: _spelled(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_finite(v) for v in value]
+        return [_spelled(v) for v in value]
     return value
 
 
@@ -112,8 +133,8 @@ def cut_doc(cut: Cut | None) -> dict[str, Any] | None:
 
 
 def node_doc(n: NodeRecord) -> dict[str, Any]:
-    """One node; a node whose op made several outputs also has `output_grads`."""
-    doc = {
+    """One node; `output_grads` is null but for a node whose op made several outputs."""
+    return {
         "id": n.id,
         "name": n.name,
         "shape": list(n.shape) if n.shape is not None else None,
@@ -125,10 +146,8 @@ def node_doc(n: NodeRecord) -> dict[str, Any]:
         "grad": grad_doc(n.grad),
         "source": source_doc(n.source),
         "module": module_doc(n.module),
+        "output_grads": None if n.output_grads is None else [grad_doc(g) for g in n.output_grads],
     }
-    if n.output_grads is not None:
-        doc["output_grads"] = [grad_doc(g) for g in n.output_grads]
-    return doc
 
 
 def edge_doc(e: EdgeRecord) -> dict[str, Any]:
@@ -172,7 +191,8 @@ def graph_chunks(graph: GraphRecord, options: ViewOptions | None = None) -> Iter
     options = options or ViewOptions()
     shown, cut = bounded(graph, options.limits)
     with paused_gc():
-        head = dumps(document("graph", **options.fields, root=shown.root))
+        fields = {"seed": None, **options.fields}  # seed: null from the API, which has none
+        head = dumps(document("graph", **fields, root=shown.root))
         yield head[: -len("}\n")] + ',"nodes":['
         yield from _joined(node_doc, shown.nodes)
         yield '],"edges":['
