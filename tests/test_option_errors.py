@@ -50,7 +50,7 @@ COMMANDS = ["graph", "grad", "modes", "accumulate", "backward", "why", "lesson",
         (
             ["graph", "--jsn"],
             "error: no such option: --jsn",
-            "hint: did you mean --json or --lesson?",
+            "hint: did you mean '--json' or '--lesson'?",
         ),
         (
             ["graph", "--json", "true"],
@@ -58,7 +58,7 @@ COMMANDS = ["graph", "grad", "modes", "accumulate", "backward", "why", "lesson",
             "hint: a flag takes no value: give it alone to turn it on, leave it out to keep it off",
         ),
         (["run"], "error: missing argument 'file'", "hint: see autograd-cli run --help"),
-        (["grap"], "error: no such command 'grap'", "hint: did you mean 'graph', 'grad'?"),
+        (["grap"], "error: no such command 'grap'", "hint: did you mean 'graph' or 'grad'?"),
     ],
 )
 def test_option_error_is_one_error_line_and_a_hint(

@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
+from autograd_cli.defaults import TREE_MAX_NODES
 from autograd_cli.errors import UsageError
 from autograd_cli.expr.evaluate import describe
 from autograd_cli.inspection.graph import release_graph
@@ -111,14 +112,13 @@ def show(
     grads: bool = False,
     sources: SourceMap | None = None,
     depth: int | None = None,
-    max_nodes: int | None = 200,
+    max_nodes: int | None = TREE_MAX_NODES,
     console: Console | None = None,
 ) -> GraphRecord:
     """Print the graph as the CLI's tree (bounded by `depth` and `max_nodes`; None, or
     `max_nodes=0` as in the CLI: no limit) and return the record, so a notebook can export
     the same graph afterwards."""
-    from rich.console import Console
-
+    from autograd_cli.render.console import console as make_console
     from autograd_cli.render.tree import tree_view
 
     for value, option in ((depth, "depth"), (max_nodes, "max_nodes")):
@@ -129,7 +129,7 @@ def show(
         if isinstance(tensor, GraphRecord)
         else trace(tensor, names, saved=saved, grads=grads, sources=sources)
     )
-    console = console or Console()
+    console = console or make_console()
     limits = Limits(depth, max_nodes or None)  # max_nodes=0: all, as --max-nodes 0
     options = ViewOptions(limits=limits, fold=fold_for(console.width))
     console.print(tree_view(graph, options))
@@ -169,8 +169,7 @@ def record(seed: int | None = None) -> AbstractContextManager[ProgramRun]:
 
 def show_steps(run: ProgramRun, console: Console | None = None) -> None:
     """Print a recorded run's timeline, as `autograd-cli step` shows it."""
-    from rich.console import Console
-
+    from autograd_cli.render.console import console as make_console
     from autograd_cli.render.step import step_view
 
-    (console or Console()).print(step_view(run.timeline))
+    (console or make_console()).print(step_view(run.timeline))

@@ -17,3 +17,6 @@ GRADCHECK_EPS, GRADCHECK_ATOL, GRADCHECK_RTOL = 1e-6, 1e-5, 1e-3
 
 #: The most backward calls `accumulate --times` makes: a run that long takes minutes.
 MAX_CALLS = 10_000_000
+
+#: The most nodes a tree view shows unless told otherwise (`graph --max-nodes`, `show()`).
+TREE_MAX_NODES = 200

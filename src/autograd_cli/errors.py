@@ -7,7 +7,7 @@ these; the CLI layer prints it in one or two lines (no traceback) and exits with
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 #: Exit codes, documented in docs/exit-codes.md.
 EXIT_OK = 0
@@ -35,6 +35,11 @@ def param(name: str) -> str:
 def spell(text: str, spelling: Callable[[str], str]) -> str:
     """`text` with each `param(name)` replaced by `spelling(name)`."""
     return _PARAM.sub(lambda found: spelling(found[1]), text)
+
+
+def did_you_mean(words: Iterable[str]) -> str:
+    """The hint for a misspelt name, whoever noticed it: `did you mean 'sin'?`."""
+    return "did you mean " + " or ".join(f"'{word}'" for word in words) + "?"
 
 
 class CliError(Exception):

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from autograd_cli.records.source import Source
+from autograd_cli.walk import walk
 
 if TYPE_CHECKING:
     import torch
@@ -69,26 +70,13 @@ class SourceMap:
     def record(self, output: torch.Tensor, source: Source) -> list[Any]:
         """Claim for `source` every node reachable from `output` not claimed before; return
         them, in the order they were claimed (the output's own node first)."""
-        start = output.grad_fn
         claimed: list[Any] = []
-        if start is None or node_key(start) in self._by_node:
-            return claimed
-        stack = [start]
-        while stack:
-            node = stack.pop()
-            key = node_key(node)
-            if key in self._by_node:
-                continue
+        for node, _ in walk(output.grad_fn, key=node_key, known=self._by_node):
             variable = getattr(node, "variable", None)
-            self._by_node[key] = (
+            self._by_node[node_key(node)] = (
                 self._leaves.get(id(variable), source) if variable is not None else source
             )
             claimed.append(node)
-            stack.extend(
-                c
-                for c, _ in node.next_functions
-                if c is not None and node_key(c) not in self._by_node
-            )
         return claimed
 
     def cut(

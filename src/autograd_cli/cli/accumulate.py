@@ -34,9 +34,9 @@ PROGRESS_FROM = 1000
 @contextmanager
 def _progress(total: int, json: bool) -> Iterator[Callable[[int], None] | None]:
     """A transient Rich bar on stderr, or None where it would only be noise."""
-    from rich.console import Console
+    from autograd_cli.render.console import console
 
-    err = Console(stderr=True)
+    err = console(stderr=True)
     if json or total < PROGRESS_FROM or not err.is_terminal:
         yield None
         return

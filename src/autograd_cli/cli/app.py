@@ -145,9 +145,9 @@ def error_lines(error: CliError, label: str = "error", width: int = 80) -> list[
 
 def report(error: CliError, label: str = "error") -> None:
     """`error_lines` on stderr."""
-    from rich.console import Console
+    from autograd_cli.render.console import console
 
-    err = Console(stderr=True)
+    err = console(stderr=True)
     for line in error_lines(error, label, err.width):
         # soft_wrap: one message, one line, however narrow the terminal (it wraps for display)
         err.print(line, soft_wrap=True)
@@ -209,14 +209,14 @@ def handled(command: Callable[P, R]) -> Callable[P, R]:
 
 def out(renderable: Any) -> None:
     """A view on stdout; piped, as plain lines without the spaces Rich pads them with."""
-    from rich.console import Console
+    from autograd_cli.render.console import console
 
-    console = Console()
-    if console.is_terminal:
-        console.print(renderable)
+    stdout = console()
+    if stdout.is_terminal:
+        stdout.print(renderable)
         return
-    with console.capture() as captured:
-        console.print(renderable)
+    with stdout.capture() as captured:
+        stdout.print(renderable)
     sys.stdout.write(without_trailing_spaces(captured.get()))
 
 
@@ -257,10 +257,10 @@ Output = Annotated[
 
 def plain_text(renderable: RenderableType) -> str:
     """A Rich view as a file holds it: no colour codes, as wide as the terminal (`COLUMNS`)."""
-    from rich.console import Console
+    from autograd_cli.render.console import console
 
     buffer = io.StringIO()
-    Console(file=buffer, color_system=None).print(renderable)
+    console(file=buffer).print(renderable)
     return without_trailing_spaces(buffer.getvalue())
 
 
@@ -314,10 +314,11 @@ def emit(result: RenderableType | str | Iterator[str], output: Path | None) -> N
             out(result)
         return
     write_atomic(output, result if isinstance(result, str | Iterator) else plain_text(result))
-    from rich.console import Console
     from rich.text import Text
 
-    Console(stderr=True).print(Text(f"wrote {output}", style="dim"))
+    from autograd_cli.render.console import console
+
+    console(stderr=True).print(Text(f"wrote {output}", style="dim"))
 
 
 def emit_result(

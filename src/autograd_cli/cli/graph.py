@@ -24,6 +24,7 @@ from autograd_cli.cli.options import (
     Var,
     Wrt,
 )
+from autograd_cli.defaults import TREE_MAX_NODES
 from autograd_cli.errors import UsageError
 from autograd_cli.program.device import Device
 from autograd_cli.render.formats import GraphFormat
@@ -36,9 +37,6 @@ if TYPE_CHECKING:
     from autograd_cli.records.graph import GraphRecord
 
 MODEL_PANEL = "Models"
-
-#: Lines a terminal tree shows by default; exports are whole unless asked.
-TREE_MAX_NODES = 200
 
 
 @app.command()
@@ -258,8 +256,8 @@ def _render(
         fields = {"seed": seed, "warnings": warned()}
         options = ViewOptions(limits=Limits(depth, max_nodes or None), fields=fields)
         return renderer(fmt)(record, options)
-    from rich.console import Console
+    from autograd_cli.render.console import console
 
     limits = Limits(depth, (TREE_MAX_NODES if max_nodes is None else max_nodes) or None)
-    options = ViewOptions(limits=limits, fold=fold_for(Console().width), fields={"seed": seed})
+    options = ViewOptions(limits=limits, fold=fold_for(console().width), fields={"seed": seed})
     return renderer(fmt)(record, options)

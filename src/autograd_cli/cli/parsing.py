@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 import typer
 from typer.core import TyperCommand, TyperGroup
 
-from autograd_cli.errors import EXIT_USAGE, UsageError
+from autograd_cli.errors import EXIT_USAGE, UsageError, did_you_mean
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -44,9 +44,9 @@ def option_error(error: Exception) -> UsageError | None:
     possibilities = getattr(error, "possibilities", None)
     head, said, tail = message.partition(" Did you mean ")
     if possibilities:
-        hint = f"did you mean {' or '.join(sorted(possibilities))}?"
-    elif said:
-        message, hint = head, f"did you mean {tail.rstrip('?')}?"
+        hint = did_you_mean(sorted(possibilities))
+    elif said:  # click's own list: "'graph', 'grad'?"
+        message, hint = head, did_you_mean(w.strip(" '") for w in tail.rstrip("?").split(","))
     elif message.startswith("Got unexpected extra argument") and any(
         f"({value})" in message or f" {value})" in message for value in _FLAG_VALUES
     ):

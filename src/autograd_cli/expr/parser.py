@@ -14,7 +14,7 @@ import warnings
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
-from autograd_cli.errors import Span, UsageError, param
+from autograd_cli.errors import Span, UsageError, did_you_mean, param
 from autograd_cli.expr.whitelist import ATTRIBUTES, BINARY, FUNCTIONS, METHODS, UNARY, Function
 
 MAX_LENGTH = 10_000  # characters of one expression
@@ -146,7 +146,7 @@ def closest(word: str, candidates: Iterable[str]) -> str | None:
 
 def suggestion(word: str, candidates: Iterable[str], fallback: str | None) -> str | None:
     near = closest(word, candidates)
-    return f"did you mean '{near}'?" if near else fallback
+    return did_you_mean([near]) if near else fallback
 
 
 def parse(source: str, names: Collection[str] = (), start: int = 0) -> Node:

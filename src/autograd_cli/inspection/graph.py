@@ -1,9 +1,4 @@
-"""Walk a `grad_fn` graph into plain records.
-
-The walk is iterative (an explicit stack), so a graph a million nodes deep cannot hit
-Python's recursion limit, and it visits each node once, so a DAG that reuses a subgraph
-(`y = y + y`, repeated) costs its size, not the number of its paths.
-"""
+"""A `grad_fn` graph into plain records, node by node as `walk` visits them."""
 
 from __future__ import annotations
 
@@ -13,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from autograd_cli.errors import UsageError
 from autograd_cli.gcpause import paused_gc
 from autograd_cli.records.graph import EdgeRecord, GraphRecord, NodeRecord
+from autograd_cli.walk import nodes, walk
 
 if TYPE_CHECKING:
     import torch
@@ -90,14 +86,7 @@ def release_graph(tensor: torch.Tensor) -> None:
             "this tensor is a view of another one, so it cannot let go of its graph in place",
             "release the tensor it is a view of (its ._base), or the graph's result",
         )
-    ids: dict[Any, int] = {}
-    stack = [tensor.grad_fn]
-    while stack:
-        node = stack.pop()
-        if node not in ids:
-            ids[node] = len(ids)
-            stack.extend(child for child, _ in node.next_functions if child is not None)
-    del node
+    ids = {node: number for number, node in enumerate(nodes(tensor.grad_fn))}
     tensor.detach_()
     release(([], ids))
 
@@ -152,10 +141,10 @@ def traced(
 def _records(
     root: Any, leaf_names: Mapping[int, str], node_names: Mapping[Any, str]
 ) -> tuple[list[Any], dict[Any, int], list[NodeRecord], list[EdgeRecord]]:
-    """Depth-first preorder from `root`, children in `next_functions` order, each node once.
+    """The records of `walk(root)`'s nodes, numbered in its order, and of their edges.
 
-    One loop does the walk and the records: this is the hot path of a million-node graph,
-    where what torch hands over per node (its edges, its output's metadata) costs the most.
+    This is the hot path of a million-node graph, where what torch hands over per node
+    (its edges, its output's metadata) costs the most, so each is asked for once.
     A leaf's shape comes from its tensor, cheaper to reach than `_input_metadata`. Each
     shape is kept once (one tuple for every node of that shape). An edge holds its child
     node until the end, when every node has its id.
@@ -168,12 +157,7 @@ def _records(
     dtypes: dict[Any, str] = {}
     # Bound methods in locals: a few percent on a loop that runs once per node.
     add_node, add_edge = nodes.append, edges.append
-    stack: list[tuple[Any, int]] = [(root, 0)]  # (node or None, input_nr), as torch gives them
-    pop, push = stack.pop, stack.extend
-    while stack:
-        node = pop()[0]
-        if node is None or node in ids:
-            continue
+    for node, nexts in walk(root):
         node_id = ids[node] = len(order)
         order.append(node)
         name = _names.get(type(node)) or short_name(node)
@@ -196,11 +180,8 @@ def _records(
             dtype = dtypes.get(dt) or dtypes.setdefault(dt, dtype_name(dt))
         tensor = node_names.get(node) if node_names else None
         add_node(NodeRecord(node_id, name, shape, dtype, leaf, tensor))
-        nexts = node.next_functions
-        if nexts:  # a leaf's AccumulateGrad has none
-            for position, (child, input_nr) in enumerate(nexts):
-                add_edge(EdgeRecord(node_id, child, input_nr, position))  # dst: an id below
-            push(reversed(nexts))
+        for position, (child, input_nr) in enumerate(nexts):
+            add_edge(EdgeRecord(node_id, child, input_nr, position))  # dst: an id below
     for edge in edges:
         if edge.dst is not None:
             edge.dst = ids[edge.dst]

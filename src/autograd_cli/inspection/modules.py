@@ -35,6 +35,7 @@ from autograd_cli.records.modules import (
     ParameterRecord,
     UpdateRecord,
 )
+from autograd_cli.walk import nodes
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -125,16 +126,7 @@ class ModuleRecorder:
 
         if not self._known.records or root.grad_fn is None:
             return
-        order: list[Any] = []
-        seen: set[Any] = set()
-        stack = [root.grad_fn]
-        while stack:
-            node = stack.pop()
-            if node in seen:
-                continue
-            seen.add(node)
-            order.append(node)
-            stack.extend(child for child, _ in node.next_functions if child is not None)
+        order = nodes(root.grad_fn)
         counted, _ = first_saved(order)
         self._at_backward = {
             node._sequence_nr(): nbytes

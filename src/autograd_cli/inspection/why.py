@@ -13,7 +13,7 @@ source map then tells which in-place operation moved the version on.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +27,7 @@ from autograd_cli.inspection.saved import saved_attributes, stale_of
 from autograd_cli.records.grads import GradRecord
 from autograd_cli.records.source import Source
 from autograd_cli.records.why import Reason, WhyRecord
+from autograd_cli.walk import nodes
 
 if TYPE_CHECKING:
     import torch
@@ -72,17 +73,9 @@ def stale_saved(order: Sequence[Any]) -> list[StaleSaved]:
     return found
 
 
-def reachable(starts: Iterable[Any]) -> set[Any]:
-    """Every node backward would visit from `starts` (iteratively: graphs can be deep)."""
-    seen: set[Any] = set()
-    stack = [s for s in starts if s is not None]
-    while stack:
-        node = stack.pop()
-        if node in seen:
-            continue
-        seen.add(node)
-        stack.extend(child for child, _ in node.next_functions if child is not None)
-    return seen
+def reachable(start: Any) -> set[Any]:
+    """Every node backward would visit from `start`."""
+    return set(nodes(start))
 
 
 def explain(
@@ -175,7 +168,7 @@ class _Explainer:
                     return cut
                 if inp.grad_fn is None:
                     continue
-                nodes = reachable([inp.grad_fn])
+                nodes = reachable(inp.grad_fn)
                 if tensor.grad_fn in nodes or any(
                     getattr(n, "variable", None) is tensor for n in nodes
                 ):
@@ -220,7 +213,7 @@ class _Explainer:
             for stale in self.stale:
                 if node is self.order[stale.node]:
                     found = (stale, f"{name} is made by {{node}}, which {{it}}")
-                elif node in reachable([self.order[stale.node]]):
+                elif node in reachable(self.order[stale.node]):
                     found = (stale, f"{name}'s gradient must pass through {{node}}, which {{it}}")
                 else:
                     continue

@@ -27,6 +27,7 @@ from autograd_cli.records.timeline import (
     TensorState,
     VersionBump,
 )
+from autograd_cli.walk import nodes as reachable_nodes
 
 if TYPE_CHECKING:
     import torch
@@ -276,7 +277,7 @@ class Recorder:
         if event is None or root is None or root.grad_fn is None:
             yield
             return
-        nodes = _reachable(root.grad_fn)
+        nodes = reachable_nodes(root.grad_fn, key=node_key)
         leaves = [n.variable for n in nodes if hasattr(n, "variable")]
         before = [self.grad_numbers(leaf) for leaf in leaves]
         order: list[Any] = []
@@ -287,9 +288,14 @@ class Recorder:
             for handle in handles:
                 handle.remove()
         accumulators = [n for n in nodes if hasattr(n, "variable")]
+        ran = {id(node): step for step, node in enumerate(order)}
+        changes = sorted(  # in the order backward filled them; leaves it never reached last
+            zip(leaves, accumulators, before, strict=True),
+            key=lambda change: ran.get(id(change[1]), len(ran)),
+        )
         grads = tuple(
             GradChange(self.namer(leaf) or self.label(node), "backward", old, new)
-            for leaf, node, old in zip(leaves, accumulators, before, strict=True)
+            for leaf, node, old in changes
             if (new := self.grad_numbers(leaf)) is not None
         )
         event.backward.append(
@@ -309,17 +315,3 @@ def _appender(order: list[Any], node: Any) -> Callable[..., None]:
         order.append(node)
 
     return prehook
-
-
-def _reachable(start: Any) -> list[Any]:
-    """Every node below `start`, each once, in depth-first order."""
-    seen = {node_key(start)}
-    found, stack = [], [start]
-    while stack:
-        node = stack.pop()
-        found.append(node)
-        for child, _ in node.next_functions:
-            if child is not None and (key := node_key(child)) not in seen:
-                seen.add(key)
-                stack.append(child)
-    return found

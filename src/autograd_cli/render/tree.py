@@ -12,6 +12,7 @@ from rich.console import Group, RenderableType
 from rich.text import Text
 from rich.tree import Tree
 
+from autograd_cli.defaults import TREE_MAX_NODES
 from autograd_cli.records.grads import GradRecord
 from autograd_cli.records.graph import GraphRecord, NodeRecord, SavedRecord
 from autograd_cli.records.source import Source
@@ -158,7 +159,7 @@ def cut_line(cut: Cut, top: int = 8) -> Text:
 
 def tree_view(graph: GraphRecord, options: ViewOptions | None = None) -> RenderableType:
     """The tree, its continuations, what was cut, and the op table when bytes are known."""
-    options = options or ViewOptions(limits=Limits(max_nodes=200))
+    options = options or ViewOptions(limits=Limits(max_nodes=TREE_MAX_NODES))
     sections, cut = tree_sections(graph, options)
     parts: list[RenderableType] = []
     for section in sections:
