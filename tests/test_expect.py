@@ -90,7 +90,8 @@ def test_works_with_check(cli: Invoke) -> None:
     ("expect", "message"),
     [
         ("xx=2*x", "no variable is called 'xx'"),
-        ("x", "is not NAME=EXPR"),
+        ("x", "--expect takes NAME=EXPR"),
+        ("x=", "--expect takes NAME=EXPR"),
         ("x=2*q", "q"),
     ],
 )

@@ -21,7 +21,14 @@ from typing import TYPE_CHECKING, Annotated, Any, ParamSpec, TypeVar
 import typer
 
 from autograd_cli.cli.parsing import App, Group
-from autograd_cli.errors import EXIT_INTERNAL, CliError, CliWarning, UsageError, allocation_error
+from autograd_cli.errors import (
+    EXIT_INTERNAL,
+    CliError,
+    CliWarning,
+    UsageError,
+    allocation_error,
+    spell,
+)
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
@@ -123,6 +130,11 @@ Json = Annotated[
 def option_name(param: str) -> str:
     """The option that fills a layer's parameter: `zero_after` -> `--zero-after`."""
     return "--" + param.replace("_", "-")
+
+
+def spelled(text: str) -> str:
+    """A lower layer's text with each parameter it names (`errors.param`) as its option."""
+    return spell(text, option_name)
 
 
 def error_lines(error: CliError, label: str = "error", width: int = 80) -> list[Text]:

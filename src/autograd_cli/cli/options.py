@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Annotated, Any, overload
 
 import typer
 
-from autograd_cli.cli.app import option_name, warn
+from autograd_cli.cli.app import spelled, warn
 from autograd_cli.defaults import DEFAULT_MAX_ELEMENTS
-from autograd_cli.errors import UsageError, spell
+from autograd_cli.errors import UsageError
 from autograd_cli.program.device import Device
 
 if TYPE_CHECKING:
@@ -193,8 +193,8 @@ class ProgramOptions:
         if failure is not None:  # the program's words name options, as the CLI spells them
             run.timeline.failure = replace(
                 failure,
-                message=spell(failure.message, option_name),
-                hint=None if failure.hint is None else spell(failure.hint, option_name),
+                message=spelled(failure.message),
+                hint=None if failure.hint is None else spelled(failure.hint),
             )
         return run
 

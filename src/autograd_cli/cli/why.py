@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated, Any
 
 import typer
 
-from autograd_cli.cli.app import Json, Output, Seed, app, emit_result, handled
+from autograd_cli.cli.app import Json, Output, Seed, app, emit_result, handled, spelled
 from autograd_cli.cli.options import (
     Code,
     ComputationOptions,
@@ -71,7 +72,10 @@ def why(
     )
     computation = options.build(root)
     v = options.evaluate(computation, vector)
-    records = explain(computation, None if every else [variable or ""], v)
+    records = [  # an explanation may name a parameter (the vector): as its option here
+        replace(record, explanation=spelled(record.explanation))
+        for record in explain(computation, None if every else [variable or ""], v)
+    ]
 
     def doc() -> dict[str, Any]:
         if every:

@@ -139,6 +139,22 @@ def refuse(message: str, span: Span, hint: str | None = ALLOWED_HINT) -> UsageEr
     return UsageError(message, hint, span=span)
 
 
+def split_named(raw: str, what: str, example: str) -> tuple[str, int]:
+    """`NAME=EXPR`, as the parameter `what` (`var`, `expect`) takes it -> (NAME, the column
+    where EXPR starts). The one reading of a named expression: refused without `=` or with
+    nothing on either side of it; `example` shows one that works."""
+    head, sep, tail = raw.partition("=")
+    name = head.strip()
+    if not sep or not name or not tail.strip():
+        raise UsageError(
+            f"{param(what)} takes NAME=EXPR",
+            f"for example {param(what)} {example}",
+            source=raw,
+            span=(0, max(len(raw), 1)),
+        )
+    return name, len(head) + 1
+
+
 def closest(word: str, candidates: Iterable[str]) -> str | None:
     match = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
     return match[0] if match else None

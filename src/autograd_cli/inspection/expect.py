@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from autograd_cli.build.computation import Computation
 from autograd_cli.defaults import EXPECT_ATOL, EXPECT_RTOL
 from autograd_cli.errors import UsageError, param
-from autograd_cli.expr.parser import suggestion
+from autograd_cli.expr.parser import split_named, suggestion
 from autograd_cli.inspection.tensors import values
 from autograd_cli.records.reports import ExpectRecord, ExpectRow
 from autograd_cli.records.tensors import format_shape
@@ -29,18 +29,13 @@ SHOWN_ROWS = 20
 
 def parse_expectation(text: str, names: list[str]) -> tuple[str, str]:
     """`NAME=EXPR` -> (NAME, EXPR), NAME a variable of the computation."""
-    name, sep, formula = text.partition("=")
-    name, formula = name.strip(), formula.strip()
-    if not sep or not name or not formula:
-        raise UsageError(
-            f"{param('expect')} {text!r} is not NAME=EXPR", f'for example {param("expect")} "x=2*x"'
-        )
+    name, start = split_named(text, "expect", '"x=2*x"')
     if name not in names:
         raise UsageError(
             f"{param('expect')} {name}: no variable is called {name!r}",
             suggestion(name, names, f"variables: {', '.join(names) or 'none'}"),
         )
-    return name, formula
+    return name, text[start:].strip()
 
 
 def compare_expected(

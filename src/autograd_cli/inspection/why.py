@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from autograd_cli.build.sources import InPlaceChange, PathCut, SourceMap
-from autograd_cli.errors import UsageError, backward_error
+from autograd_cli.errors import UsageError, backward_error, param
 from autograd_cli.expr.parser import suggestion
 from autograd_cli.inspection.flow import grad_record
 from autograd_cli.inspection.grads import backward_vector
@@ -252,7 +252,8 @@ class _Explainer:
                 name,
                 self._grad(tensor) is not None,
                 Reason.RESULT,
-                f"backward starts from {name} (with 1 for a scalar, or the --vector given) "
+                f"backward starts from {name} (with 1 for a scalar, or the {param('vector')} "
+                "given) "
                 "and passes the gradient on to what it was computed from.",
                 defined,
                 node_id,
