@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import runpy
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import torch
 
 from autograd_cli.errors import UsageError
 from autograd_cli.program.run import run_program
-from autograd_cli.program.source import from_text
+from autograd_cli.program.source import from_text, read_program
 from conftest import Invoke
 
 EXAMPLES = Path(__file__).parent.parent / "examples"
@@ -136,3 +137,51 @@ def test_interpreted_transformer_on_meta(cli: Invoke) -> None:
     done = cli(*args)
     assert done.exit_code == 0, done.stderr
     assert "TransformerEncoderLayer x4" in done.stdout
+
+
+#: No `torch.manual_seed` of its own: initialisation and dropout draw what `--seed` gives.
+_RANDOM_MODEL = """\
+import torch
+from torch import nn
+
+model = nn.Sequential(nn.Linear(4, 6), nn.Dropout(0.5), nn.Linear(6, 1))
+x = torch.ones(3, 4)
+out = model(x)
+print(model[0].weight)
+print(out)
+"""
+
+
+def _plain(path: Path, seed: int) -> tuple[dict[str, object], str]:
+    """`python FILE` after `torch.manual_seed(seed)`: its names and what it printed."""
+    printed = io.StringIO()
+    torch.manual_seed(seed)
+    with contextlib.redirect_stdout(printed):
+        scope = runpy.run_path(str(path))
+    return scope, printed.getvalue()
+
+
+@pytest.mark.parametrize("trust", [False, True])
+def test_seed_drives_initialisation_and_dropout_as_manual_seed(
+    cli: Invoke, tmp_path: Path, trust: bool
+) -> None:
+    path = tmp_path / "random_model.py"
+    path.write_text(_RANDOM_MODEL)
+    outputs: dict[int, torch.Tensor] = {}
+    for seed in (7, 8):
+        trusted = ["--trust"] if trust else []
+        done = cli("step", "-f", str(path), "--seed", str(seed), "--json", *trusted)
+        assert done.exit_code == 0, done.stderr
+        events = json.loads(done.stdout)["events"]
+        printed = "".join(line + "\n" for event in events for line in event.get("printed", []))
+        plain_scope, plain_printed = _plain(path, seed)
+        assert printed == plain_printed  # the weights and the dropped-out output, as printed
+        run = run_program(read_program(str(path), None), seed=seed, trusted=trust)
+        assert run.error is None
+        for name in ("x", "out"):
+            ours, theirs = run.scope[name], plain_scope[name]
+            assert isinstance(ours, torch.Tensor) and isinstance(theirs, torch.Tensor)
+            assert torch.equal(ours, theirs)
+            outputs[seed] = ours  # the last: out
+    # another seed: other weights and another dropout mask
+    assert not torch.equal(outputs[7], outputs[8])
