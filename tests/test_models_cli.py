@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -167,3 +168,50 @@ def test_saved_bytes_are_counted_before_backward_frees_them(cli: Invoke, tmp_pat
         figures[name] = ([m["saved_bytes"] for m in doc["modules"]], doc["saved_counted"])
     assert figures["forward"][1] == "now" and figures["backward"][1] == "at_backward"
     assert figures["forward"][0] == figures["backward"][0] and figures["forward"][0][0] > 0
+
+
+TRAINING_STEP = """\
+import torch
+from torch import nn
+
+torch.manual_seed(0)
+model = nn.Sequential(nn.Linear(2, 2), nn.ReLU(), nn.Linear(2, 1))
+opt = torch.optim.SGD(model.parameters(), lr=0.1)
+x = torch.randn(4, 2)
+loss = model(x).sum()
+loss.backward()
+opt.step()
+opt.zero_grad()
+"""
+
+
+@pytest.mark.parametrize("trust", [False, True])
+def test_step_names_parameters(
+    cli: Invoke,
+    golden: Callable[[str, str], None],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    trust: bool,
+) -> None:
+    monkeypatch.chdir(tmp_path)  # the view's first line names the file as given
+    Path("train.py").write_text(TRAINING_STEP)
+    args = ["step", "-f", "train.py", *(["--trust"] if trust else [])]
+    done = cli(*args)
+    assert done.exit_code == 0, done.stderr
+    golden("step_model_trusted.txt" if trust else "step_model.txt", done.stdout)
+    events = load_document(cli(*args, "--json").stdout)["events"]
+    nodes = [n for e in events for n in e["nodes"] if "AccumulateGrad" in n]
+    assert sorted(n.partition(" (")[2] for n in nodes) == [
+        "0.bias)",
+        "0.weight)",
+        "2.bias)",
+        "2.weight)",
+    ]
+    backward = next(e for e in events if e["code"] == "loss.backward()")["backward"][0]
+    assert {c["tensor"] for c in backward["grads"]} == {"0.weight", "0.bias", "2.weight", "2.bias"}
+    step = next(e for e in events if e["code"] == "opt.step()")
+    assert [v["tensor"] for v in step["versions"]] == ["0.weight", "0.bias", "2.weight", "2.bias"]
+    cleared = next(e for e in events if e["code"] == "opt.zero_grad()")["grads"]
+    assert [(c["tensor"], c["how"], c["after"]) for c in cleared] == [
+        (name, "set to None", None) for name in ("0.weight", "0.bias", "2.weight", "2.bias")
+    ]

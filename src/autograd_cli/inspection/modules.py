@@ -268,6 +268,11 @@ class ModuleRecorder:
     def modules(self) -> list[ModuleRecord]:
         return list(self._known.records)
 
+    def parameter_name(self, tensor: torch.Tensor) -> str | None:
+        """A known module's parameter by its qualified name (`0.weight`), else None."""
+        found = self._known.parameters.get(id(tensor))
+        return None if found is None else found.name
+
     def owner(self, node: Any) -> int | None:
         """The index of the module that created `node`, or None (made outside every module)."""
         variable = getattr(node, "variable", None)

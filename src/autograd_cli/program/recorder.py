@@ -78,6 +78,8 @@ class Recorder:
         self.scope: dict[str, Any] = {}  # the program's names, as the runner keeps them
         #: id(a named tensor's .grad) -> (the name, the tensor): `w.grad.zero_()` is w's.
         self.grad_owners: dict[int, tuple[str, torch.Tensor]] = {}
+        #: The model recorder running with this one: it names parameters (`0.weight`).
+        self.modules = active_modules()
         self._mode: Any = None
 
     # --- node numbering -----------------------------------------------------------------
@@ -90,7 +92,21 @@ class Recorder:
         return self.numbers[key]
 
     def label(self, node: Any) -> str:
-        return f"#{self.number(node)} {short_name(node)}"
+        """`#3 MulBackward0`; a parameter's node with its qualified name,
+        `#3 AccumulateGrad (0.weight)`."""
+        kind = short_name(node)
+        if kind == "AccumulateGrad" and self.modules is not None:
+            param = self.modules.parameter_name(node.variable)
+            if param is not None:
+                return f"#{self.number(node)} {kind} ({param})"
+        return f"#{self.number(node)} {kind}"
+
+    def tensor_name(self, tensor: torch.Tensor) -> str | None:
+        """The program's name for `tensor`, else its qualified name as a model's parameter."""
+        name = self.namer(tensor)
+        if name is None and self.modules is not None:
+            name = self.modules.parameter_name(tensor)
+        return name
 
     def node_text(self, node: Any) -> str:
         """How `print(t.grad_fn)` shows a node: as torch does, a number for the address."""
@@ -161,6 +177,10 @@ class Recorder:
                 "grad mode on" if (args[0] if args else kwargs.get("mode")) else "grad mode off"
             )
             return func(*args, **kwargs)
+        if name in ("zero_grad", "step") and self.step is not None:
+            params = _parameters_of(getattr(func, "__self__", None))
+            if params:  # a model's or an optimizer's: what it did to each parameter
+                return self.parameters_call(func, args, kwargs, name, params)
         if name == "__set__":
             if getattr(getattr(func, "__self__", None), "__name__", "") == "grad":
                 return self.set_grad(args[0], lambda: func(*args))
@@ -184,6 +204,33 @@ class Recorder:
             self.changed(args[0], name)
         return result
 
+    def parameters_call(
+        self,
+        func: Any,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        name: str,
+        params: list[torch.Tensor],
+    ) -> Any:
+        """`zero_grad()` or an optimizer's `step()`, called as one: each parameter's `.grad`
+        it cleared, or each parameter it updated in place, named (a trusted file's own
+        `p.grad = None` and `p.add_(...)` inside them are seen one by one instead)."""
+        event = self.step
+        assert event is not None
+        before = [(p, self.grad_numbers(p), p._version) for p in params]
+        result = func(*args, **kwargs)
+        for param, grad, version in before:
+            label = self.tensor_name(param) or "tensor"
+            if name == "step":
+                if param._version != version:
+                    event.versions.append(VersionBump(label, name, param._version))
+                continue
+            after = self.grad_numbers(param)
+            if grad is not None or after is not None:
+                how = "set to None" if param.grad is None else "zero_"
+                event.grads.append(GradChange(label, how, grad, after))
+        return result
+
     def source(self) -> Source:
         """The code running now: `where`, or what `locate` works out on demand."""
         if self.locate is not None:
@@ -196,7 +243,7 @@ class Recorder:
         self.sources.changed(tensor, self.source())
         self.claim(tensor)
         if self.step is not None:
-            name = self.namer(tensor)  # an unnamed one (w.grad) shows in the grad scan
+            name = self.tensor_name(tensor)  # an unnamed one (w.grad) shows in the grad scan
             if name is not None:
                 self.step.versions.append(VersionBump(name, op.strip("_"), tensor._version))
 
@@ -205,7 +252,7 @@ class Recorder:
         before = self.grad_numbers(tensor)
         result = assign()
         if self.step is not None:
-            name = self.namer(tensor) or "tensor"
+            name = self.tensor_name(tensor) or "tensor"
             how = "set to None" if tensor.grad is None else "assigned"
             self.step.grads.append(GradChange(name, how, before, self.grad_numbers(tensor)))
         return result
@@ -294,7 +341,7 @@ class Recorder:
             key=lambda change: ran.get(id(change[1]), len(ran)),
         )
         grads = tuple(
-            GradChange(self.namer(leaf) or self.label(node), "backward", old, new)
+            GradChange(self.tensor_name(leaf) or self.label(node), "backward", old, new)
             for leaf, node, old in changes
             if (new := self.grad_numbers(leaf)) is not None
         )
@@ -308,6 +355,17 @@ class Recorder:
                 create_graph=create,
             )
         )
+
+
+def _parameters_of(receiver: Any) -> list[torch.Tensor]:
+    """The parameters of a module or an optimizer (none for anything else)."""
+    import torch
+
+    if isinstance(receiver, torch.nn.Module):
+        return list(receiver.parameters())
+    if isinstance(receiver, torch.optim.Optimizer):
+        return [p for group in receiver.param_groups for p in group["params"]]
+    return []
 
 
 def _appender(order: list[Any], node: Any) -> Callable[..., None]:
