@@ -3,8 +3,9 @@
 Three measurements (issue 12), each against a baseline measured in the same run:
 
 1. A 12-layer transformer encoder of width 768 (12 heads, feed-forward 3072) on the CPU, its
-   loss computed once under the module recorder: `trace + module view` (the labelled graph,
-   the model record with saved bytes, and the module view rendered as text) against
+   loss computed once under the module recorder: `trace + module view`, what `graph
+   --by-module` does once the loss is made (a walk of the whole graph, each node's module,
+   op and saved bytes, the model record, and the module view rendered as text) against
    torchviz's `make_dot(loss, params).source` on the same loss (goal: at least 5x faster).
    torchview's `draw_graph` is timed too where it installs: it runs its own forward pass
    (it sees the forward only, never the backward graph). The recorder's cost on the forward
@@ -81,9 +82,9 @@ def cpu_encoder(repeat: int) -> None:
     with ModuleRecorder() as modules:
         loss = model(x).pow(2).mean()
 
-    def module_view_text() -> object:
-        graph, record = modules.model(loss)
-        return render_text(module_view(record, module_rows(record), graph))
+    def module_view_text() -> object:  # what `graph --by-module` does once the loss is made
+        _, record = modules.model(loss, node_records=False)
+        return render_text(module_view(record, module_rows(record)))
 
     rows: list[tuple[str, float]] = [
         ("forward, bare", median_time(bare_forward, repeat)),
@@ -146,9 +147,9 @@ if layers:
         x = torch.randn(1, 1024, 1600)
     with ModuleRecorder() as modules:
         loss = model(x).sum()
-    graph, record = modules.model(loss)
+    _, record = modules.model(loss, node_records=False)
     console = Console(file=io.StringIO(), width=100, color_system=None)
-    console.print(module_view(record, module_rows(record), graph))
+    console.print(module_view(record, module_rows(record)))
     params = sum(p.numel for p in record.parameters)
     saved = record.saved_bytes
 else:

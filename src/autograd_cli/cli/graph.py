@@ -209,7 +209,12 @@ def _module_view(
 ) -> RenderableType | str:
     from autograd_cli.render.modules import find_module, module_rows
 
-    graph, model = modules.model(computation.result, computation.named, sources=computation.sources)
+    graph, model = modules.model(
+        computation.result,
+        computation.named,
+        sources=computation.sources,
+        node_records=expand is not None,  # the node records are shown for an expanded module only
+    )
     target = find_module(model, expand) if expand is not None else None
     rows = module_rows(model, depth, target)
     if fmt is GraphFormat.json:

@@ -302,14 +302,17 @@ class ModuleRecorder:
         *,
         saved: bool = False,
         sources: SourceMap | None = None,
+        node_records: bool = True,
     ) -> tuple[GraphRecord | None, ModelRecord]:
         """The graph of `root` labelled with modules (None without a root), and the model.
 
         `saved` also gives each node record its saved tensors (`graph --saved`); the bytes
         per module are counted either way. They are read from the graph as it is now: after
         a `backward()` without `retain_graph` they are gone (`ModelRecord.freed`).
+        `node_records=False`: the model's figures only, from a bare walk of the graph, without a
+        record per node and edge (the module view shows none unless a module is expanded).
         """
-        from autograd_cli.inspection.graph import release, traced
+        from autograd_cli.inspection.graph import release, short_name, traced
         from autograd_cli.inspection.saved import first_saved
 
         if not self._known.records:
@@ -319,35 +322,47 @@ class ModuleRecorder:
             )
         graph = None
         per_node: list[int] = []
+        owners: list[int | None] = []
+        ops: list[str] = []
         freed = at_backward = False
         if root is not None and root.grad_fn is not None:
-            graph, walk = traced(root, names, saved=saved, sources=sources, modules=self)
+            if node_records:
+                graph, walk = traced(root, names, saved=saved, sources=sources, modules=self)
+                owners = [None if n.module is None else n.module.index for n in graph.nodes]
+                ops = [n.name for n in graph.nodes]
+            else:
+                order = nodes(root.grad_fn)
+                walk = (order, dict.fromkeys(order, 0))  # `release` drops them root first
+                owners = [self.owner(n) for n in walk[0]]
+                ops = [short_name(n) for n in walk[0]]
             per_node, freed = first_saved(walk[0])
             if freed and self._at_backward:  # counted when backward() began, before it freed
                 per_node = [self._at_backward.get(n._sequence_nr(), 0) for n in walk[0]]
                 freed, at_backward = False, True
             release(walk)
-            graph.saved_bytes = sum(per_node)
-        model = self._model(graph, per_node)
+            if graph is not None:
+                graph.saved_bytes = sum(per_node)
+        model = self._model(owners, ops, per_node)
         model.freed = freed
         model.at_backward = at_backward
         return graph, model
 
-    def _model(self, graph: GraphRecord | None, saved: list[int]) -> ModelRecord:
+    def _model(self, owners: list[int | None], ops: list[str], saved: list[int]) -> ModelRecord:
+        """The model's figures from each node's owner, op name and first-saved bytes."""
         records = self._known.records
         count = len(records)
         nodes = [0] * count
         saved_by = [0] * count
         outside = outside_saved = 0
-        ops: dict[str, list[int]] = {}
-        for node, nbytes in zip(graph.nodes if graph else [], saved, strict=True):
-            if node.module is None:
+        by_op: dict[str, list[int]] = {}
+        for owner, op, nbytes in zip(owners, ops, saved, strict=True):
+            if owner is None:
                 outside += 1
                 outside_saved += nbytes
             else:
-                nodes[node.module.index] += 1
-                saved_by[node.module.index] += nbytes
-            entry = ops.setdefault(node.name, [0, 0])
+                nodes[owner] += 1
+                saved_by[owner] += nbytes
+            entry = by_op.setdefault(op, [0, 0])
             entry[0] += 1
             entry[1] += nbytes
         parameters = self.parameters()
@@ -389,7 +404,7 @@ class ModuleRecorder:
             saved_bytes=sum(saved),
             ops=[
                 OpSaved(name, count, nbytes)
-                for name, (count, nbytes) in sorted(ops.items(), key=lambda i: (-i[1][1], i[0]))
+                for name, (count, nbytes) in sorted(by_op.items(), key=lambda i: (-i[1][1], i[0]))
             ],
             optimizer_steps=self.optimizer_steps,
         )

@@ -17,7 +17,7 @@ from autograd_cli.records.modules import ModelRecord, ModuleRecord, Thresholds, 
 from autograd_cli.records.tensors import format_shape
 from autograd_cli.render.labels import format_bytes, format_count, format_magnitude, node_lines
 from autograd_cli.render.modules import ModuleRow, expanded_nodes
-from autograd_cli.render.tables import RowBlocks
+from autograd_cli.render.tables import PaddedRows
 
 NO_VALUE = "—"
 
@@ -83,7 +83,7 @@ def module_view(
         format_bytes(model.saved_bytes),
         "",
     )
-    parts: list[RenderableType] = [RowBlocks(table)]
+    parts: list[RenderableType] = [PaddedRows(table)]
     if model.at_backward:
         parts.append(
             Text("saved bytes as counted when backward() began; it freed them after", style=dim)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
+from rich.style import Style
 from rich.table import Table
 from rich.text import Text
 
@@ -38,6 +39,42 @@ class RowBlocks:
             yield _cell(row[0])
             for column, cell in zip(columns[1:], row[1:], strict=True):
                 yield Text.assemble("  ", (f"{column.header}: ", "dim"), _cell(cell))
+
+
+class PaddedRows(RowBlocks):
+    """A table of one-line cells, printed as padded lines when it fits the width: what
+    Rich's `Table` (no box, no edge padding) prints for it, without measuring and rendering
+    each cell as a renderable of its own, which costs a module view with a few rows more
+    than walking the whole graph. Wider than the terminal, it is the `Table` itself (which
+    wraps), and narrower than `NARROW`, one block per row.
+    """
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        columns = self.table.columns
+        header = Style.parse(str(self.table.header_style or ""))
+        grid = [
+            [_cell(column.header).copy(), *(_cell(cell) for cell in column.cells)]
+            for column in columns
+        ]
+        for cells in grid:
+            cells[0].stylize(header)
+        widths = [max(text.cell_len for text in cells) for cells in grid]
+        right = [column.justify == "right" for column in columns]
+        if options.max_width < NARROW or sum(widths) + 2 * (len(widths) - 1) > options.max_width:
+            yield from super().__rich_console__(console, options)
+            return
+        for row in zip(*grid, strict=True):
+            line = Text()
+            for index, (text, width, rjust) in enumerate(zip(row, widths, right, strict=True)):
+                pad = " " * (width - text.cell_len)
+                if index:
+                    line.append("  ")
+                if rjust:
+                    line.append(pad)
+                line.append_text(text)
+                if not rjust:
+                    line.append(pad)
+            yield line
 
 
 def _cell(cell: RenderableType) -> Text:
