@@ -238,4 +238,14 @@ def _with_health(
     from autograd_cli.render.module_view import health_view
 
     heading = Text("gradient health, per parameter", style="bold")
-    return Group(view, Text(), heading, health_view(model, limits))
+    parts = [view, Text(), heading, health_view(model, limits)]
+    missing = [p.name for p in model.parameters if p.grad_norm is None and p.missing != "meta"]
+    if missing:
+        parts.append(
+            Text(
+                f"why a parameter has no gradient, by the program's lines: autograd-cli why "
+                f"{missing[0]} (with the same program options)",
+                style="dim",
+            )
+        )
+    return Group(*parts)

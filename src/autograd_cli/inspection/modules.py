@@ -20,7 +20,7 @@ help from whoever runs the code:
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     import torch
 
     from autograd_cli.build.sources import SourceMap
+    from autograd_cli.records.source import Source
 
 
 @dataclass
@@ -113,6 +114,10 @@ class ModuleRecorder:
         self.optimizer_steps = 0
         self._probe: torch.Tensor | None = None
         self._at_backward: dict[int, int] = {}  # node number -> saved bytes, at last backward
+        #: The code running now, when whoever runs the code can tell (a program's recorder):
+        #: each module's first call is kept with it.
+        self.where: Callable[[], Source] | None = None
+        self._called_at: dict[int, Source] = {}
 
     # --- recording -----------------------------------------------------------------
 
@@ -190,6 +195,8 @@ class ModuleRecorder:
             with torch._C.DisableTorchFunction():  # unseen by a recorder of torch calls
                 index = self._add_root(module)
         self._known.calls[index] += 1
+        if self.where is not None and index not in self._called_at:
+            self._called_at[index] = self.where()
         self._stack.append(index)
         self._mark(index)
 
@@ -267,6 +274,26 @@ class ModuleRecorder:
     @property
     def modules(self) -> list[ModuleRecord]:
         return list(self._known.records)
+
+    def find_parameter(self, name: str) -> tuple[torch.Tensor, ModuleRecord] | None:
+        """The parameter with this qualified name (`0.weight`), the first root's first."""
+        for param in self._known.parameters.values():
+            if param.name == name:
+                return param.tensor, self._known.records[param.module]
+        return None
+
+    def module_of(self, tensor: torch.Tensor) -> ModuleRecord | None:
+        """The module that owns a known parameter."""
+        found = self._known.parameters.get(id(tensor))
+        return None if found is None else self._known.records[found.module]
+
+    def module_object(self, module: ModuleRecord) -> Any:
+        """The `nn.Module` a record stands for."""
+        return self._known.objects[module.index]
+
+    def calls(self, module: ModuleRecord) -> tuple[int, Source | None]:
+        """How often `module` was called while recording, and where first (when known)."""
+        return self._known.calls[module.index], self._called_at.get(module.index)
 
     def parameter_name(self, tensor: torch.Tensor) -> str | None:
         """A known module's parameter by its qualified name (`0.weight`), else None."""

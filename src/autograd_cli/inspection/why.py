@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     import torch
 
     from autograd_cli.build.computation import Computation
+    from autograd_cli.records.modules import ModuleRecord
 
 INPLACE_ERROR = (
     "one of the variables needed for gradient computation has been modified by an inplace operation"
@@ -89,15 +90,36 @@ def explain(
     Backward is the real `result.backward(gradient)` (`gradient` None for a scalar), unless
     a saved tensor was changed in place: then it would fail, and that is the answer.
     """
+    from autograd_cli.inspection.why_models import find_parameter, parameter_names
+
     wanted = list(computation.named) if names is None else list(names)
+    run = computation.program
+    parameters = {}
     for name in wanted:
-        if name not in computation.named:
+        if name in computation.named:
+            continue
+        found = find_parameter(run, name) if run is not None else None
+        if found is None:
             known = list(computation.named)
+            params = parameter_names(run) if run is not None else []
+            listed = f"variables: {', '.join(known)}"
+            if params:
+                shown = ", ".join(params[:6]) + (", ..." if len(params) > 6 else "")
+                listed += f"; parameters: {shown}"
             raise UsageError(
-                f"no variable is called {name!r}",
-                suggestion(name, known, f"variables: {', '.join(known)}"),
+                f"no variable or parameter is called {name!r}"
+                if params
+                else f"no variable is called {name!r}",
+                suggestion(name, [*known, *params], listed),
             )
-    return _Explainer(computation, gradient).explain(wanted)
+        parameters[name] = found
+    explainer = _Explainer(computation, gradient)
+    return [
+        explainer.parameter(name, *parameters[name])
+        if name in parameters
+        else explainer.why(name, computation.named[name])
+        for name in wanted
+    ]
 
 
 class _Explainer:
@@ -122,8 +144,15 @@ class _Explainer:
             id(node.variable): node for node in self.order if short_name(node) == "AccumulateGrad"
         }
 
-    def explain(self, names: Sequence[str]) -> list[WhyRecord]:
-        return [self.why(name, self.computation.named[name]) for name in names]
+    def parameter(self, name: str, tensor: torch.Tensor, module: ModuleRecord) -> WhyRecord:
+        """A model's parameter, by what the program did to it (see `why_models`)."""
+        from autograd_cli.inspection.why_models import explain_parameter
+
+        run = self.computation.program
+        assert run is not None
+        node = self.node_of(tensor)
+        node_id = self.ids.get(node) if node is not None else None
+        return explain_parameter(run, name, tensor, module, node_id, self._grad(tensor))
 
     # -- where things are -------------------------------------------------------------------
 

@@ -68,6 +68,12 @@ class Recorder:
         self.step: StepEvent | None = None  # None: not kept (a folded loop iteration)
         self.numbers: dict[tuple[int, int], int] = {}  # node key -> creation number
         self.backward_roots: list[torch.Tensor] = []  # in the order backward ran on them
+        self.backward_sources: list[Source] = []  # the code of each, in the same order
+        #: id(tensor) -> (the tensor, where): the last code that switched requires_grad off
+        #: (`requires_grad_(False)`, `.requires_grad = False`), and that set `.grad` to None
+        #: (`zero_grad()`, `.grad = None`); `why` names them.
+        self.frozen: dict[int, tuple[torch.Tensor, Source]] = {}
+        self.cleared: dict[int, tuple[torch.Tensor, Source]] = {}
         self.backward_calls = 0
         self.mode_changes: list[str] = []  # words for grad mode switches seen since read
         self.paused = 0
@@ -80,6 +86,8 @@ class Recorder:
         self.grad_owners: dict[int, tuple[str, torch.Tensor]] = {}
         #: The model recorder running with this one: it names parameters (`0.weight`).
         self.modules = active_modules()
+        if self.modules is not None:
+            self.modules.where = self.source  # so it knows where each module was called
         self._mode: Any = None
 
     # --- node numbering -----------------------------------------------------------------
@@ -177,13 +185,18 @@ class Recorder:
                 "grad mode on" if (args[0] if args else kwargs.get("mode")) else "grad mode off"
             )
             return func(*args, **kwargs)
-        if name in ("zero_grad", "step") and self.step is not None:
+        if name in ("zero_grad", "step"):
             params = _parameters_of(getattr(func, "__self__", None))
             if params:  # a model's or an optimizer's: what it did to each parameter
                 return self.parameters_call(func, args, kwargs, name, params)
+        if name == "requires_grad_" or (name == "setattr" and args[1:2] == ("requires_grad",)):
+            return self.switch(func, args, kwargs)
         if name == "__set__":
-            if getattr(getattr(func, "__self__", None), "__name__", "") == "grad":
+            what = getattr(getattr(func, "__self__", None), "__name__", "")
+            if what == "grad":
                 return self.set_grad(args[0], lambda: func(*args))
+            if what == "requires_grad":
+                return self.switch(func, args, kwargs)
             return func(*args, **kwargs)
         inplace = name in _INPLACE or (
             name.endswith("_") and not name.endswith("__") and name not in _NOT_INPLACE
@@ -216,10 +229,15 @@ class Recorder:
         it cleared, or each parameter it updated in place, named (a trusted file's own
         `p.grad = None` and `p.add_(...)` inside them are seen one by one instead)."""
         event = self.step
-        assert event is not None
-        before = [(p, self.grad_numbers(p), p._version) for p in params]
+        had = [p.grad is not None for p in params]
+        before = [(self.grad_numbers(p), p._version) for p in params] if event else []
         result = func(*args, **kwargs)
-        for param, grad, version in before:
+        if name == "zero_grad":
+            for param, filled in zip(params, had, strict=True):
+                if filled and param.grad is None:
+                    self.cleared[id(param)] = (param, self.source())
+        for param, (grad, version) in zip(params, before, strict=False):
+            assert event is not None
             label = self.tensor_name(param) or "tensor"
             if name == "step":
                 if param._version != version:
@@ -229,6 +247,25 @@ class Recorder:
             if grad is not None or after is not None:
                 how = "set to None" if param.grad is None else "zero_"
                 event.grads.append(GradChange(label, how, grad, after))
+        return result
+
+    def switch(self, func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """`requires_grad_(flag)` on a tensor or a module, `.requires_grad = flag`: each
+        tensor switched off is kept with the code that did it (switched on, forgotten)."""
+        import torch
+
+        result = func(*args, **kwargs)
+        receiver = getattr(func, "__self__", None)
+        tensors: list[torch.Tensor]
+        if isinstance(receiver, torch.nn.Module):
+            tensors = list(receiver.parameters())
+        else:
+            tensors = [t for t in (args[0] if args else None,) if isinstance(t, torch.Tensor)]
+        for tensor in tensors:
+            if tensor.requires_grad:
+                self.frozen.pop(id(tensor), None)
+            else:
+                self.frozen[id(tensor)] = (tensor, self.source())
         return result
 
     def source(self) -> Source:
@@ -251,6 +288,8 @@ class Recorder:
         """`t.grad = value`, noted with the gradient before and after."""
         before = self.grad_numbers(tensor)
         result = assign()
+        if tensor.grad is None:
+            self.cleared[id(tensor)] = (tensor, self.source())
         if self.step is not None:
             name = self.tensor_name(tensor) or "tensor"
             how = "set to None" if tensor.grad is None else "assigned"
@@ -291,6 +330,7 @@ class Recorder:
         retain = kwargs.get("retain_graph", args[2] if len(args) > 2 else None)
         create = bool(kwargs.get("create_graph", args[3] if len(args) > 3 else False))
         self.backward_roots.append(root)
+        self.backward_sources.append(self.source())
         self.backward_calls += 1
         kept = retain if retain is not None else create
         if self.watch is not None and self.watch[0] == len(self.backward_roots):

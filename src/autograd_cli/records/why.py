@@ -23,6 +23,9 @@ class Reason(StrEnum):
     INFERENCE_MODE = "inference_mode"  # ... or under inference_mode
     UNUSED = "unused"  # the result does not depend on it at all
     MODIFIED_INPLACE = "modified_inplace"  # a saved tensor changed after it was saved
+    FROZEN = "frozen"  # a parameter whose requires_grad was switched off (or never on)
+    CLEARED = "cleared"  # backward filled it, then zero_grad() or `.grad = None` emptied it
+    NO_BACKWARD = "no_backward"  # the program never calls backward()
 
 
 @dataclass(frozen=True)
