@@ -16,6 +16,8 @@ from autograd_cli.expr.whitelist import Function, Size
 
 def broadcast(shapes: Sequence[tuple[int, ...]]) -> tuple[int, ...] | None:
     """numpy's rule: align from the right; each dim equal, or 1. None if they do not fit."""
+    if shapes and all(s == shapes[0] for s in shapes):  # one shape, or all the same: itself
+        return tuple(shapes[0])
     out: list[int] = []
     for dims in zip(*(reversed(s) for s in _padded(shapes)), strict=True):
         sizes = {d for d in dims if d != 1}

@@ -13,8 +13,8 @@ import functools
 import math
 import operator
 import re
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -82,6 +82,8 @@ _COMPARE: dict[type[ast.cmpop], Callable[[Any, Any], Any]] = {
     ast.Is: operator.is_,
     ast.IsNot: operator.is_not,
 }
+#: Statements `simple` runs, each one entry of the timeline.
+_SIMPLE = {ast.Assign, ast.AugAssign, ast.Expr, ast.Assert, ast.Delete, ast.Import, ast.ImportFrom}
 #: What torch raises for a program's mistakes; anything else is a bug of ours.
 _TORCH_ERRORS = (RuntimeError, TypeError, ValueError, IndexError, OverflowError, ZeroDivisionError)
 _MAX_INT = 2**63
@@ -145,7 +147,9 @@ class Interpreter:
         self.statement: ast.stmt | None = None
         self.grads: dict[int, tuple[int, int] | None] = {}  # id(tensor) -> its grad's identity
         self.sources: dict[int, Source] = {}  # id(syntax node) -> its code, see `where`
+        self.lines: dict[int, Source] = {}  # line number -> the whole line, see `begin`
         self.keep: list[ast.AST | None] = []
+        self.handlers = self._handlers()
 
     # --- statements -------------------------------------------------------------------------
 
@@ -157,6 +161,12 @@ class Interpreter:
             self.execute(statement)
 
     def execute(self, node: ast.stmt) -> None:
+        kind = type(node)
+        if kind in _SIMPLE and not (kind is ast.Expr and _docstring(node)):
+            event = self.begin(node)  # the common case first: one type lookup
+            self.simple(node)
+            self.end(event)
+            return
         if isinstance(node, ast.Pass) or _docstring(node):
             return
         if isinstance(node, ast.For):
@@ -174,12 +184,14 @@ class Interpreter:
             raise _Break
         if isinstance(node, ast.Continue):
             raise _Continue
-        with self.step(node):
-            self.simple(node)
+        event = self.begin(node)
+        self.simple(node)
+        self.end(event)
 
-    @contextmanager
-    def step(self, node: ast.stmt, code: str | None = None) -> Iterator[StepEvent | None]:
-        """One entry of the timeline around a statement (None while a loop is folded)."""
+    def begin(self, node: ast.stmt, code: str | None = None) -> StepEvent | None:
+        """Open the timeline's entry for a statement (None while a loop is folded); `end`
+        closes it once the statement ran. A failing statement is left open: the run ends.
+        (Two calls, not a context manager: this runs for every statement of every loop.)"""
         self.timeline.statements += 1
         event = None
         if self.sink is not None:
@@ -188,12 +200,21 @@ class Interpreter:
             self.sink.append(event)
         self.statement = node
         self.recorder.step = event
-        self.recorder.where = Source(self.program.line(node.lineno), line=node.lineno)
-        yield event
+        self.recorder.where = self.line_source(node.lineno)
+        return event
+
+    def end(self, event: StepEvent | None) -> None:
         if event is not None:
             self.scan_grads(event)
             event.modes.extend(self.recorder.mode_changes)
         self.recorder.mode_changes.clear()
+
+    def line_source(self, line: int) -> Source:
+        """A program line as a node's source: one per line, however often it runs."""
+        found = self.lines.get(line)
+        if found is None:
+            found = self.lines[line] = Source(self.program.line(line), line=line)
+        return found
 
     def text_of(self, node: ast.stmt) -> str:
         """The statement as written: its own columns when it ends on its line (`a = 1; b = 2`
@@ -260,7 +281,9 @@ class Interpreter:
                 self.sink = outer_sink if keep else None
                 before = self.timeline.statements
                 self.assign(node.target, item)
-                self.loop = (*outer_loop, *((n, self.short(self.scope.get(n))) for n in names))
+                if keep or _shows_nodes(item):  # a folded iteration's label is never shown,
+                    # but a node's label numbers it (and so every node after it)
+                    self.loop = (*outer_loop, *((n, self.short(self.scope.get(n))) for n in names))
                 try:
                     self.block(node.body)
                 except _Continue:
@@ -285,27 +308,29 @@ class Interpreter:
 
         with ExitStack() as stack:
             for item in node.items:
-                with self.step(node) as event:
-                    manager = self.evaluate(item.context_expr)
-                    if not isinstance(manager, _mode_types()):
-                        raise self.refuse(
-                            item.context_expr,
-                            "`with` takes a grad mode: torch.no_grad(), torch.enable_grad(), "
-                            "torch.inference_mode() or torch.set_grad_enabled(flag)",
-                        )
-                    self.run_torch(item.context_expr, stack.enter_context, (manager,))
-                    self.recorder.mode_changes.clear()
-                    if event is not None:
-                        event.modes.append(_mode_words(manager, torch))
-            self.block(node.body)
-            code = f"(end of: {self.program.line(node.lineno).strip()})"
-            with self.step(node, code) as event:
-                stack.close()
+                event = self.begin(node)
+                manager = self.evaluate(item.context_expr)
+                if not isinstance(manager, _mode_types()):
+                    raise self.refuse(
+                        item.context_expr,
+                        "`with` takes a grad mode: torch.no_grad(), torch.enable_grad(), "
+                        "torch.inference_mode() or torch.set_grad_enabled(flag)",
+                    )
+                self.run_torch(item.context_expr, stack.enter_context, (manager,))
                 self.recorder.mode_changes.clear()
                 if event is not None:
-                    inference = " (inference mode)" if torch.is_inference_mode_enabled() else ""
-                    on = "on" if torch.is_grad_enabled() else "off"
-                    event.modes.append(f"back to grad mode {on}{inference}")
+                    event.modes.append(_mode_words(manager, torch))
+                self.end(event)
+            self.block(node.body)
+            code = f"(end of: {self.program.line(node.lineno).strip()})"
+            event = self.begin(node, code)
+            stack.close()
+            self.recorder.mode_changes.clear()
+            if event is not None:
+                inference = " (inference mode)" if torch.is_inference_mode_enabled() else ""
+                on = "on" if torch.is_grad_enabled() else "off"
+                event.modes.append(f"back to grad mode {on}{inference}")
+            self.end(event)
 
     # --- assignment -------------------------------------------------------------------------
 
@@ -372,44 +397,74 @@ class Interpreter:
     # --- expressions ------------------------------------------------------------------------
 
     def evaluate(self, node: ast.expr) -> Any:
-        match node:
-            case ast.Constant(value=value):
-                return value
-            case ast.Name(id=name):
-                if name in self.scope:
-                    return self.scope[name]
-                if name in wl.BUILTINS:
-                    return Callee("builtin", name)
-                raise self.failure(node, f"name '{name}' is not defined")
-            case ast.Attribute(value=owner, attr=attr):
-                return self.member(self.evaluate(owner), attr, node)
-            case ast.Call():
-                return self.call(node)
-            case ast.BinOp(left=left, op=op, right=right):
-                return self.binary(node, op, self.evaluate(left), self.evaluate(right))
-            case ast.UnaryOp(op=op, operand=operand):
-                return self.unary(node, op, self.evaluate(operand))
-            case ast.Compare():
-                return self.compare(node)
-            case ast.BoolOp(op=op, values=values):
-                result: Any = None
-                for item in values:
-                    result = self.evaluate(item)
-                    truth = self.truth(result, item)
-                    if truth == isinstance(op, ast.Or):
-                        return result
+        """The value of an expression, by a handler per syntax node type (looked up once
+        per node, not matched against every case: this runs for every node of every op)."""
+        handler = self.handlers.get(type(node))
+        if handler is None:
+            raise self.refuse(node, f"`{type(node).__name__}` is not interpreted")
+        return handler(node)
+
+    def _handlers(self) -> dict[type[ast.AST], Callable[[Any], Any]]:
+        return {
+            ast.Constant: self.constant,
+            ast.Name: self.lookup,
+            ast.Attribute: self.attribute,
+            ast.Call: self.call,
+            ast.BinOp: self.binop,
+            ast.UnaryOp: self.unaryop,
+            ast.Compare: self.compare,
+            ast.BoolOp: self.boolop,
+            ast.IfExp: self.ifexp,
+            ast.JoinedStr: self.joinedstr,
+            ast.List: self.list_display,
+            ast.Tuple: self.tuple_display,
+            ast.Subscript: self.subscription,
+        }
+
+    def constant(self, node: ast.Constant) -> Any:
+        return node.value
+
+    def lookup(self, node: ast.Name) -> Any:
+        name = node.id
+        if name in self.scope:
+            return self.scope[name]
+        if name in wl.BUILTINS:
+            return Callee("builtin", name)
+        raise self.failure(node, f"name '{name}' is not defined")
+
+    def attribute(self, node: ast.Attribute) -> Any:
+        return self.member(self.evaluate(node.value), node.attr, node)
+
+    def binop(self, node: ast.BinOp) -> Any:
+        return self.binary(node, node.op, self.evaluate(node.left), self.evaluate(node.right))
+
+    def unaryop(self, node: ast.UnaryOp) -> Any:
+        return self.unary(node, node.op, self.evaluate(node.operand))
+
+    def boolop(self, node: ast.BoolOp) -> Any:
+        result: Any = None
+        for item in node.values:
+            result = self.evaluate(item)
+            truth = self.truth(result, item)
+            if truth == isinstance(node.op, ast.Or):
                 return result
-            case ast.IfExp(test=test, body=body, orelse=orelse):
-                return self.evaluate(body if self.truth(self.evaluate(test), test) else orelse)
-            case ast.JoinedStr(values=values):
-                return self.bounded_text(node, "".join(self.piece(v) for v in values))
-            case ast.List(elts=elts):
-                return [self.evaluate(e) for e in elts]
-            case ast.Tuple(elts=elts):
-                return tuple(self.evaluate(e) for e in elts)
-            case ast.Subscript(value=owner, slice=index):
-                return self.subscript(node, self.evaluate(owner), index)
-        raise self.refuse(node, f"`{type(node).__name__}` is not interpreted")
+        return result
+
+    def ifexp(self, node: ast.IfExp) -> Any:
+        test = self.truth(self.evaluate(node.test), node.test)
+        return self.evaluate(node.body if test else node.orelse)
+
+    def joinedstr(self, node: ast.JoinedStr) -> Any:
+        return self.bounded_text(node, "".join(self.piece(v) for v in node.values))
+
+    def list_display(self, node: ast.List) -> Any:
+        return [self.evaluate(e) for e in node.elts]
+
+    def tuple_display(self, node: ast.Tuple) -> Any:
+        return tuple(self.evaluate(e) for e in node.elts)
+
+    def subscription(self, node: ast.Subscript) -> Any:
+        return self.subscript(node, self.evaluate(node.value), node.slice)
 
     def piece(self, node: ast.expr) -> str:
         if isinstance(node, ast.Constant):
@@ -469,9 +524,9 @@ class Interpreter:
         callee = self.evaluate(node.func)
         args = [self.evaluate(a) for a in node.args]
         kwargs = {k.arg: self.evaluate(k.value) for k in node.keywords if k.arg is not None}
-        if models.is_module(callee):
-            return models.call_module(self, node, callee, args, kwargs)
         if not isinstance(callee, Callee):
+            if models.is_module(callee):
+                return models.call_module(self, node, callee, args, kwargs)
             raise self.refuse(node.func, f"{self.describe(callee)} cannot be called")
         match callee.kind:
             case "model":
@@ -716,26 +771,27 @@ class Interpreter:
         """The most elements `op(*args, **kwargs)` can make, from the arguments alone."""
         import torch
 
+        grow = op.grow
+        if grow is wl.Grow.TABLE:
+            assert op.function is not None
+            function = op.function
+            known = set(function.params) | set(function.kwonly)
+            given = {k: v for k, v in kwargs.items() if k in known}
+            positional = list(args)
+            if function.varargs and "size" in kwargs:
+                positional = [*positional, kwargs["size"]]
+            count = bounds.elements(function, positional, given)
+            if count is None and function.constructor:
+                raise self.refuse(
+                    node,
+                    f"{op.name}: the sizes must be whole numbers >= 0",
+                    f"usage: torch.{function.usage()}",
+                )
+            return count
         tensors = [a for a in [*args, *kwargs.values()] if isinstance(a, torch.Tensor)]
         shapes = [tuple(t.shape) for t in tensors]
         largest = max((t.numel() for t in tensors), default=0)
-        match op.grow:
-            case wl.Grow.TABLE:
-                assert op.function is not None
-                function = op.function
-                known = set(function.params) | set(function.kwonly)
-                given = {k: v for k, v in kwargs.items() if k in known}
-                positional = list(args)
-                if function.varargs and "size" in kwargs:
-                    positional = [*positional, kwargs["size"]]
-                count = bounds.elements(function, positional, given)
-                if count is None and function.constructor:
-                    raise self.refuse(
-                        node,
-                        f"{op.name}: the sizes must be whole numbers >= 0",
-                        f"usage: torch.{function.usage()}",
-                    )
-                return count
+        match grow:
             case wl.Grow.BROADCAST:
                 out = bounds.broadcast(shapes)
                 return math.prod(out) if out is not None else largest
@@ -962,6 +1018,11 @@ def _target_names(target: ast.expr) -> list[str]:
 
 def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _shows_nodes(value: Any) -> bool:
+    """Whether showing the value (`short`) may number a graph node (see `repr`)."""
+    return isinstance(value, tuple | list) or _is_node(value)
 
 
 def _is_node(value: Any) -> bool:

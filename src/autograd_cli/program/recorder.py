@@ -10,6 +10,7 @@ order and every `.grad` before and after. The runner tells it where the program 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -49,6 +50,26 @@ _INPLACE = {
     "setitem",
     "__setitem__",
 }
+
+#: The calls `dispatch` treats apart, by name (each then checked by identity).
+_WATCHED = {
+    "backward",
+    "grad",
+    "_set_grad_enabled",
+    "zero_grad",
+    "step",
+    "requires_grad_",
+    "setattr",
+    "__set__",
+}
+
+
+@functools.cache
+def _inplace(name: str) -> bool:
+    """Whether an op of this name changes its first argument in place (once per name)."""
+    return name in _INPLACE or (
+        name.endswith("_") and not name.endswith("__") and name not in _NOT_INPLACE
+    )
 
 
 def _base() -> type:
@@ -124,13 +145,14 @@ class Recorder:
         """Every node new since the last claim, for the code running now."""
         if tensor.grad_fn is None:
             return
-        if tensor.grad_fn is None:
-            return
         claimed = self.sources.record(tensor, self.source())
+        if not claimed:
+            return
+        numbers = self.numbers
         for node in claimed:
             key = node_key(node)
-            if key not in self.numbers:
-                self.numbers[key] = len(self.numbers) + 1
+            if key not in numbers:
+                numbers[key] = len(numbers) + 1
         if self.step is not None:
             self.step.nodes.extend(self.label(n) for n in claimed)
 
@@ -176,31 +198,29 @@ class Recorder:
         name = getattr(func, "__name__", "")
         if self.paused or name == "__get__":
             return func(*args, **kwargs)
-        if func is torch.Tensor.backward:
-            return self.backward(args, kwargs)
-        if func is torch.autograd.grad:
-            return self.autograd_grad(args, kwargs)
-        if name == "_set_grad_enabled":
-            self.mode_changes.append(
-                "grad mode on" if (args[0] if args else kwargs.get("mode")) else "grad mode off"
-            )
-            return func(*args, **kwargs)
-        if name in ("zero_grad", "step"):
-            params = _parameters_of(getattr(func, "__self__", None))
-            if params:  # a model's or an optimizer's: what it did to each parameter
-                return self.parameters_call(func, args, kwargs, name, params)
-        if name == "requires_grad_" or (name == "setattr" and args[1:2] == ("requires_grad",)):
-            return self.switch(func, args, kwargs)
-        if name == "__set__":
-            what = getattr(getattr(func, "__self__", None), "__name__", "")
-            if what == "grad":
-                return self.set_grad(args[0], lambda: func(*args))
-            if what == "requires_grad":
+        if name in _WATCHED:
+            if func is torch.Tensor.backward:
+                return self.backward(args, kwargs)
+            if func is torch.autograd.grad:
+                return self.autograd_grad(args, kwargs)
+            if name == "_set_grad_enabled":
+                on = args[0] if args else kwargs.get("mode")
+                self.mode_changes.append("grad mode on" if on else "grad mode off")
+                return func(*args, **kwargs)
+            if name in ("zero_grad", "step"):
+                params = _parameters_of(getattr(func, "__self__", None))
+                if params:  # a model's or an optimizer's: what it did to each parameter
+                    return self.parameters_call(func, args, kwargs, name, params)
+            if name == "requires_grad_" or (name == "setattr" and args[1:2] == ("requires_grad",)):
                 return self.switch(func, args, kwargs)
-            return func(*args, **kwargs)
-        inplace = name in _INPLACE or (
-            name.endswith("_") and not name.endswith("__") and name not in _NOT_INPLACE
-        )
+            if name == "__set__":
+                what = getattr(getattr(func, "__self__", None), "__name__", "")
+                if what == "grad":
+                    return self.set_grad(args[0], lambda: func(*args))
+                if what == "requires_grad":
+                    return self.switch(func, args, kwargs)
+                return func(*args, **kwargs)
+        inplace = _inplace(name)
         owner = self.grad_owners.get(id(args[0])) if inplace and args else None
         before = self.grad_numbers(owner[1]) if owner is not None else None
         result = func(*args, **kwargs)
