@@ -71,7 +71,10 @@ class SourceMap:
         """Claim for `source` every node reachable from `output` not claimed before; return
         them, in the order they were claimed (the output's own node first)."""
         claimed: list[Any] = []
-        for node, _ in walk(output.grad_fn, key=node_key, known=self._by_node):
+        start = output.grad_fn
+        if start is None or node_key(start) in self._by_node:  # no new node: no walk
+            return claimed
+        for node, _ in walk(start, key=node_key, known=self._by_node):
             variable = getattr(node, "variable", None)
             self._by_node[node_key(node)] = (
                 self._leaves.get(id(variable), source) if variable is not None else source
