@@ -35,7 +35,7 @@ def measure(case: str, n: int) -> dict[str, float]:
     """In this process: the graph, its records, then one export written to a file."""
     import torch
 
-    from autograd_cli.cli.app import write_atomic
+    from autograd_cli.cli.app import write_output
     from autograd_cli.inspection.graph import release_graph, trace
     from autograd_cli.render.dot import dot_chunks
     from autograd_cli.render.json import graph_chunks, to_json
@@ -55,7 +55,7 @@ def measure(case: str, n: int) -> dict[str, float]:
     }
     with tempfile.TemporaryDirectory() as folder:
         start = time.perf_counter()
-        write_atomic(Path(folder) / "graph.out", exports[case]())
+        write_output(Path(folder) / "graph.out", exports[case]())
         seconds = time.perf_counter() - start
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - graph_only
     release_graph(y)

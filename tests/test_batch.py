@@ -9,7 +9,7 @@ from typing import Annotated
 import pytest
 import typer
 
-from autograd_cli.cli.app import write_atomic
+from autograd_cli.cli.app import write_output
 from autograd_cli.cli.run import job_argv
 from autograd_cli.errors import UsageError
 from conftest import Invoke, load_document, load_lines, run_json
@@ -165,9 +165,9 @@ def test_keys_become_the_same_command_line() -> None:
         "zero_after": 2,
     }
     assert job_argv(options, "go", _demo_command()) == [
-        "x",
         *("--var", "x=randn(3)", "--var", "y=x*2"),
         *("--times", "3", "--check", "--zero-after", "2"),
+        *("--", "x"),
     ]
     assert job_argv({"check": False}, "go", _demo_command()) == []
 
@@ -189,10 +189,10 @@ def test_bad_keys(options: dict[str, object], message: str) -> None:
 def test_atomic_write_keeps_old_file_on_failure(tmp_path: Path) -> None:
     target = tmp_path / "out.txt"
     target.write_text("old", encoding="utf-8")
-    write_atomic(target, "new")
+    write_output(target, "new")
     assert target.read_text(encoding="utf-8") == "new"
     with pytest.raises(UsageError, match="cannot write"):
-        write_atomic(tmp_path / "missing-dir" / "out.txt", "x")
+        write_output(tmp_path / "missing-dir" / "out.txt", "x")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.txt"]
 
 

@@ -15,7 +15,7 @@ import pytest
 import torch
 from rich.console import ConsoleRenderable
 
-from autograd_cli.cli.app import write_atomic
+from autograd_cli.cli.app import write_output
 from autograd_cli.inspection.graph import trace
 from autograd_cli.records.graph import GraphRecord
 from autograd_cli.render.dot import to_dot
@@ -190,9 +190,9 @@ def test_missing_directory_is_usage_error(cli: Invoke, tmp_path: Path) -> None:
     assert result.exit_code == 2 and "cannot write" in result.stderr
 
 
-def test_write_atomic_is_shared(tmp_path: Path) -> None:
+def test_write_output_is_shared(tmp_path: Path) -> None:
     target = tmp_path / "x.txt"
-    write_atomic(target, "héllo\n")
+    write_output(target, "héllo\n")
     assert target.read_text(encoding="utf-8") == "héllo\n"
 
 

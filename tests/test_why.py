@@ -237,7 +237,7 @@ def test_batch_key_is_variable() -> None:
     import typer
 
     command = typer.main.get_command(app).commands["why"]  # type: ignore[attr-defined]
-    assert job_argv({"variable": "w"}, "why", command) == ["w"]
+    assert job_argv({"variable": "w"}, "why", command) == ["--", "w"]
     assert json.dumps(job_argv({"all": True}, "why", command)) == '["--all"]'
 
 

@@ -11,6 +11,7 @@ import functools
 import importlib
 import io
 import os
+import stat
 import sys
 import tempfile
 from collections.abc import Callable, Iterator, MutableMapping
@@ -242,17 +243,80 @@ def is_debug() -> bool:
 
 
 def _output_path(value: str) -> Path:
-    """`-o FILE`: a file, not a directory; `-` is stdout, as in most Unix tools."""
-    if value == "":
-        raise typer.BadParameter("empty file name: give a file, or - for stdout")
-    path = Path(value)
-    if value != "-" and path.is_dir():
-        raise typer.BadParameter(f"{value!r} is a directory: give a file in it")
-    return path
+    """`-o FILE`, checked as the command line is read: nothing runs for a file it cannot write."""
+    try:
+        return checked_output(value)
+    except UsageError as error:
+        raise typer.BadParameter(error.message) from None
 
 
 #: What `-o -` gives: write to stdout.
 STDOUT = Path("-")
+
+#: Where a name means a stream or a device, however it resolves (`/dev/stdout` is a link to
+#: whatever stdout is, even a regular file): written directly, never replaced.
+_DEVICE_DIRS = ("/dev/", "/proc/")
+
+
+def checked_output(value: str) -> Path:
+    """An output path that can be written, or a `UsageError` saying why not.
+
+    Checked before any work starts (a batch checks every job's output before its first job),
+    so a bad path costs nothing and leaves nothing half-done. `-` is stdout.
+    """
+    if value == "":
+        raise UsageError("empty file name: give a file, or - for stdout")
+    if value == "-":
+        return STDOUT
+    if "\0" in value:
+        raise UsageError(f"{_shown(repr(value))} is not a file name: it holds a NUL character")
+    path = Path(value)
+    try:
+        target = path.resolve()
+        if target.is_dir():
+            raise UsageError(f"{_shown(repr(value))} is a directory: give a file in it")
+        if not _direct(path, target):
+            _check_name(target)
+            if not target.parent.is_dir():
+                raise UsageError(
+                    f"cannot write {_shown(value)}: no such directory: {_shown(target.parent)}"
+                )
+            writable = os.access(target if target.exists() else target.parent, os.W_OK)
+        else:  # `/dev/stdout` may resolve to `pipe:[...]`: ask the name itself
+            writable = os.access(path, os.W_OK)
+    except (OSError, RuntimeError) as error:  # RuntimeError: a symlink loop (Path.resolve)
+        raise UsageError(f"cannot write {_shown(value)}: {_reason(error)}") from None
+    if not writable:
+        raise UsageError(f"cannot write {_shown(value)}: permission denied")
+    return path
+
+
+def _shown(value: object) -> str:
+    """A path in a message, its middle cut when long: one message, one line."""
+    text = str(value)
+    return text if len(text) <= 64 else f"{text[:30]}...{text[-30:]}"
+
+
+def _check_name(target: Path) -> None:
+    """A name the file system would refuse is refused now, in its words."""
+    limit = os.pathconf(target.parent, "PC_NAME_MAX") if target.parent.is_dir() else 255
+    if len(os.fsencode(target.name)) > limit:
+        raise OSError(36, f"the file name is longer than {limit} bytes")
+
+
+def _reason(error: BaseException) -> str:
+    if isinstance(error, OSError):
+        return str(error.strerror or error)
+    return "a symbolic link loop" if "loop" in str(error).lower() else str(error)
+
+
+def _direct(path: Path, target: Path) -> bool:
+    """Write into it, rather than replace it: anything but a regular file (a FIFO, a
+    device), or any name under /dev or /proc."""
+    if str(path.absolute()).startswith(_DEVICE_DIRS) or str(target).startswith(_DEVICE_DIRS):
+        return True
+    return target.exists() and not stat.S_ISREG(target.stat().st_mode)
+
 
 Output = Annotated[
     Path | None,
@@ -282,22 +346,37 @@ def _umask() -> int:
     return mask
 
 
-def write_atomic(path: Path, text: str | Iterator[str]) -> None:
-    """Write `text` (or its pieces, as they come) to `path` through a temporary file beside
-    it and one `os.replace`.
+#: The most of a file's name a temporary name beside it repeats: the name limit is 255
+#: bytes, and the temporary file adds a dot, a random part and `.tmp`.
+_TEMP_NAME_CHARS = 64
 
-    A reader sees the old file or the new one, never half of it; if anything fails, the old
-    file is left untouched and the temporary file removed. The new file gets the old one's
-    permissions (or the usual ones, as `open()` would give).
+
+def write_output(path: Path, text: str | Iterator[str]) -> None:
+    """The one writer of every output file (`-o`, `--junit-xml`, a job's `output`).
+
+    A regular file (or a new one) is replaced atomically: `text` goes to a temporary file
+    beside it, then one `os.replace`, so a reader sees the old file or the new one, never
+    half of it; if anything fails, the old file is left untouched and the temporary file
+    removed. The new file gets the old one's permissions (or the usual ones, as `open()`
+    would give). Anything else (a FIFO, `/dev/null`, `/dev/stdout`) is written into
+    directly, as a shell's `>` would; a failed write (`/dev/full`) is an error, exit 2.
     """
+    checked_output(str(path))
     target = path.resolve()
+    if _direct(path, target):
+        try:
+            with open(path, "w", encoding="utf-8", newline="") as file:
+                file.writelines([text] if isinstance(text, str) else text)
+        except OSError as error:
+            raise UsageError(f"cannot write {_shown(path)}: {_reason(error)}") from None
+        return
     try:
         mode = target.stat().st_mode & 0o7777 if target.exists() else 0o666 & ~_umask()
         fd, temporary = tempfile.mkstemp(
-            dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"
+            dir=target.parent, prefix=f".{target.name[:_TEMP_NAME_CHARS]}.", suffix=".tmp"
         )
     except OSError as error:
-        raise UsageError(f"cannot write {path}: {error.strerror or error}") from None
+        raise UsageError(f"cannot write {_shown(path)}: {_reason(error)}") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as file:
             file.writelines([text] if isinstance(text, str) else text)
@@ -309,7 +388,7 @@ def write_atomic(path: Path, text: str | Iterator[str]) -> None:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
         if isinstance(error, OSError):
-            raise UsageError(f"cannot write {path}: {error.strerror or error}") from None
+            raise UsageError(f"cannot write {_shown(path)}: {_reason(error)}") from None
         raise
 
 
@@ -325,7 +404,7 @@ def emit(result: RenderableType | str | Iterator[str], output: Path | None) -> N
         else:
             out(result)
         return
-    write_atomic(output, result if isinstance(result, str | Iterator) else plain_text(result))
+    write_output(output, result if isinstance(result, str | Iterator) else plain_text(result))
     from rich.text import Text
 
     from autograd_cli.render.console import console

@@ -20,14 +20,16 @@ import typer
 
 from autograd_cli.batch.jobfile import JobSpec, Shard
 from autograd_cli.cli.app import (
+    STDOUT,
     Json,
     app,
+    checked_output,
     error_lines,
     handled,
     is_debug,
     out,
     report,
-    write_atomic,
+    write_output,
 )
 from autograd_cli.cli.parsing import option_error
 from autograd_cli.errors import EXIT_USAGE, UsageError
@@ -49,10 +51,17 @@ def _keys(command: Any) -> dict[str, Any]:
     return keys
 
 
-def job_argv(options: dict[str, Any], command_name: str, command: Any) -> list[str]:
-    """A job's options as the command line that means the same."""
+def job_argv(
+    options: dict[str, Any], command_name: str, command: Any, flags: tuple[str, ...] = ()
+) -> list[str]:
+    """A job's options as the command line that means the same, `flags` after them.
+
+    Its arguments come last, after `--`: a value such as `--output=x` stays a value, never
+    an option.
+    """
     keys = _keys(command)
     argv: list[str] = []
+    positionals: list[str] = []
     for key, value in options.items():
         option = key.replace("_", "-")
         if option == "trust":  # a batch file is never the user's own code run as Python
@@ -67,7 +76,7 @@ def job_argv(options: dict[str, Any], command_name: str, command: Any) -> list[s
                 f"unknown key {key!r} for command {command_name!r}", f"valid keys: {valid}"
             )
         if param.param_type_name == "argument":
-            argv.append(str(value))
+            positionals.append(str(value))
         elif getattr(param, "is_flag", False):
             if not isinstance(value, bool):
                 raise UsageError(f"key {key!r} is a flag: write {key} = true or false")
@@ -80,7 +89,7 @@ def job_argv(options: dict[str, Any], command_name: str, command: Any) -> list[s
                 argv += [f"--{option}", str(item)]
         else:
             argv += [f"--{option}", str(value).lower() if isinstance(value, bool) else str(value)]
-    return argv
+    return [*argv, *flags, *(["--", *positionals] if positionals else [])]
 
 
 @functools.cache
@@ -129,18 +138,17 @@ def run_job(job: JobSpec, json: bool, capture: bool = False) -> Ran:
         if job.command is None or job.command not in commands or job.command == "run":
             known = ", ".join(sorted(c for c in commands if c != "run"))
             raise UsageError(f"job needs a command, one of: {known}")
-        argv = job_argv(job.options, job.command, commands[job.command])
+        # A job that asks for text (graph's `format = "dot"`) runs as asked: its text goes
+        # into its JSON Lines document instead of --json being forced on it.
+        as_json = json and not _asks_for_text(job)
+        flags = ("--json",) if as_json else ()
+        argv = job_argv(job.options, job.command, commands[job.command], flags)
     except UsageError as error:
         message = "\n".join(line.plain for line in error_lines(error))
         result = JobResult(job.index, job.name, job.command, EXIT_USAGE, 0.0, message)
         return Ran(result, "", _labelled(job, message + "\n"))
     prefix = ["--debug"] if is_debug() else []
-    # A job that asks for text (graph's `format = "dot"`) runs as asked: its text goes into
-    # its JSON Lines document instead of --json being forced on it.
-    as_json = json and not _asks_for_text(job)
-    code, stdout, stderr = _invoke(
-        [*prefix, job.command, *argv, *(["--json"] if as_json else [])], json or capture
-    )
+    code, stdout, stderr = _invoke([*prefix, job.command, *argv], json or capture)
     seconds = time.perf_counter() - start
     doc, text = None, None
     if as_json:
@@ -155,6 +163,27 @@ def run_job(job: JobSpec, json: bool, capture: bool = False) -> Ran:
 def _run_captured(job_json: tuple[JobSpec, bool]) -> Ran:
     """`run_job` in a worker process: everything it writes comes back to the parent."""
     return run_job(*job_json, capture=True)
+
+
+def _outputs(jobs: list[JobSpec], junit_xml: str | None) -> Path | None:
+    """Check every file the batch will write before its first job runs: a bad path is
+    found in a second, not after an hour of jobs. Returns the JUnit report's path."""
+    junit = None
+    if junit_xml is not None:
+        junit = checked_output(junit_xml)
+        if junit == STDOUT:
+            raise UsageError(
+                "--junit-xml - : stdout already holds the jobs' output",
+                "give the report a file name, e.g. --junit-xml report.xml",
+            )
+    for job in jobs:
+        value = job.options.get("output")
+        if value is not None and not isinstance(value, bool | list) and str(value) != "-":
+            try:
+                checked_output(str(value))
+            except UsageError as error:
+                raise UsageError(f"job {job.index} ({job.name}): {error.message}") from None
+    return junit
 
 
 def _asks_for_text(job: JobSpec) -> bool:
@@ -185,7 +214,8 @@ def run(
     file: Annotated[Path, typer.Argument(help="A TOML file of [[job]] tables.")],
     json: Json = False,
     junit_xml: Annotated[
-        Path | None, typer.Option("--junit-xml", help="Also write a JUnit XML report here.")
+        str | None,
+        typer.Option("--junit-xml", metavar="FILE", help="Also write a JUnit XML report here."),
     ] = None,
     jobs: Annotated[
         int | None,
@@ -219,6 +249,7 @@ def run(
     todo = read_jobs(file)
     if shard is not None:
         todo = slice_of(todo, shard)
+    junit = _outputs(todo, junit_xml)
     one_torch_thread()
     workers = min(jobs or cores(), len(todo))
     results = []
@@ -231,11 +262,11 @@ def run(
         sys.stdout.flush()
     if not json:
         out(summary_table(results))
-    if junit_xml is not None:
+    if junit is not None:
         suite = f"autograd-cli run {file.name}"
         if shard is not None:
             suite += f" (shard {shard})"
-        write_atomic(junit_xml, render_junit(results, suite))
+        write_output(junit, render_junit(results, suite))
     worst = max((r.exit_code for r in results), default=0)
     if worst:
         raise typer.Exit(worst)
