@@ -21,6 +21,10 @@ from typing import Any
 
 from autograd_cli.errors import UsageError
 
+#: The most jobs a batch file may hold: each job is bounded as its command is, so this
+#: bounds the batch (10^5 invalid jobs took a minute just to report).
+MAX_JOBS = 1_000
+
 #: Keys of a job table that are not options of its command.
 RESERVED = ("name", "command")
 
@@ -43,6 +47,11 @@ def read_jobs(path: Path) -> list[JobSpec]:
         raise UsageError(f"cannot read {path}: {error}") from None
     except tomllib.TOMLDecodeError as error:
         raise UsageError(f"{path} is not valid TOML: {error}") from None
+    except RecursionError:  # tomllib reads nested arrays and tables recursively
+        raise UsageError(
+            f"{path}: values are nested too deeply to read",
+            "a job's values are strings, numbers, booleans or lists of them",
+        ) from None
     unknown = sorted(set(data) - {"job"})
     if unknown:
         raise UsageError(
@@ -57,6 +66,11 @@ def read_jobs(path: Path) -> list[JobSpec]:
         )
     if not isinstance(tables, list) or not tables:
         raise UsageError(f"{path} holds no jobs", 'add at least one [[job]] table with a "command"')
+    if len(tables) > MAX_JOBS:
+        raise UsageError(
+            f"{path} holds {len(tables):,} jobs; the limit is {MAX_JOBS:,}",
+            "split it into several batch files",
+        )
     jobs = []
     for index, table in enumerate(tables, start=1):
         if not isinstance(table, dict):

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from autograd_cli.build.lesson import LESSON_SOURCE, build_lesson, forward, lesson_loss
 from autograd_cli.build.sources import SourceMap
+from autograd_cli.defaults import OP_WORK
 from autograd_cli.errors import CliWarning, UsageError
 
 if TYPE_CHECKING:
@@ -37,11 +38,20 @@ class Computation:
     #: Non-leaves whose retain_grad() autograd-cli called (plain PyTorch leaves their .grad
     #: None): every view that shows their gradient says so.
     retained: set[str] = field(default_factory=set)
+    work: float | None = None  # one evaluation's element operations (see Evaluator)
 
     @property
     def named(self) -> dict[str, torch.Tensor]:
         """Every name a renderer may label, the result included."""
         return {**self.tensors, self.result_name: self.result}
+
+    @property
+    def cost(self) -> float:
+        """What one more evaluation costs, in element operations: as the evaluator counted
+        it, else a call and each element of every named tensor."""
+        if self.work is not None:
+            return self.work
+        return sum(OP_WORK + t.numel() for t in self.named.values())
 
     @property
     def wrt(self) -> list[str]:
@@ -72,4 +82,8 @@ def lesson_computation(seed: int, root: str = "loss", size: int | None = None) -
 
     if root == "z":
         tensors.pop("loss")
-    return Computation(named[root], root, tensors, rebuild, dict(LESSON_SOURCE), sources=sources)
+    # x @ w dominates: a multiply-add per element of w, and a call per named tensor.
+    work = OP_WORK * len(named) + sum(t.numel() for t in named.values()) + net.w.numel()
+    return Computation(
+        named[root], root, tensors, rebuild, dict(LESSON_SOURCE), sources=sources, work=work
+    )

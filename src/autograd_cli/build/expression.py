@@ -29,6 +29,10 @@ if TYPE_CHECKING:
 DTYPES = ("float32", "float64")
 RESULT = "result"
 LESSON_NAMES = ("x", "y", "w", "b")
+#: The most `--var` definitions. With the syntax-tree depth bound of each text, this bounds
+#: how deep a graph can be (about 10^4 nodes of plain ops), and so the stack torch needs
+#: to free it (`cli.worker`), and the time to evaluate and show every variable.
+MAX_VARIABLES = 100
 
 
 @dataclass(frozen=True)
@@ -95,6 +99,11 @@ def expression_computation(
 ) -> Computation:
     """Parse everything (before torch is even imported), then evaluate the variables in
     order and the expression last."""
+    if len(variables) > MAX_VARIABLES:
+        raise UsageError(
+            f"{len(variables):,} --var definitions; the limit is {MAX_VARIABLES}",
+            "compute more in each definition, or split the work into several runs",
+        )
     names: list[str] = list(LESSON_NAMES) if lesson else []
     definitions: list[Definition] = []
     for raw in variables:
@@ -162,7 +171,17 @@ def expression_computation(
     source |= {d.name: d.code for d in definitions}
     source[RESULT] = result.code
     retained = {name for name, tensor in tensors.items() if tensor.grad_fn is not None}
-    return Computation(output, RESULT, tensors, rebuild, source, notes, sources, retained=retained)
+    return Computation(
+        output,
+        RESULT,
+        tensors,
+        rebuild,
+        source,
+        notes,
+        sources,
+        retained=retained,
+        work=evaluator.work,
+    )
 
 
 def _define(sources: SourceMap, value: torch.Tensor, definition: Definition) -> None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+import os
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,24 +28,26 @@ from autograd_cli.cli.options import (
     Vector,
     Wrt,
 )
+from autograd_cli.defaults import MAX_JSON_NUMBERS
 from autograd_cli.errors import CheckFailed, UsageError
 
-#: Runs this long get a progress bar on stderr (when it is a terminal and not --json).
+#: Runs this long get a progress bar on stderr (when it is a terminal).
 PROGRESS_FROM = 1000
 
 
 @contextmanager
-def _progress(total: int, json: bool) -> Iterator[Callable[[int], None] | None]:
-    """A transient Rich bar on stderr, or None where it would only be noise."""
-    from autograd_cli.render.console import console
-
-    err = console(stderr=True)
-    if json or total < PROGRESS_FROM or not err.is_terminal:
+def _progress(total: int) -> Iterator[Callable[[int], None] | None]:
+    """A transient Rich bar on stderr, or None where it would only be noise: Rich is
+    loaded only for a terminal (a --json run through a pipe never loads it)."""
+    terminal = sys.stderr.isatty() or bool(os.environ.get("FORCE_COLOR"))  # as Rich judges
+    if total < PROGRESS_FROM or not terminal:
         yield None
         return
     from rich.progress import Progress
 
-    with Progress(console=err, transient=True) as bar:
+    from autograd_cli.render.console import console
+
+    with Progress(console=console(stderr=True), transient=True) as bar:
         task = bar.add_task("backward calls", total=total)
         yield lambda done: bar.update(task, completed=done)
 
@@ -123,6 +128,7 @@ def accumulate(
     from autograd_cli.build.accumulation import accumulation_computation
     from autograd_cli.inspection.accumulate import accumulate as run_plan
     from autograd_cli.inspection.accumulate import check_plan, every_call, glimpse, thinned
+    from autograd_cli.inspection.cost import check_work
     from autograd_cli.records.reports import AccumulationPlan
     from autograd_cli.render.accumulate import accumulate_view, accumulation_doc
 
@@ -132,15 +138,21 @@ def accumulate(
         times, None if no_zero else (zero_after or times), retain_graph=not no_retain
     )
     check_plan(plan)
-    keep = every_call if json else glimpse(plan)  # JSON lists every call, the view a glimpse
-    if every is not None:
-        keep = thinned(plan, every)
     options = ComputationOptions(
         expr, var, wrt, lesson, dtype, max_elements, seed, ProgramOptions(file, code, trust)
     )
     computation = options.build(default=accumulation_computation)
     v = options.vector(computation, vector, required=expr is not None)
-    with _progress(plan.total, json) as progress:
+    check_work("accumulate --times", plan.total, computation.cost)
+    # JSON lists every call, the view a glimpse; JSON past MAX_JSON_NUMBERS every K-th call.
+    watched = computation.tensors.get(leaf or next(iter(computation.wrt), ""))
+    numbers = plan.total * (watched.numel() if watched is not None else 1)
+    if json:
+        every = max(every or 1, math.ceil(numbers / MAX_JSON_NUMBERS))
+    keep = every_call if json else glimpse(plan)
+    if every is not None and (every > 1 or not json):
+        keep = thinned(plan, every)
+    with _progress(plan.total) as progress:
         record = run_plan(
             computation,
             plan,

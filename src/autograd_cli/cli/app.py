@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Annotated, Any, ParamSpec, TypeVar
 import typer
 
 from autograd_cli.cli.parsing import App, Group
+from autograd_cli.cli.worker import on_large_stack
 from autograd_cli.errors import (
     EXIT_INTERNAL,
     CliError,
@@ -97,7 +98,28 @@ class _LazyGroup(Group):
         return list(self.commands)
 
 
-app = App(
+#: The widths a view is drawn at, whatever `COLUMNS` says: 0 would print nothing at all,
+#: 1 would shred every message into one-letter lines, 10^8 would take gigabytes.
+MIN_COLUMNS, MAX_COLUMNS = 40, 1000
+
+
+def clamp_columns(environ: MutableMapping[str, str]) -> None:
+    """Bring `COLUMNS` into [MIN_COLUMNS, MAX_COLUMNS], for Rich and Typer alike; a value
+    that is not a number is left to them (they ignore it)."""
+    value = environ.get("COLUMNS", "").strip()
+    if value.isdigit():
+        environ["COLUMNS"] = str(min(max(int(value), MIN_COLUMNS), MAX_COLUMNS))
+
+
+class _App(App):
+    """The Typer app, which first makes the terminal width sane (`clamp_columns`)."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        clamp_columns(os.environ)
+        return super().__call__(*args, **kwargs)
+
+
+app = _App(
     name="autograd-cli",
     cls=_LazyGroup,
     help="See PyTorch's autograd at work: grad_fn graphs, gradients, grad modes, accumulation.",
@@ -188,36 +210,44 @@ def warned() -> list[CliWarning]:
 
 
 def handled(command: Callable[P, R]) -> Callable[P, R]:
-    """Turn a `CliError` into its message and exit code, and a bug into exit 3."""
+    """Turn a `CliError` into its message and exit code, and a bug into exit 3; run the
+    command on a thread whose stack can free any graph the bounds allow (`cli.worker`)."""
 
     @functools.wraps(command)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        token = _warned.set([])
-        try:
-            return command(*args, **kwargs)
-        except CliError as error:
-            report(error)
-            raise typer.Exit(error.exit_code) from None
-        except (typer.Exit, typer.Abort):
-            raise
-        except Exception as error:
-            memory = allocation_error(error)
-            if memory is not None:  # torch ran out of memory outside an expression
-                report(memory)
-                raise typer.Exit(memory.exit_code) from None
-            if _state["debug"]:
-                raise
-            report(
-                CliError(
-                    f"internal error ({type(error).__name__}: {error})",
-                    "please report it with the command line you ran; --debug shows the traceback",
-                )
-            )
-            raise typer.Exit(EXIT_INTERNAL) from None
-        finally:
-            _warned.reset(token)
+        return on_large_stack(lambda: _reported(command, *args, **kwargs))
 
     return wrapper
+
+
+def _reported(command: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+    """`command(...)`, with every error it raises reported as `handled` says, and the
+    warnings it gives collected for its document (on the command's own thread: a thread
+    starts with a context of its own)."""
+    token = _warned.set([])
+    try:
+        return command(*args, **kwargs)
+    except CliError as error:
+        report(error)
+        raise typer.Exit(error.exit_code) from None
+    except (typer.Exit, typer.Abort):
+        raise
+    except Exception as error:
+        memory = allocation_error(error)
+        if memory is not None:  # torch ran out of memory outside an expression
+            report(memory)
+            raise typer.Exit(memory.exit_code) from None
+        if _state["debug"]:
+            raise
+        report(
+            CliError(
+                f"internal error ({type(error).__name__}: {error})",
+                "please report it with the command line you ran; --debug shows the traceback",
+            )
+        )
+        raise typer.Exit(EXIT_INTERNAL) from None
+    finally:
+        _warned.reset(token)
 
 
 def out(renderable: Any) -> None:

@@ -128,13 +128,18 @@ def modes(
     timing = None
     if bench:
         from autograd_cli.inspection.bench import bench_modes
+        from autograd_cli.inspection.cost import check_work
 
+        rounds = repeat or BENCH_REPEAT
         if expr is None:
             width = size or BENCH_SIZE
             network = lesson_computation(seed, "loss", size=width)
-            timing = bench_modes(network, repeat or BENCH_REPEAT, size=width)
+            # each round: a tracked forward and backward, and two untracked forwards
+            check_work("modes --bench --repeat", 3 * rounds, 3 * network.cost)
+            timing = bench_modes(network, rounds, size=width)
         else:
-            timing = bench_modes(computation, repeat or BENCH_REPEAT)
+            check_work("modes --bench --repeat", 3 * rounds, 3 * computation.cost)
+            timing = bench_modes(computation, rounds)
     emit_result(
         "modes",
         json,

@@ -11,10 +11,10 @@ from __future__ import annotations
 import math
 import operator
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from autograd_cli.defaults import DEFAULT_MAX_ELEMENTS
+from autograd_cli.defaults import DEFAULT_MAX_ELEMENTS, OP_WORK, TOTAL_ELEMENTS_FACTOR
 from autograd_cli.errors import (
     CliWarning,
     Span,
@@ -38,7 +38,7 @@ from autograd_cli.expr.parser import (
     String,
     Unary,
 )
-from autograd_cli.expr.whitelist import DtypeRule, Function
+from autograd_cli.expr.whitelist import DtypeRule, Function, Size
 from autograd_cli.records.source import Source
 from autograd_cli.records.tensors import format_shape
 
@@ -79,6 +79,11 @@ class Evaluator:
     collects torch's warnings and where an op first turned finite inputs into inf or nan
     (None: do not look). `sources` records which span of the text made each graph node,
     each cut (detach, no_grad, inference_mode) and each in-place change, as they happen.
+
+    `elements_made` counts the elements of every tensor made so far, bounded by
+    `TOTAL_ELEMENTS_FACTOR` times `max_elements` (checked before each allocation); `work`
+    the element operations they took (a matmul's multiply-adds, `OP_WORK` a call): what
+    one more evaluation costs, for the bounds of Jacobians and gradcheck.
     """
 
     def __init__(
@@ -97,6 +102,8 @@ class Evaluator:
         self.cache = cache if cache is not None else {}
         self.warnings = notes
         self.sources = sources
+        self.elements_made = 0
+        self.work = 0.0
         self.code = ""  # the text the spans of the tree being evaluated point into
         self.reads: list[object] | None = None  # values of names read inside a wrapper
 
@@ -107,6 +114,13 @@ class Evaluator:
 
     def evaluate(self, node: Node, scope: Mapping[str, object]) -> object:
         match node:
+            case String(value=value) if not value.isprintable():
+                # torch would cut its message at a NUL ("Order " and no more)
+                raise UsageError(
+                    f"the string {value!r} holds a control character",
+                    "strings name options, such as 'fro' or 'mean'",
+                    span=node.span,
+                )
             case Number(value=value) | String(value=value):
                 return value
             case Name(id=name):
@@ -128,14 +142,16 @@ class Evaluator:
                 return self.run(node, node.span, getattr, (tensor, name))
             case Index(value=value, items=items):
                 tensor = self.tensor(value, scope, "indexing")
-                index = tuple(self.index(i, scope) for i in items)
+                index = tuple(
+                    _bounded(self.index(i, scope), tensor.shape, dim) for dim, i in enumerate(items)
+                )
                 return self.run(node, node.span, operator.getitem, (tensor, index))
         raise AssertionError(f"the parser made a node the evaluator does not know: {node!r}")
 
     # --- values that are not tensors ------------------------------------------------------
 
     def item(self, node: Node, scope: Mapping[str, object]) -> object:
-        value = self.evaluate(node, scope)
+        value = _whole(self.evaluate(node, scope))
         if not isinstance(value, bool | int | float | list):
             raise UsageError(
                 f"a list holds numbers and lists, not {describe(value)}",
@@ -237,7 +253,10 @@ class Evaluator:
             else:
                 count = math.prod(out or ())
             self.check_size(node, count)
-            return self.run(node, node.op_span, _NUMBER_OPS[op], (left, right), elements=count)
+            inner = shapes[0][-1] if op == "@" and shapes and shapes[0] else 1
+            return self.run(
+                node, node.op_span, _NUMBER_OPS[op], (left, right), elements=count, inner=inner
+            )
         except UsageError as error:
             raise UsageError(
                 f"{describe(left)} {op} {describe(right)}: {error.message}",
@@ -266,8 +285,12 @@ class Evaluator:
                 )
         count = bounds.elements(function, args, kwargs)
         self.check_size(node, count)
+        shape = getattr(args[0], "shape", ()) if args else ()
+        inner = shape[-1] if function.size is Size.MATMUL and shape else 1
         try:
-            result = self.run(node, node.span, target, tuple(args), kwargs, elements=count)
+            result = self.run(
+                node, node.span, target, tuple(args), kwargs, elements=count, inner=inner
+            )
         except UsageError as error:
             raise _in_call(function, error) from None
         receiver = values.get("input")
@@ -314,11 +337,24 @@ class Evaluator:
         cached = self.cache.get(node)
         if cached is not None:
             return cached.to(self.dtype) if cached.is_floating_point() else cached
-        if function.name == "tensor" and any(isinstance(a, torch.Tensor) for a in args):
-            raise UsageError(
-                "tensor() takes numbers or lists; this is already a tensor",
-                span=node.args[0].span,
-            )
+        if function.name == "tensor":
+            given = [*node.args, *(value for _, value in node.kwargs)]
+            for value, where in zip([*args, *kwargs.values()], given, strict=True):
+                if isinstance(value, torch.Tensor):
+                    raise UsageError(
+                        "tensor() takes numbers or lists; this is already a tensor",
+                        span=where.span,
+                    )
+        # A size held in a variable (--var n=3) is a 0-d integer tensor: its number.
+        args = [_whole(a) for a in args]
+        kwargs = {k: _whole(v) for k, v in kwargs.items()}
+        if function.size is Size.SHAPE and not function.varargs:  # full(3, 1.0): one dim
+            args = [
+                (a,) if isinstance(a, int) and p == "size" else a
+                for a, p in zip(args, function.params, strict=False)
+            ]
+            if isinstance(kwargs.get("size"), int):
+                kwargs["size"] = (kwargs["size"],)
         floats = _has_float(args) or _has_float(list(kwargs.values()))
         if function.dtype is DtypeRule.FLOAT or (function.dtype is DtypeRule.INFER and floats):
             kwargs = {**kwargs, "dtype": self.dtype}
@@ -341,6 +377,10 @@ class Evaluator:
         self.cache[node] = result
         return result
 
+    @property
+    def max_total(self) -> int:
+        return TOTAL_ELEMENTS_FACTOR * self.max_elements
+
     def check_size(self, node: Node, count: float | None) -> None:
         if count is not None and count > self.max_elements:
             if isinstance(count, int):
@@ -350,6 +390,14 @@ class Evaluator:
             raise UsageError(
                 f"this would make a tensor of {size} elements; the limit is {self.max_elements:,}",
                 "use smaller shapes, or raise --max-elements",
+                span=node.span,
+            )
+        if count is not None and self.elements_made + count > self.max_total:
+            raise UsageError(
+                f"this would bring the elements of every tensor made so far to "
+                f"{self.elements_made + count:,.0f}; the limit is {self.max_total:,} "
+                f"({TOTAL_ELEMENTS_FACTOR} x --max-elements)",
+                "use smaller shapes or fewer variables, or raise --max-elements",
                 span=node.span,
             )
 
@@ -362,11 +410,12 @@ class Evaluator:
         kwargs: Mapping[str, object] | None = None,
         *,
         elements: float | None = None,
+        inner: int = 1,
     ) -> Any:
         """`fn(*args, **kwargs)`, torch's errors and warnings pointed at `span`.
 
         `elements`: the size of the result, as `check_size` judged it, for the message
-        when there is no memory for it.
+        when there is no memory for it; `inner`: a matmul's inner dim (its cost per element).
         """
         try:
             with warnings.catch_warnings(record=True) as caught:
@@ -380,6 +429,13 @@ class Evaluator:
             raise UsageError(
                 torch_message(error), explain_inference_saved(error), span=span
             ) from None
+        made = sum(
+            getattr(t, "numel", int)() for t in (result if isinstance(result, tuple) else (result,))
+        )
+        self.elements_made += made
+        self.work += OP_WORK + made * max(inner, 1)
+        if self.elements_made > self.max_total:  # a call no bound could judge beforehand (x.T, -x)
+            self.check_size(node, 0)
         if self.warnings is not None:
             said = dict.fromkeys(torch_message(w.message) for w in caught)
             self.warnings += [
@@ -429,6 +485,36 @@ def _in_call(function: Function, error: UsageError) -> UsageError:
     message = error.message.removeprefix(f"{function.name}(): ")
     hint = error.hint or f"usage: {function.usage()}"
     return UsageError(f"{function.name}: {message}", hint, span=error.span)
+
+
+def _numel(result: object) -> int:
+    """Elements of the tensors a call returned (`max` gives values and indices)."""
+    import torch
+
+    outputs = result if isinstance(result, tuple) else (result,)
+    return sum(t.numel() for t in outputs if isinstance(t, torch.Tensor))
+
+
+def _whole(value: object) -> object:
+    """A 0-d integer tensor as the int it holds (`n` of `--var n=3` as a size); anything
+    else as it is. Its value is then bounded as any size is."""
+    dtype = getattr(value, "dtype", None)
+    integral = dtype is not None and not (dtype.is_floating_point or dtype.is_complex)
+    if integral and getattr(value, "shape", None) == () and str(dtype) != "torch.bool":
+        return int(value.item())  # type: ignore[attr-defined]
+    return value
+
+
+def _bounded(index: int | slice, shape: Sequence[int], dim: int) -> int | slice:
+    """A slice as the same elements with bounds and step no larger than the dim: torch
+    overflows computing the size of `x[::2**63-1]` ("Storage size calculation
+    overflowed") where Python takes the first element."""
+    if not isinstance(index, slice) or dim >= len(shape):
+        return index
+    start, stop, step = index.indices(shape[dim])
+    if step > 0:
+        step = min(step, max(shape[dim], 1))
+    return slice(start, stop, step)
 
 
 def _huge_power(base: object, exponent: object) -> bool:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from autograd_cli.build.computation import Computation
 from autograd_cli.defaults import GRADCHECK_ATOL, GRADCHECK_EPS, GRADCHECK_RTOL
 from autograd_cli.errors import CliWarning, UsageError, backward_error
+from autograd_cli.inspection.cost import check_work
 from autograd_cli.inspection.tensors import numbers, tensor_record
 from autograd_cli.records.reports import (
     CheckRecord,
@@ -26,8 +27,10 @@ from autograd_cli.records.tensors import format_shape
 if TYPE_CHECKING:
     import torch
 
-#: Bounds on the extra work: a Jacobian costs one backward per result element, gradcheck
-#: two forwards per input element, a Hessian one backward per input element.
+#: Bounds on the extra work, over every variable together: a Jacobian costs one pass per
+#: input element (forward mode) or per result element (reverse mode), whichever is fewer;
+#: gradcheck two forwards per input element and a backward per result element, twice
+#: (torch's verdict, and the differences shown); a Hessian one double backward per input.
 MAX_JACOBIAN_ENTRIES = 1_000_000
 MAX_CHECK_INPUTS = 2_000
 MAX_HESSIAN_INPUTS = 1_000
@@ -177,27 +180,45 @@ def _torch_call(what: str, call: Callable[[], object]) -> object:
         raise backward_error(error, what=what) from None
 
 
+def derivative_cost(option: str, computation: Computation, passes: int) -> None:
+    """A pass of a derivative evaluates the computation and backpropagates through it:
+    three times its forward cost."""
+    check_work(option, passes, 3 * computation.cost)
+
+
 def jacobians(
     computation: Computation, vector: torch.Tensor | None, full: bool
 ) -> list[JacobianRecord]:
-    """J for each variable, and v^T J set against the gradient backward left in `.grad`."""
+    """J for each variable, and v^T J set against the gradient backward left in `.grad`.
+
+    Column by column in forward mode when the variables have fewer elements than the
+    result (one pass per input element), else row by row in reverse mode: the cost is
+    the smaller count of passes, and memory stays one pass plus J itself.
+    """
     import torch
 
     leaves = _leaves(computation)
     size = computation.result.numel()
     for name, leaf in leaves.items():
-        if size * leaf.numel() > MAX_JACOBIAN_ENTRIES:
-            raise UsageError(
-                f"--jacobian: J for {name} would have {size * leaf.numel():,} entries; "
-                f"the limit is {MAX_JACOBIAN_ENTRIES:,}",
-                "use smaller tensors for the Jacobian",
-            )
+        _refuse_empty("--jacobian", name, leaf, "its Jacobian has no columns")
+    inputs = sum(leaf.numel() for leaf in leaves.values())
+    if size * inputs > MAX_JACOBIAN_ENTRIES:
+        raise UsageError(
+            f"--jacobian: J would have {size * inputs:,} entries ({size:,} result elements x "
+            f"{inputs:,} variable elements); the limit is {MAX_JACOBIAN_ENTRIES:,}",
+            "use smaller tensors for the Jacobian, or fewer variables (--wrt)",
+        )
+    derivative_cost("--jacobian", computation, min(size, inputs))
     names = list(leaves)
     f = _function(computation, names, {})
-    parts = _torch_call(
-        "the Jacobian",
-        lambda: torch.autograd.functional.jacobian(f, tuple(leaves.values())),
-    )
+    parts = None
+    if inputs < size:
+        parts = _torch_call("the Jacobian", lambda: _forward_jacobian(f, leaves))
+    if parts is None:  # reverse mode, or an op without a forward-mode derivative
+        parts = _torch_call(
+            "the Jacobian",
+            lambda: torch.autograd.functional.jacobian(f, tuple(leaves.values())),
+        )
     assert isinstance(parts, tuple)
     v = (vector if vector is not None else torch.ones(())).reshape(-1)
     records = []
@@ -219,6 +240,44 @@ def jacobians(
     return records
 
 
+#: What torch says of an op without a forward-mode derivative.
+_NO_FORWARD_AD = ("forward AD", "forward-mode", "forward mode", "jvp")
+
+
+def _forward_jacobian(
+    f: Callable[..., torch.Tensor], leaves: dict[str, torch.Tensor]
+) -> tuple[torch.Tensor, ...] | None:
+    """Each variable's Jacobian, one column per forward-mode pass (a unit tangent on one
+    input element); None if an op has no forward-mode derivative."""
+    import torch
+    import torch.autograd.forward_ad as fwad
+
+    parts = []
+    values = list(leaves.values())
+    for index, leaf in enumerate(values):
+        columns = []
+        for k in range(leaf.numel()):
+            tangent = torch.zeros_like(leaf)
+            tangent.view(-1)[k] = 1
+            with fwad.dual_level():
+                inputs = list(values)
+                inputs[index] = fwad.make_dual(leaf, tangent)
+                try:
+                    out = f(*inputs)
+                except (NotImplementedError, RuntimeError, UsageError) as error:
+                    if any(words in str(error) for words in _NO_FORWARD_AD):
+                        return None
+                    raise
+                column = fwad.unpack_dual(out).tangent
+            columns.append(
+                torch.zeros(out.numel(), dtype=out.dtype)
+                if column is None
+                else column.reshape(-1).clone()
+            )
+        parts.append(torch.stack(columns, dim=1).reshape(*out.shape, *leaf.shape))
+    return tuple(parts)
+
+
 def gradchecks(computation: Computation) -> list[CheckRecord]:
     """Each variable on its own, in float64: torch's gradcheck verdict, and the largest gap.
 
@@ -232,16 +291,26 @@ def gradchecks(computation: Computation) -> list[CheckRecord]:
         for name, t in computation.tensors.items()
         if t.grad_fn is None and t.is_floating_point()
     }
+    size = computation.result.numel()
+    for name in computation.wrt:
+        _refuse_empty("--check", name, base[name], "finite differences need at least one element")
+        if size * base[name].numel() > MAX_JACOBIAN_ENTRIES:
+            raise UsageError(
+                f"--check: the Jacobian for {name} would have {size * base[name].numel():,} "
+                f"entries; the limit is {MAX_JACOBIAN_ENTRIES:,}",
+                "check a smaller version of the computation",
+            )
+    inputs = sum(base[name].numel() for name in computation.wrt)
+    if inputs > MAX_CHECK_INPUTS:
+        raise UsageError(
+            f"--check: the variables have {inputs:,} elements together; finite differences "
+            f"are limited to {MAX_CHECK_INPUTS:,} in all",
+            "check a smaller version of the computation, or fewer variables (--wrt)",
+        )
+    derivative_cost("--check", computation, 4 * inputs + 2 * size * len(computation.wrt))
     records = []
     for name in computation.wrt:
         x = base[name].clone().requires_grad_()
-        _refuse_empty("--check", name, x, "finite differences need at least one element")
-        if x.numel() > MAX_CHECK_INPUTS:
-            raise UsageError(
-                f"--check: {name} has {x.numel():,} elements; finite differences "
-                f"are limited to {MAX_CHECK_INPUTS:,} per variable",
-                "check a smaller version of the computation",
-            )
         records.append(_gradcheck(name, _function(computation, [name], base), x))
     return records
 
@@ -315,6 +384,7 @@ def hessians(computation: Computation, full: bool) -> list[HessianRecord]:
             f"{MAX_HESSIAN_INPUTS:,} (the Hessian has that many squared entries)",
             "pick fewer variables with --wrt, or smaller ones",
         )
+    derivative_cost("--hessian", computation, 2 * total)
     names = list(leaves)
     f = _function(computation, names, {})
     blocks = _torch_call(

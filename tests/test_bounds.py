@@ -1,0 +1,161 @@
+"""Every bound limits a command's total work and memory, and is checked before the work.
+
+Counts alone (entries, inputs, calls, rounds, jobs) let a large computation times a large
+count run for hours; these tests hold each command to its total, and show the clear
+refusal past it. Speed itself is measured in benchmarks/limits.py, not here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from autograd_cli.batch.jobfile import MAX_JOBS
+from autograd_cli.defaults import MAX_JSON_NUMBERS
+from autograd_cli.inspection.grads import MAX_CHECK_INPUTS, MAX_JACOBIAN_ENTRIES
+from conftest import Invoke, run_json
+
+
+def _refused(cli: Invoke, *args: str) -> str:
+    result = cli(*args)
+    assert result.exit_code == 2, result.stdout
+    assert result.stdout == "" and "Traceback" not in result.stderr
+    return " ".join(result.stderr.split())
+
+
+def test_a_jacobian_of_many_outputs_runs_in_forward_mode(cli: Invoke) -> None:
+    """x * ones(N) with one input: one forward-mode pass, where reverse mode took N passes
+    and memory N^2 (3.7 GB at 3x10^4)."""
+    n = MAX_JACOBIAN_ENTRIES // 10
+    doc = run_json(
+        cli,
+        *("grad", "--expr", f"x * ones({n})", "--var", "x=randn(1)"),
+        *("--vector", "ones_like(result)", "--jacobian"),
+    )
+    (jacobian,) = doc["jacobian"]
+    assert jacobian["shape"] == [n, 1] and jacobian["matches_grad"]
+
+
+def test_forward_and_reverse_jacobians_agree(cli: Invoke) -> None:
+    common = ("--var", "w=randn(2, 3)", "--vector", "ones_like(result)", "--jacobian")
+    wide = run_json(cli, "grad", "--expr", "sin(x @ w)", "--var", "x=randn(4, 2)", *common)
+    for part in wide["jacobian"]:
+        assert part["matches_grad"], part["name"]
+
+
+def test_jacobian_entries_are_bounded_over_every_variable(cli: Invoke) -> None:
+    message = _refused(
+        cli,
+        *("grad", "--expr", "x * y", "--var", "x=randn(800)", "--var", "y=randn(800)"),
+        *("--vector", "ones_like(result)", "--jacobian"),
+    )
+    assert "1,280,000 entries" in message and f"{MAX_JACOBIAN_ENTRIES:,}" in message
+
+
+def test_check_inputs_are_bounded_over_every_variable(cli: Invoke) -> None:
+    args = ["grad", "--expr", "sum(a * b)"]
+    args += ["--var", "a=randn(1500)", "--var", "b=randn(1500)", "--check"]
+    message = _refused(cli, *args)
+    assert "3,000 elements together" in message and f"{MAX_CHECK_INPUTS:,} in all" in message
+
+
+def test_check_of_a_costly_computation_is_refused_before_it_runs(cli: Invoke) -> None:
+    message = _refused(
+        cli,
+        *("grad", "--expr", "sum(x @ w)", "--var", "x=randn(2000)"),
+        *("--var", "w=randn(2000, 5000)", "--wrt", "x", "--check"),
+    )
+    assert "--check needs" in message and "passes" in message and "the limit is" in message
+
+
+def test_accumulate_times_is_bounded_by_its_total_work(cli: Invoke) -> None:
+    message = _refused(
+        cli, "accumulate", "--times", "100000", "--expr", "sum(x * 2)", "--var", "x=randn(10**6)"
+    )
+    assert "accumulate --times needs 100,001 passes" in message
+
+
+def test_bench_repeat_is_bounded_by_size(cli: Invoke) -> None:
+    message = _refused(cli, "modes", "--bench", "--repeat", "1000", "--size", "3162")
+    assert "modes --bench --repeat needs" in message
+
+
+def test_accumulate_json_keeps_memory_flat_and_says_so(cli: Invoke) -> None:
+    """Past MAX_JSON_NUMBERS gradient numbers, JSON keeps every K-th call and says K."""
+    times = 1000
+    n = 2 * MAX_JSON_NUMBERS // times  # twice what fits: every 2nd call (and the last)
+    doc = run_json(
+        cli,
+        "accumulate",
+        "--times",
+        str(times),
+        "--no-zero",
+        "--expr",
+        "sum(x)",
+        "--var",
+        f"x=randn({n})",
+    )
+    assert doc["every"] == 2 and doc["calls_made"] == times
+    kept = [c["call"] for c in doc["calls"]]
+    assert kept[:3] == [1, 2, 4] and kept[-1] == times
+    assert len(kept) * n <= MAX_JSON_NUMBERS + 2 * n
+
+
+def test_every_call_is_in_the_json_below_the_limit(cli: Invoke) -> None:
+    doc = run_json(cli, "accumulate", "--times", "50", "--no-zero")
+    assert doc["every"] == 1 and [c["call"] for c in doc["calls"]] == list(range(1, 51))
+
+
+def test_total_memory_across_variables_is_bounded(cli: Invoke) -> None:
+    args = ["grad", "--expr", "sum(a0)", "--max-elements", "1000"]
+    for i in range(11):
+        args += ["--var", f"a{i}=randn(1000)"]
+    message = _refused(cli, *args)
+    assert "every tensor made so far to 11,000" in message and "10 x --max-elements" in message
+
+
+def test_a_batch_holds_at_most_max_jobs(cli: Invoke, tmp_path: Path) -> None:
+    batch = tmp_path / "jobs.toml"
+    batch.write_text('[[job]]\ncommand = "lesson"\n' * (MAX_JOBS + 1), encoding="utf-8")
+    message = _refused(cli, "run", str(batch))
+    assert f"{MAX_JOBS + 1:,} jobs; the limit is {MAX_JOBS:,}" in message
+
+
+@pytest.mark.parametrize(
+    ("expr", "variables", "value"),
+    [
+        ("sum(full((n,), 1.0))", ["n=3"], 3.0),
+        ("sum(ones((n, n)))", ["n=3"], 9.0),
+        ("sum(full(n, 1.0))", ["n=3"], 3.0),
+        ("sum(ones(n))", ["n=3"], 3.0),
+        ("sum(tensor([n, 2]) * x)", ["n=3", "x=ones(2)"], 5.0),
+        ("sum(x[::9223372036854775807])", ["x=arange(5.0)"], 0.0),
+        ("sum(x[-100:100:3])", ["x=arange(5.0)"], 3.0),
+    ],
+)
+def test_sizes_in_variables_and_huge_slices_work(
+    cli: Invoke, expr: str, variables: list[str], value: float
+) -> None:
+    args = ["grad", "--expr", f"({expr}) * w", "--var", "w=ones(())"]
+    for definition in variables:
+        args += ["--var", definition]
+    assert run_json(cli, *args)["value"] == value
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["--expr", "norm(x, '\\x00')", "--var", "x=randn(3)"], "holds a control character"),
+        (["--expr", "sum(tensor(data=x))", "--var", "x=randn(3)"], "already a tensor"),
+        (
+            ["--expr", "x * 2", "--var", "x=randn(0)", "--vector", "ones_like(result)", "-j"],
+            "x has no elements",
+        ),
+        (["--expr", "sum(ones(n))", "--var", "n=10**9"], "1,000,000,000 elements"),
+        (["--expr", "sum(ones(n))", "--var", "n=-1"], "whole numbers >= 0"),
+    ],
+)
+def test_unclear_torch_errors_are_explained(cli: Invoke, args: list[str], words: str) -> None:
+    message = _refused(cli, "grad", *[a if a != "-j" else "--jacobian" for a in args])
+    assert words in message and "error:" in message
