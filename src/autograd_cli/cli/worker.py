@@ -3,18 +3,21 @@
 torch frees a `grad_fn` graph recursively, one C stack frame (or a few) per node, once its
 nodes have been seen from Python; the variables of an expression hold intermediates that
 root-first release cannot reach. On the main thread's 8 MiB stack a chain of about 5x10^4
-nodes is a segmentation fault; on this thread's stack the deepest graph the bounds allow
-(`expr.bounds.MAX_GRAPH_DEPTH`) is freed with room to spare. The stack is address space:
-only the pages a deep free touches take memory.
+nodes was a segmentation fault; the deepest graph the bounds allow (`MAX_VARIABLES`
+definitions, each within the depth bound: about 10^4 nodes of plain ops) is freed on this
+thread's stack with a wide margin. The stack is address space: only the pages a deep free
+touches take memory.
 
 Nothing holding a tensor may outlive the thread: an exception's traceback holds the
-command's frames, so only an exit code, or a fresh exception, crosses back.
+command's frames, so only an exit code, or a fresh exception, crosses back, and the
+command's tensors are freed by reference counting as it returns, here. (A full `gc.collect`
+on the way out would also catch tensors in reference cycles, which the layers do not make,
+at the cost of a second on a busy machine once torch is loaded.)
 """
 
 from __future__ import annotations
 
 import ctypes
-import gc
 import threading
 import traceback
 from collections.abc import Callable
@@ -26,10 +29,8 @@ from autograd_cli.errors import EXIT_INTERNAL
 
 R = TypeVar("R")
 
-#: The worker's stack: 1 GiB of address space (torch needs about 10 KiB a node freed).
+#: The worker's stack: 1 GiB of address space, 128 times the main thread's 8 MiB.
 STACK_BYTES = 1 << 30
-
-_depth = threading.local()
 
 
 def on_large_stack(call: Callable[[], R]) -> R:
@@ -39,17 +40,13 @@ def on_large_stack(call: Callable[[], R]) -> R:
     command would (an output file half-written is removed), then raised here.
     """
     outcome: list[tuple[bool, object]] = []
-    outer = getattr(_depth, "level", 0)
 
     def target() -> None:
-        _depth.level = outer + 1
         try:
             outcome.append((True, call()))
         except BaseException as error:  # every outcome crosses back
             outcome.append((False, _carried(error)))
             del error
-        if outer == 0:
-            gc.collect()  # tensors caught in reference cycles are freed here, not on main
 
     previous = threading.stack_size(STACK_BYTES)
     try:
