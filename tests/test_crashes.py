@@ -14,6 +14,8 @@ import pytest
 from autograd_cli.build.expression import MAX_VARIABLES
 from autograd_cli.cli.app import MAX_COLUMNS, MIN_COLUMNS
 from autograd_cli.expr.parser import MAX_DEPTH
+from autograd_cli.program.source import MAX_DEPTH as MAX_PROGRAM_DEPTH
+from autograd_cli.program.source import MAX_PROGRAM_CHARS
 
 #: The longest chain `a * 1 * ... * 1` one definition can hold within the depth bound.
 CHAIN = MAX_DEPTH - 2
@@ -100,3 +102,29 @@ def test_any_columns_value_shows_errors(columns: str) -> None:
     assert result.returncode == 2
     assert "error" in result.stderr.lower()
     assert len(result.stderr.splitlines()) <= 8, result.stderr
+
+
+def _deepest_program() -> str:
+    """A program as long as the bounds allow, each line a chain within the depth bound and
+    every intermediate held by a variable: the deepest graph a program can keep alive."""
+    lines = ["import torch", "a0 = torch.ones(1, requires_grad=True)"]
+    chain = "*1" * (MAX_PROGRAM_DEPTH - 10)
+    size = sum(len(line) + 1 for line in lines)
+    while True:
+        line = f"a{len(lines) - 1} = a{len(lines) - 2}{chain}"
+        if size + len(line) + 1 + 40 > MAX_PROGRAM_CHARS:
+            break
+        lines.append(line)
+        size += len(line) + 1
+    lines.append(f"a{len(lines) - 2}.sum().backward()")
+    return "\n".join(lines) + "\n"
+
+
+def test_the_deepest_program_the_bounds_allow_is_freed(tmp_path: Path) -> None:
+    """A program's variables hold about 10^5 nodes of one chain at its end: `graph` walks
+    them all from Python, and the process frees them without a crash."""
+    program = tmp_path / "deep.py"
+    program.write_text(_deepest_program(), encoding="utf-8")
+    result = _run("graph", "-f", str(program), "--json")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert len(json.loads(result.stdout)["nodes"]) > 90_000
