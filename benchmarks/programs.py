@@ -4,8 +4,10 @@ Three programs, each timed in this process both ways, as the median of several r
 - the seed lesson (`lessons/lesson5.py`): tiny tensors, so per-statement overhead;
 - a training-style loop of N iterations (default 10^4): per-op overhead in a loop;
 - the same loop as a trusted file: the recorder and line tracer over bare `exec`.
-`grad` needs the run and the final `.grad` only; `step` also builds the timeline. The
-baseline is the same text compiled and run by Python after `torch.manual_seed(0)`.
+`grad` needs the run and the final `.grad` only, so it runs the program as the `grad`
+command does, keeping no timeline entries (`steps=False`); `step` runs it keeping them,
+then builds the timeline's document. The baseline is the same text compiled and run by
+Python after `torch.manual_seed(0)`.
 
 Run: python benchmarks/programs.py [--iterations N] [--repeat R]
 """
@@ -85,7 +87,7 @@ def main() -> None:
     ):
         program = from_text(text, name)
         base = median_s(bare(text), repeat)
-        grad = median_s(functools.partial(run_program, program, seed=0), repeat)
+        grad = median_s(functools.partial(run_program, program, seed=0, steps=False), repeat)
         step = median_s(functools.partial(timeline_doc, program, False), repeat)
         rows.append((name, "interpreted", base, grad, step))
 
@@ -94,7 +96,8 @@ def main() -> None:
         path.write_text(loop_text.replace("print(loss.item())", ""), "utf-8")
         program = read_program(str(path), None)
         base = median_s(bare(program.text), args.repeat)
-        grad = median_s(functools.partial(run_program, program, seed=0, trusted=True), args.repeat)
+        trusted_run = functools.partial(run_program, program, seed=0, trusted=True, steps=False)
+        grad = median_s(trusted_run, args.repeat)
         step = median_s(functools.partial(timeline_doc, program, True), args.repeat)
         rows.append((f"loop x{args.iterations:,}", "trusted", base, grad, step))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated
 
 import typer
@@ -71,7 +72,8 @@ def backward(
                 "--vector works on --expr and the lesson; a program passes its own gradient",
                 "pass it to backward() in the program: out.backward(torch.ones_like(out))",
             )
-        _, record = watch_last_backward(options.run_program, root, detect_anomaly=detect_anomaly)
+        run_again = partial(options.run_program, steps=False)  # the timeline is not shown
+        _, record = watch_last_backward(run_again, root, detect_anomaly=detect_anomaly)
     else:
         computation = options.build(root)
         v = options.evaluate(computation, vector)

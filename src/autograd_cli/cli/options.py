@@ -161,8 +161,10 @@ class ProgramOptions:
         seed: int,
         max_elements: int | None,
         watch: tuple[int, Callable[..., Any]] | None = None,
+        steps: bool = True,
     ) -> ProgramRun:
-        """Read, check and run the program; a failed program is reported by the caller."""
+        """Read, check and run the program; a failed program is reported by the caller.
+        `steps`: keep the timeline's entries (only the views that show them need them)."""
         if self.file is not None and self.code is not None:
             raise UsageError("give --file or --code, not both")
         if self.trust and self.file in (None, "-"):
@@ -185,7 +187,9 @@ class ProgramOptions:
         if self.device is Device.meta:  # nothing is allocated: element bounds do not apply
             limits = Limits(max_elements=sys.maxsize, max_total_elements=sys.maxsize)
         with ModuleRecorder() as modules, default_device(self.device):
-            run = run_program(program, seed=seed, limits=limits, trusted=self.trust, watch=watch)
+            run = run_program(
+                program, seed=seed, limits=limits, trusted=self.trust, watch=watch, steps=steps
+            )
         run.modules = modules
         if run.error is not None and self.device is Device.meta and run.error.hint is None:
             run.error.hint = META_HINT
@@ -226,7 +230,7 @@ class ComputationOptions:
         runs whole; a failed one is this command's failure (exit 1).
         """
         if self.program.given or self.program.trust:
-            run = self.run_program()
+            run = self.run_program(steps=False)  # a computation: the timeline is not shown
             if run.error is not None:
                 raise run.error
             return run.computation(root)
@@ -266,7 +270,9 @@ class ComputationOptions:
             warn(warning)
         return computation
 
-    def run_program(self, watch: tuple[int, Callable[..., Any]] | None = None) -> ProgramRun:
+    def run_program(
+        self, watch: tuple[int, Callable[..., Any]] | None = None, steps: bool = True
+    ) -> ProgramRun:
         """The program, once the options that belong to `--expr` are known to be absent."""
         for given, option in (
             (self.expr is not None, "--expr"),
@@ -281,7 +287,7 @@ class ComputationOptions:
                     "say it in the program: x = torch.randn(3, requires_grad=True, "
                     "dtype=torch.float64)",
                 )
-        return self.program.run(self.seed, self.max_elements, watch)
+        return self.program.run(self.seed, self.max_elements, watch, steps)
 
     @overload
     def evaluate(self, computation: Computation, text: str) -> torch.Tensor: ...

@@ -117,18 +117,23 @@ def run_program(
     limits: Limits | None = None,
     trusted: bool = False,
     watch: tuple[int, Callable[..., Any]] | None = None,
+    steps: bool = True,
 ) -> ProgramRun:
     """Check (unless trusted), then run after `torch.manual_seed(seed)`.
 
     A failure inside the program (torch's error, a failed assert) ends the run and is kept
     in the timeline and `error`; a refusal (outside the whitelist, over a bound) raises.
     `watch`: hand the n-th `backward()` call to a function instead (see `Recorder.watch`).
+    `steps`: keep the timeline's entries (what `step` and `accumulate` show); without them
+    the program runs the same and the recorder sees the same, but no entry is built (its
+    tensor states, `.grad` numbers, each backward's engine order), as if every statement
+    were in a folded loop iteration.
     """
     timeline = Timeline(program.name, seed, trusted)
     if trusted:
         from autograd_cli.program.trusted import run_trusted
 
-        run: ProgramRun = run_trusted(program, seed, timeline, watch)
+        run: ProgramRun = run_trusted(program, seed, timeline, watch, steps=steps)
         return run
     tree = parse_program(program)
     checked = check_program(program, tree)
@@ -149,6 +154,8 @@ def run_program(
     recorder.scope = scope
     interpreter = Interpreter(program, checked, recorder, timeline, limits or Limits())
     interpreter.scope = scope
+    if not steps:
+        interpreter.sink = None
     result = ProgramRun(program, scope, timeline, sources, recorder)
     try:
         interpreter.run(tree)  # the interpreter hands each torch call to the recorder

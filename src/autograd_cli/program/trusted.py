@@ -34,11 +34,20 @@ if TYPE_CHECKING:
 class _Tracer:
     """Opens a timeline entry at each line of the file, closes it at the next."""
 
-    def __init__(self, program: Program, filename: str, recorder: Recorder, timeline: Timeline):
+    def __init__(
+        self,
+        program: Program,
+        filename: str,
+        recorder: Recorder,
+        timeline: Timeline,
+        steps: bool = True,
+    ):
         self.program = program
         self.filename = filename
         self.recorder = recorder
         self.timeline = timeline
+        self.steps = steps  # False: follow the lines for the nodes' sources, keep no entries
+        self.lines: dict[int, Source] = {}  # line number -> the line as a node's source
         self.frame: FrameType | None = None
         self.before: dict[str, int] = {}
         self.callers: list[tuple[FrameType | None, StepEvent | None, dict[str, int]]] = []
@@ -60,18 +69,27 @@ class _Tracer:
             self.frame, step, self.before = self.callers.pop()
             self.recorder.step = step
             if self.frame is not None:
-                line = self.frame.f_lineno
-                self.recorder.where = Source(self.program.line(line), line=line)
+                self.recorder.where = self.line_source(self.frame.f_lineno)
         return self.local_trace
+
+    def line_source(self, line: int) -> Source:
+        """A line of the file as a node's source: one per line, however often it runs."""
+        found = self.lines.get(line)
+        if found is None:
+            found = self.lines[line] = Source(self.program.line(line), line=line)
+        return found
 
     def open(self, frame: FrameType) -> None:
         self.timeline.statements += 1
         line = frame.f_lineno
+        self.recorder.where = self.line_source(line)
+        self.frame = frame
+        if not self.steps:
+            self.recorder.mode_changes.clear()  # read by no entry
+            return
         event = StepEvent(self.timeline.statements, line, self.program.line(line).strip())
         self.timeline.entries.append(event)
         self.recorder.step = event
-        self.recorder.where = Source(self.program.line(line), line=line)
-        self.frame = frame
         self.before = {n: id(v) for n, v in frame.f_locals.items()}
 
     def close(self) -> None:
@@ -125,8 +143,11 @@ def run_trusted(
     seed: int,
     timeline: Timeline,
     watch: tuple[int, Callable[..., Any]] | None = None,
+    *,
+    steps: bool = True,
 ) -> ProgramRun:
-    """Run the file under the recorder; its globals at the end are the run's names."""
+    """Run the file under the recorder; its globals at the end are the run's names
+    (`steps`: keep the timeline's entries, see `run_program`)."""
     import torch
 
     from autograd_cli.program.run import ProgramRun
@@ -142,7 +163,7 @@ def run_trusted(
     sources = SourceMap()
     tracer: _Tracer
     recorder = Recorder(sources, lambda t: tracer.name_of(t))
-    tracer = _Tracer(program, filename, recorder, timeline)
+    tracer = _Tracer(program, filename, recorder, timeline, steps)
     recorder.watch = watch
     recorder.scope = namespace
     run = ProgramRun(program, namespace, timeline, sources, recorder)
