@@ -14,7 +14,8 @@ Three measurements (issue 12), each against a baseline measured in the same run:
    billion parameters) on the meta device, each in a fresh process: wall time and peak RSS
    of building, recording and rendering the module view, at 12, 24 and 48 layers (goal:
    under 10 s and 1 GiB at 48, time linear in layers, memory flat). The baseline is a
-   process that only imports torch.
+   process that only imports torch; the largest model is also built and run forward in
+   plain torch, so what autograd-cli adds shows apart from what torch's meta kernels cost.
 3. Saved-for-backward bytes on meta against the real CPU run for small models (goal: equal
    where torch runs the same kernels; LSTM differs, see docs/models.md).
 
@@ -58,13 +59,16 @@ def render_text(renderable: Any) -> str:
     return out.getvalue()
 
 
-def median_time(function: Callable[[], object], repeat: int) -> float:
-    times = []
+def median_times(functions: dict[str, Callable[[], object]], repeat: int) -> dict[str, float]:
+    """Each function's median over `repeat` rounds, the functions taking turns in each
+    round: on a shared machine the load then weighs on all of them alike."""
+    times: dict[str, list[float]] = {name: [] for name in functions}
     for _ in range(repeat):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        for name, function in functions.items():
+            start = time.perf_counter()
+            function()
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(found) for name, found in times.items()}
 
 
 def cpu_encoder(repeat: int) -> None:
@@ -86,33 +90,34 @@ def cpu_encoder(repeat: int) -> None:
         _, record = modules.model(loss, node_records=False)
         return render_text(module_view(record, module_rows(record)))
 
-    rows: list[tuple[str, float]] = [
-        ("forward, bare", median_time(bare_forward, repeat)),
-        ("forward, recorded", median_time(recorded_forward, repeat)),
-        ("trace + module view", median_time(module_view_text, repeat)),
-    ]
+    def module_view_with_records() -> object:  # as before the view walked the graph bare
+        graph, record = modules.model(loss)
+        return render_text(module_view(record, module_rows(record), graph))
+
+    functions: dict[str, Callable[[], object]] = {
+        "forward, bare": bare_forward,
+        "forward, recorded": recorded_forward,
+        "trace + module view": module_view_text,
+        "the same, with a record per node": module_view_with_records,
+    }
     try:
         from torchviz import make_dot
 
         params = dict(model.named_parameters())
-        rows.append(
-            ("torchviz make_dot", median_time(lambda: make_dot(loss, params).source, repeat))
-        )
+        functions["torchviz make_dot"] = lambda: make_dot(loss, params).source
     except ImportError:
         print("torchviz not installed: make_dot skipped (pip install torchviz)")
     try:
         from torchview import draw_graph
 
-        rows.append(
-            (
-                "torchview draw_graph (forward only)",
-                median_time(lambda: draw_graph(model, input_data=x, depth=2), repeat),
-            )
+        functions["torchview draw_graph (forward only)"] = lambda: draw_graph(
+            model, input_data=x, depth=2
         )
     except ImportError:
         print("torchview not installed: draw_graph skipped (pip install torchview)")
+    rows = list(median_times(functions, repeat).items())
     baseline = dict(rows)["trace + module view"]
-    print(f"\n12-layer encoder, width 768, input (1, 64, 768), median of {repeat}")
+    print(f"\n12-layer encoder, width 768, input (1, 64, 768), median of {repeat}, interleaved")
     print(f"{'method':38} {'seconds':>9} {'ratio':>8}")
     for name, seconds in rows:
         print(f"{name:38} {seconds:9.4f} {seconds / baseline:8.2f}")
@@ -133,9 +138,18 @@ def peak_mib():
     raise RuntimeError("no VmHWM in /proc/self/status")
 
 layers = int(sys.argv[1])
+plain = sys.argv[2:] == ["plain"]  # the same model and forward in plain torch, nothing else
 import torch
 from torch import nn
-if layers:
+if plain:
+    with torch.device("meta"):
+        layer = nn.TransformerEncoderLayer(1600, 25, 6400, dropout=0.0, batch_first=True)
+        model = nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
+        x = torch.randn(1, 1024, 1600)
+        loss = model(x).sum()
+    params = sum(p.numel() for p in model.parameters())
+    saved = 0
+elif layers:
     from autograd_cli.inspection.modules import ModuleRecorder
     from autograd_cli.render.modules import module_rows
     from autograd_cli.render.module_view import module_view
@@ -165,8 +179,9 @@ print(json.dumps({
 
 def meta_encoder(layer_counts: list[int], repeat: int) -> None:
     def child(layers: int) -> dict[str, float]:
+        plain = ["plain"] if layers < 0 else []  # -n: n layers in plain torch
         out = subprocess.run(
-            [sys.executable, "-c", _META_CHILD, str(layers)],
+            [sys.executable, "-c", _META_CHILD, str(abs(layers)), *plain],
             check=True,
             capture_output=True,
             text=True,
@@ -177,8 +192,12 @@ def meta_encoder(layer_counts: list[int], repeat: int) -> None:
     print(
         f"\nGPT-2-XL-sized encoder on meta (width 1600, input (1, 1024, 1600)), median of {repeat}"
     )
-    print("each in a fresh process; baseline: a process that imports torch only")
-    results: dict[int, list[dict[str, float]]] = {n: [] for n in [0, *layer_counts]}
+    print(
+        "each in a fresh process; baseline: a process that imports torch only; 'plain N': "
+        "the same N layers built and run forward in plain torch, without autograd-cli"
+    )
+    top = max(layer_counts)
+    results: dict[int, list[dict[str, float]]] = {n: [] for n in [0, -top, *layer_counts]}
     for _ in range(repeat):  # interleaved, so drift on a busy machine hits all alike
         for layers in results:
             results[layers].append(child(layers))
@@ -186,14 +205,15 @@ def meta_encoder(layer_counts: list[int], repeat: int) -> None:
     base_s = statistics.median(r["seconds"] for r in base)
     base_rss = statistics.median(r["rss_mib"] for r in base)
     print(
-        f"{'layers':>6} {'params':>14} {'saved GiB':>10} {'seconds':>8} {'x base':>7}"
+        f"{'layers':>8} {'params':>14} {'saved GiB':>10} {'seconds':>8} {'x base':>7}"
         f" {'RSS MiB':>8} {'x base':>7}"
     )
     for layers, runs in results.items():
         seconds = statistics.median(r["seconds"] for r in runs)
         rss = statistics.median(r["rss_mib"] for r in runs)
+        label = "torch" if layers == 0 else f"plain {-layers}" if layers < 0 else str(layers)
         print(
-            f"{layers or 'torch':>6} {int(runs[0]['parameters']):>14,} "
+            f"{label:>8} {int(runs[0]['parameters']):>14,} "
             f"{runs[0]['saved_bytes'] / 2**30:>10.2f} {seconds:>8.2f} {seconds / base_s:>7.2f}"
             f" {rss:>8.0f} {rss / base_rss:>7.2f}"
         )
@@ -240,11 +260,13 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--layers", type=int, nargs="+", default=[12, 24, 48])
     parser.add_argument("--skip-cpu", action="store_true", help="skip the 12-layer CPU encoder")
+    parser.add_argument("--skip-meta", action="store_true", help="skip the models on meta")
     args = parser.parse_args()
     if not args.skip_cpu:
         cpu_encoder(args.repeat)
-    meta_encoder(args.layers, args.repeat)
-    saved_meta_vs_real()
+    if not args.skip_meta:
+        meta_encoder(args.layers, args.repeat)
+        saved_meta_vs_real()
 
 
 if __name__ == "__main__":
