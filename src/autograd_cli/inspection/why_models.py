@@ -79,11 +79,17 @@ def explain_parameter(
     owner = _module_words(run, run.modules, module)
     recorder = run.recorder
     roots = recorder.backward_roots
-    reached = [
-        index
-        for index, root in enumerate(roots)
-        if root.grad_fn is not None and _holds(root, tensor)
-    ]
+    # the last backward whose graph holds it, looked for from the end: a training loop
+    # keeps one root per step
+    last_reached = next(
+        (
+            index
+            for index in reversed(range(len(roots)))
+            if roots[index].grad_fn is not None and _holds(roots[index], tensor)
+        ),
+        None,
+    )
+    reached = [] if last_reached is None else [last_reached]
     if tensor.grad is not None:
         by = _backward_words(run, reached[-1]) if reached else "a backward call"
         source = recorder.backward_sources[reached[-1]] if reached else None
