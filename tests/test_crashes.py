@@ -131,3 +131,25 @@ def test_a_deep_program_is_freed(tmp_path: Path) -> None:
     result = _run("graph", "-f", str(program), "--json")
     assert result.returncode == 0, result.stderr[-2000:]
     assert len(json.loads(result.stdout)["nodes"]) > 20_000
+
+
+def test_a_closed_pipe_stops_the_command_quietly() -> None:
+    """`autograd-cli graph --json | head -c 100`: the reader goes away long before the
+    document (hundreds of KB, more than a pipe holds) ends; the command stops with 141
+    (128 + SIGPIPE, as a shell reports it) and says nothing on stderr."""
+    chains = [f"a{i}=a{i - 1}" + "*1" * 60 for i in range(1, 20)]
+    argv = ["graph", "--json", "--expr", "sum(a19)", "--var", "a0=randn(3)"]
+    for chain in chains:
+        argv += ["--var", chain]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "autograd_cli", *argv],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "COLUMNS": "80"},
+    )
+    assert process.stdout is not None and process.stderr is not None
+    assert process.stdout.read(100)
+    process.stdout.close()
+    stderr = process.stderr.read().decode()
+    assert process.wait() == 141, stderr
+    assert stderr == ""

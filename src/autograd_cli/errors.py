@@ -14,6 +14,9 @@ EXIT_OK = 0
 EXIT_CHECK_FAILED = 1
 EXIT_USAGE = 2
 EXIT_INTERNAL = 3
+#: The reader of stdout went away (`autograd-cli lesson | head`): 128 + SIGPIPE, as a shell
+#: reports a tool that the signal stopped.
+EXIT_BROKEN_PIPE = 141
 
 
 #: Columns `[start, end)` of the part of a source text an error is about.

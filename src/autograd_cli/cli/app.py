@@ -24,6 +24,7 @@ import typer
 from autograd_cli.cli.parsing import App, Group
 from autograd_cli.cli.worker import on_large_stack
 from autograd_cli.errors import (
+    EXIT_BROKEN_PIPE,
     EXIT_INTERNAL,
     CliError,
     CliWarning,
@@ -232,6 +233,12 @@ def _reported(command: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
         raise typer.Exit(error.exit_code) from None
     except (typer.Exit, typer.Abort):
         raise
+    except BrokenPipeError:
+        # The reader closed the pipe (`| head`): stop quietly, as a tool stopped by SIGPIPE
+        # would; stdout goes to /dev/null so Python's final flush cannot fail again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        raise typer.Exit(EXIT_BROKEN_PIPE) from None
     except Exception as error:
         memory = allocation_error(error)
         if memory is not None:  # torch ran out of memory outside an expression
