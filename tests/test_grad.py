@@ -335,3 +335,18 @@ def test_an_integer_variable_is_named_with_its_float_spelling(
     result = cli("grad", *args)
     assert (result.exit_code, result.stdout) == (2, "")
     assert result.stderr.splitlines() == [error, hint]
+
+
+def test_the_report_is_the_same_whatever_it_is_shown_as(cli: Invoke) -> None:
+    """Inspection keeps every value of a tensor too large to show: the view shows its
+    summary, the document the values, from one report."""
+    from autograd_cli.build.expression import expression_computation
+    from autograd_cli.records.tensors import Summary
+
+    report = inspect_grads(expression_computation("sum(x ** 2)", ["x=ones(3, 4, 5)"]))
+    (variable,) = report.variables
+    assert isinstance(variable.grad, Summary) and variable.grad.values == [[[2.0] * 5] * 4] * 3
+    args = ["grad", "--expr", "sum(x ** 2)", "--var", "x=ones(3, 4, 5)"]
+    doc = run_json(cli, *args)
+    assert doc["variables"][0]["grad"] == variable.grad.values
+    assert "min" in cli(*args).stdout  # the view: the summary's statistics, not 60 numbers

@@ -25,7 +25,7 @@ from autograd_cli.cli.options import (
     Wrt,
 )
 from autograd_cli.defaults import EXPECT_ATOL, EXPECT_RTOL
-from autograd_cli.errors import CheckFailed, UsageError
+from autograd_cli.errors import CheckFailed, CliWarning, UsageError
 from autograd_cli.program.device import Device
 from autograd_cli.records.modules import Thresholds
 
@@ -151,6 +151,7 @@ def grad(
             else options.evaluate(computation, formula)
         )
         expected.append((name, formula, value))
+    notes: list[CliWarning] = []
     result = inspect_grads(
         computation,
         v,
@@ -158,8 +159,8 @@ def grad(
         jacobian=jacobian,
         check=check,
         hessian=hessian,
-        full=json,
         ran=program.given,
+        notes=notes,
     )
     if expected:
         result.expect = compare_expected(
@@ -168,8 +169,8 @@ def grad(
             rtol=EXPECT_RTOL if rtol is None else rtol,
             atol=EXPECT_ATOL if atol is None else atol,
         )
-    for warning in result.warnings:
-        warn(warning)
+    for note in notes:
+        warn(note)
     limits = Thresholds(vanishing, exploding, dead)
     modules = computation.program.modules if computation.program is not None else None
     model = modules.model()[1] if modules is not None and modules.modules else None

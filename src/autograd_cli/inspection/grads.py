@@ -44,13 +44,15 @@ def inspect_grads(
     jacobian: bool = False,
     check: bool = False,
     hessian: bool = False,
-    full: bool = False,
     ran: bool = False,
+    notes: list[CliWarning] | None = None,
 ) -> GradReport:
     """Run `result.backward(vector)` and collect every named tensor's gradient.
 
-    `full` keeps every value (for JSON); otherwise large tensors become summaries. `ran`:
+    Every value is kept, also of a tensor too large to show (a view shows its summary, a
+    document its values), so the report is the same whatever it is shown as. `ran`:
     a program already ran its own backward calls, so `.grad` is shown as it left it.
+    `notes` gets a warning for each gradient that holds inf or nan.
     """
     result = computation.result
     if not ran:
@@ -66,30 +68,31 @@ def inspect_grads(
             raise backward_error(error) from None
     report = GradReport(
         result=tensor_record(computation.result_name, result, with_values=False, with_grad=False),
-        value=numbers(result, full),
+        value=numbers(result, every_value=True),
         source=dict(computation.source),
-        vector=numbers(vector, full) if vector is not None else None,
+        vector=numbers(vector, every_value=True) if vector is not None else None,
         vector_text=vector_text,
         variables=[
-            _variable(name, t, full, name in computation.retained)
+            _variable(name, t, name in computation.retained)
             for name, t in computation.tensors.items()
         ],
     )
-    report.warnings = [
-        CliWarning(
-            f"{v.tensor.name}.grad holds inf or nan",
-            "a derivative is infinite or undefined here: x / 0, or sqrt or log at 0",
-            code="nonfinite_grad",
+    if notes is not None:
+        notes.extend(
+            CliWarning(
+                f"{v.tensor.name}.grad holds inf or nan",
+                "a derivative is infinite or undefined here: x / 0, or sqrt or log at 0",
+                code="nonfinite_grad",
+            )
+            for v, t in zip(report.variables, computation.tensors.values(), strict=True)
+            if v.grad is not None and _nonfinite(t.grad)
         )
-        for v, t in zip(report.variables, computation.tensors.values(), strict=True)
-        if v.grad is not None and _nonfinite(t.grad)
-    ]
     if jacobian:
-        report.jacobian = jacobians(computation, vector, full)
+        report.jacobian = jacobians(computation, vector)
     if check:
         report.check = gradchecks(computation)
     if hessian:
-        report.hessian = hessians(computation, full)
+        report.hessian = hessians(computation)
     return report
 
 
@@ -137,11 +140,11 @@ def backward_vector(result: torch.Tensor, vector: torch.Tensor | None) -> torch.
     return vector.to(result.dtype)
 
 
-def _variable(name: str, tensor: torch.Tensor, full: bool, retained: bool) -> VariableGrad:
+def _variable(name: str, tensor: torch.Tensor, retained: bool) -> VariableGrad:
     record = tensor_record(name, tensor, with_values=False, with_grad=False)
     grad = tensor.grad if tensor.is_leaf or tensor.retains_grad else None
     if grad is not None:
-        return VariableGrad(record, numbers(grad, full), retained_by_tool=retained)
+        return VariableGrad(record, numbers(grad, every_value=True), retained_by_tool=retained)
     if not tensor.requires_grad:
         missing = "a constant: it does not require grad"
     elif not (tensor.is_leaf or tensor.retains_grad):
@@ -187,7 +190,7 @@ def derivative_cost(option: str, computation: Computation, passes: int) -> None:
 
 
 def jacobians(
-    computation: Computation, vector: torch.Tensor | None, full: bool
+    computation: Computation, vector: torch.Tensor | None
 ) -> list[JacobianRecord]:
     """J for each variable, and v^T J set against the gradient backward left in `.grad`.
 
@@ -231,8 +234,8 @@ def jacobians(
             JacobianRecord(
                 name=name,
                 shape=(size, leaf.numel()),
-                jacobian=numbers(flat, full),
-                vjp=numbers(vjp, full),
+                jacobian=numbers(flat, every_value=True),
+                vjp=numbers(vjp, every_value=True),
                 max_difference=_max_difference(vjp, grad),
                 matches_grad=torch.allclose(vjp, grad, rtol=1e-4, atol=1e-6),
             )
@@ -364,7 +367,7 @@ def _central_differences(f: Callable[..., torch.Tensor], x: torch.Tensor) -> tor
         return torch.stack(columns, dim=1)
 
 
-def hessians(computation: Computation, full: bool) -> list[HessianRecord]:
+def hessians(computation: Computation) -> list[HessianRecord]:
     """Second derivatives of a scalar result, one block per pair of variables."""
     import torch
 
@@ -395,7 +398,9 @@ def hessians(computation: Computation, full: bool) -> list[HessianRecord]:
     for i, row in zip(names, blocks, strict=True):
         for j, block in zip(names, row, strict=True):
             shape = (leaves[i].numel(), leaves[j].numel())
-            records.append(HessianRecord((i, j), shape, numbers(block.reshape(shape), full)))
+            records.append(
+                HessianRecord((i, j), shape, numbers(block.reshape(shape), every_value=True))
+            )
     return records
 
 

@@ -32,8 +32,9 @@ def fits_grid(shape: tuple[int, ...]) -> bool:
     return rows <= GRID_ROWS and (not shape or shape[-1] <= GRID_COLS)
 
 
-def summary(tensor: torch.Tensor) -> Summary:
-    """Statistics in float64, so a float32 tensor's norm does not overflow on the way."""
+def summary(tensor: torch.Tensor, *, every_value: bool = False) -> Summary:
+    """Statistics in float64, so a float32 tensor's norm does not overflow on the way;
+    `every_value` keeps the values too."""
     data = tensor.detach()
     stats = data.double()
     empty = data.numel() == 0
@@ -51,12 +52,16 @@ def summary(tensor: torch.Tensor) -> Summary:
         norm=None if empty else stats.norm().item(),
         corner=values(corner),
         corner_index=index,
+        values=values(data) if every_value else None,
     )
 
 
-def numbers(tensor: torch.Tensor, full: bool) -> Numbers:
-    """Every value when `full` (JSON) or when they fit a grid; a summary otherwise."""
-    return values(tensor) if full or fits_grid(tuple(tensor.shape)) else summary(tensor)
+def numbers(tensor: torch.Tensor, *, every_value: bool) -> Numbers:
+    """Every value when they fit a grid; a summary otherwise, holding every value as well
+    when `every_value` (what a report keeps whatever it is shown as)."""
+    if fits_grid(tuple(tensor.shape)):
+        return values(tensor)
+    return summary(tensor, every_value=every_value)
 
 
 def tensor_record(

@@ -322,7 +322,7 @@ class Recorder:
                 return None
             if tensor.grad.is_meta:  # --device meta: a shape, no values to show
                 return None
-            return numbers(tensor.grad, full=False)
+            return numbers(tensor.grad, every_value=False)
 
     def state(self, name: str, tensor: torch.Tensor) -> TensorState:
         with self.pause():

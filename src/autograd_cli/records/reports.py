@@ -1,14 +1,13 @@
 """The reports each command's inspection fills and its renderer reads.
 
-Like the records of the package, they hold only Python values (and `CliWarning`s), so
-`render/` imports them without importing the inspection layer or torch.
+Like the records of the package, they hold only Python values, so `render/` imports them
+without importing the inspection layer or torch.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from autograd_cli.errors import CliWarning
 from autograd_cli.records.failures import TorchFailure
 from autograd_cli.records.graph import GraphRecord
 from autograd_cli.records.tensors import Numbers, TensorRecord, Values
@@ -88,7 +87,6 @@ class GradReport:
     check: list[CheckRecord] | None = None
     hessian: list[HessianRecord] | None = None
     expect: list[ExpectRecord] | None = None
-    warnings: list[CliWarning] = field(default_factory=list)
 
     @property
     def check_failed(self) -> list[str]:

@@ -35,7 +35,9 @@ class TensorRecord:
 
 @dataclass(frozen=True)
 class Summary:
-    """A tensor too large to print: its statistics and a corner of its values."""
+    """A tensor too large to print: its statistics and a corner of its values, and every
+    value too where the inspection kept them (a view shows the summary, a document the
+    values)."""
 
     shape: tuple[int, ...]
     min: float | None  # None for an empty tensor
@@ -44,6 +46,7 @@ class Summary:
     norm: float | None
     corner: Values  # at most a few rows and columns
     corner_index: str  # where the corner sits, as an index: "[0, :4, :6]"
+    values: Values | None = None  # every value, when kept
 
 
 #: What a view shows of a tensor: every value when they fit on screen, else a summary.

@@ -227,9 +227,11 @@ def tensor_doc(rec: TensorRecord) -> dict[str, Any]:
 
 
 def numbers_doc(numbers: Numbers) -> Values | dict[str, Any]:
-    """Every value as nested lists; a summary (only in views, never asked for here) as a dict."""
+    """Every value as nested lists, where the record kept them; else the summary, a dict."""
     if not isinstance(numbers, Summary):
         return numbers
+    if numbers.values is not None:
+        return numbers.values
     return {
         "shape": list(numbers.shape),
         "min": numbers.min,
