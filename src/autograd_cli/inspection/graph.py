@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 from autograd_cli.errors import UsageError
 from autograd_cli.gcpause import paused_gc
@@ -36,25 +36,29 @@ def dtype_name(dtype: torch.dtype) -> str:
     return str(dtype).removeprefix("torch.")
 
 
+class TraceOptions(TypedDict, total=False):
+    """What a trace adds to each node besides its name, shape and edges."""
+
+    saved: bool  # the tensors each node keeps for backward
+    grads: bool  # run backward (leaving `.grad` alone, see `inspection.flow`): the gradient
+    #              at each node and edge
+    sources: SourceMap | None  # the code that created each node
+    #: A recorder the model ran under: the module that created each node, and the
+    #: parameter names of the leaves.
+    modules: ModuleRecorder | None
+
+
 def trace(
     root: torch.Tensor,
     names: Mapping[str, torch.Tensor] | None = None,
-    *,
-    saved: bool = False,
-    grads: bool = False,
-    sources: SourceMap | None = None,
-    modules: ModuleRecorder | None = None,
+    **options: Unpack[TraceOptions],
 ) -> GraphRecord:
     """The graph that `root.backward()` would run, labelled with `names` where they match.
 
     Node ids are depth-first preorder from the root, children in `next_functions` order:
     the same computation always gives the same ids (never `id()`), so output is stable.
-    `saved` adds the tensors each node keeps for backward; `grads` runs backward (leaving
-    `.grad` alone, see `inspection.flow`) and adds the gradient at each node and edge;
-    `sources` the code that created each node; `modules` (a recorder the model ran under)
-    the module that created each node, and the parameter names of the leaves.
     """
-    graph, walk = traced(root, names, saved=saved, grads=grads, sources=sources, modules=modules)
+    graph, walk = traced(root, names, **options)
     del root  # if it was the last reference, the walk now holds the graph alone
     release(walk)
     return graph
