@@ -251,7 +251,7 @@ def test_times_is_bounded_before_any_call() -> None:
 
 
 def test_vector_of_the_wrong_shape_and_a_leaf_not_used() -> None:
-    with pytest.raises(UsageError, match=r"the vector has shape \(3,\), out has \(5, 5\)"):
+    with pytest.raises(UsageError, match=r"vector has shape \(3,\), but out has shape \(5, 5\)"):
         accumulate(accumulation_computation(), AccumulationPlan(), vector=torch.ones(3))
     unused = torch.ones(2, requires_grad=True)
     comp = computation(lambda t: t["inp"] * 2, inp=torch.ones(2, requires_grad=True), u=unused)

@@ -33,3 +33,7 @@ MAX_JSON_NUMBERS = 1_000_000
 
 #: The most nodes a tree view shows unless told otherwise (`graph --max-nodes`, `show()`).
 TREE_MAX_NODES = 200
+
+#: `grad --jacobian`: how closely v^T J, built from the Jacobian, must match backward's
+#: .grad (two routes through float32 arithmetic, so looser than `--expect`'s).
+VJP_RTOL, VJP_ATOL = 1e-4, 1e-6

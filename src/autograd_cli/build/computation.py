@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from autograd_cli.build.lesson import LESSON_SOURCE, build_lesson, forward, lesson_loss
 from autograd_cli.build.sources import SourceMap
 from autograd_cli.defaults import OP_WORK
-from autograd_cli.errors import CliWarning, UsageError
+from autograd_cli.errors import CliWarning, UsageError, param
 
 if TYPE_CHECKING:
     import torch
@@ -65,7 +65,7 @@ def lesson_computation(seed: int, root: str = "loss", size: int | None = None) -
     `size` scales it to `size` inputs and outputs (w: (size, size)) for benchmarks.
     """
     if root not in ("loss", "z"):
-        raise UsageError(f"unknown --root {root!r}", "choose loss or z")
+        raise UsageError(f"unknown {param('root')} {root!r}", "choose loss or z")
     sources = SourceMap()
     net = (
         build_lesson(seed, sources)

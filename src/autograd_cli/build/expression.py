@@ -17,9 +17,9 @@ from autograd_cli.build.computation import Computation
 from autograd_cli.build.lesson import LESSON_SOURCE, lesson_generator, lesson_inputs
 from autograd_cli.build.sources import SourceMap
 from autograd_cli.defaults import DEFAULT_MAX_ELEMENTS
-from autograd_cli.errors import CliWarning, UsageError
+from autograd_cli.errors import CliWarning, UsageError, param
 from autograd_cli.expr.evaluate import Evaluator, describe
-from autograd_cli.expr.parser import Node, closest, parse
+from autograd_cli.expr.parser import Node, parse, split_named, suggestion
 from autograd_cli.expr.whitelist import FUNCTIONS
 from autograd_cli.records.source import Source
 
@@ -51,19 +51,11 @@ class Definition:
 
 def parse_definition(raw: str, defined: Collection[str]) -> Definition:
     """`z=x@w` -> a Definition whose expression may use the names `defined` so far."""
-    head, sep, _ = raw.partition("=")
-    name = head.strip()
-    if not sep:
-        raise UsageError(
-            "--var takes NAME=EXPR",
-            "for example --var w=randn(5, 3)",
-            source=raw,
-            span=(0, max(len(raw), 1)),
-        )
+    name, start = split_named(raw, "var", "w=randn(5, 3)")
     problem = _bad_name(name, defined)
     if problem:
-        raise UsageError(problem, "pick another name", source=raw, span=(0, max(len(head), 1)))
-    return Definition(name, raw, len(head) + 1, parse(raw, defined, len(head) + 1))
+        raise UsageError(problem, "pick another name", source=raw, span=(0, max(start - 1, 1)))
+    return Definition(name, raw, start, parse(raw, defined, start))
 
 
 def _bad_name(name: str, defined: Collection[str]) -> str | None:
@@ -101,7 +93,7 @@ def expression_computation(
     order and the expression last."""
     if len(variables) > MAX_VARIABLES:
         raise UsageError(
-            f"{len(variables):,} --var definitions; the limit is {MAX_VARIABLES}",
+            f"{len(variables):,} {param('var')} definitions; the limit is {MAX_VARIABLES}",
             "compute more in each definition, or split the work into several runs",
         )
     names: list[str] = list(LESSON_NAMES) if lesson else []
@@ -214,11 +206,10 @@ def evaluate_text(
 def _check_wrt(wrt: Sequence[str], names: Sequence[str]) -> None:
     for name in wrt:
         if name not in names:
-            near = closest(name, names)
             defined = ", ".join(names) or "none"
             raise UsageError(
-                f"--wrt {name}: no variable is called {name!r}",
-                f"did you mean '{near}'?" if near else f"defined variables: {defined}",
+                f"{param('wrt')} {name}: no variable is called {name!r}",
+                suggestion(name, names, f"defined variables: {defined}"),
             )
 
 
@@ -262,7 +253,8 @@ def _track(
     if tensor.grad_fn is not None:
         if name in wrt:
             raise UsageError(
-                f"--wrt {name}: {name} is computed from other variables, so it is not a leaf",
+                f"{param('wrt')} {name}: {name} is computed from other variables, "
+                "so it is not a leaf",
                 f"its gradient is shown anyway; pick the leaves {name} is computed from",
             )
         tensor.retain_grad()
@@ -271,13 +263,13 @@ def _track(
     if wanted and not tensor.is_floating_point():
         dtype = str(tensor.dtype).removeprefix("torch.")
         raise UsageError(
-            f"--wrt {name}: {name} is an integer tensor ({dtype}); "
+            f"{param('wrt')} {name}: {name} is an integer tensor ({dtype}); "
             "only floating-point tensors can require grad",
             as_float(name, written),
         )
     if wanted and tensor.is_inference():
         raise UsageError(
-            f"--wrt {name}: {name} was made under inference_mode, so it is an inference "
+            f"{param('wrt')} {name}: {name} was made under inference_mode, so it is an inference "
             "tensor: it can never require grad",
             f"build {name} without inference_mode (a tensor made under no_grad can still "
             "require grad)",

@@ -21,6 +21,7 @@ from autograd_cli.errors import (
     UsageError,
     allocation_error,
     explain_inference_saved,
+    param,
     torch_message,
 )
 from autograd_cli.expr import bounds
@@ -276,12 +277,13 @@ class Evaluator:
             return self.construct(node, function, target, args, kwargs)
         nodes = dict(zip(function.params, node.args, strict=False)) | dict(node.kwargs)
         values = dict(zip(function.params, args, strict=False)) | kwargs
-        for param in function.tensors:
-            if param in nodes and not isinstance(values[param], torch.Tensor):
+        for argument in function.tensors:
+            if argument in nodes and not isinstance(values[argument], torch.Tensor):
                 raise UsageError(
-                    f"{function.name} needs a tensor as its {param}, not {describe(values[param])}",
+                    f"{function.name} needs a tensor as its {argument}, "
+                    f"not {describe(values[argument])}",
                     "make one with tensor(...)",
-                    span=nodes[param].span,
+                    span=nodes[argument].span,
                 )
         count = bounds.elements(function, args, kwargs)
         self.check_size(node, count)
@@ -389,15 +391,15 @@ class Evaluator:
                 size = f"{count:,.0f}" if math.isfinite(count) else "infinitely many"
             raise UsageError(
                 f"this would make a tensor of {size} elements; the limit is {self.max_elements:,}",
-                "use smaller shapes, or raise --max-elements",
+                f"use smaller shapes, or raise {param('max_elements')}",
                 span=node.span,
             )
         if count is not None and self.elements_made + count > self.max_total:
             raise UsageError(
                 f"this would bring the elements of every tensor made so far to "
                 f"{self.elements_made + count:,.0f}; the limit is {self.max_total:,} "
-                f"({TOTAL_ELEMENTS_FACTOR} x --max-elements)",
-                "use smaller shapes or fewer variables, or raise --max-elements",
+                f"({TOTAL_ELEMENTS_FACTOR} x {param('max_elements')})",
+                f"use smaller shapes or fewer variables, or raise {param('max_elements')}",
                 span=node.span,
             )
 

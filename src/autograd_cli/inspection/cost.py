@@ -16,7 +16,7 @@ MAX_WORK = 5e10
 
 def check_work(option: str, passes: int, per_pass: float) -> None:
     """Refuse `passes` passes of `per_pass` element operations over `MAX_WORK`."""
-    from autograd_cli.errors import UsageError
+    from autograd_cli.errors import UsageError, param
 
     work = passes * per_pass
     if work > MAX_WORK:
@@ -24,5 +24,5 @@ def check_work(option: str, passes: int, per_pass: float) -> None:
             f"{option} needs {passes:,} passes over a computation of about "
             f"{per_pass:,.0f} element operations ({work:.1e} in all); the limit is "
             f"{MAX_WORK:.0e}",
-            "use smaller tensors or fewer passes, or fewer variables (--wrt)",
+            f"use smaller tensors or fewer passes, or fewer variables ({param('wrt')})",
         )

@@ -11,10 +11,16 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from autograd_cli.build.computation import Computation
-from autograd_cli.defaults import GRADCHECK_ATOL, GRADCHECK_EPS, GRADCHECK_RTOL
-from autograd_cli.errors import CliWarning, UsageError, backward_error
+from autograd_cli.defaults import (
+    GRADCHECK_ATOL,
+    GRADCHECK_EPS,
+    GRADCHECK_RTOL,
+    VJP_ATOL,
+    VJP_RTOL,
+)
+from autograd_cli.errors import CliWarning, UsageError, backward_error, param
 from autograd_cli.inspection.cost import check_work
-from autograd_cli.inspection.tensors import numbers, tensor_record
+from autograd_cli.inspection.tensors import check_vector_shape, numbers, tensor_record
 from autograd_cli.records.reports import (
     CheckRecord,
     GradReport,
@@ -118,7 +124,8 @@ def backward_vector(result: torch.Tensor, vector: torch.Tensor | None) -> torch.
         raise UsageError(
             "the result does not depend on any variable that requires grad: "
             "there is nothing to differentiate",
-            "variables built from float constructors require grad unless --wrt picks others; "
+            "variables built from float constructors require grad unless "
+            f"{param('wrt')} picks others; "
             "integer tensors never do",
         )
     shape = format_shape(tuple(result.shape))
@@ -128,15 +135,10 @@ def backward_vector(result: torch.Tensor, vector: torch.Tensor | None) -> torch.
         raise UsageError(
             f"the result has shape {shape}, not a single number, so backward() needs a vector "
             "v of that shape: it computes v^T J, the vector-Jacobian product",
-            "add --vector 'ones_like(result)' (the gradient of sum(result)), "
+            f"add {param('vector')} 'ones_like(result)' (the gradient of sum(result)), "
             "or reduce the result, e.g. sum(...)",
         )
-    if vector.shape != result.shape:
-        raise UsageError(
-            f"--vector has shape {format_shape(tuple(vector.shape))}, "
-            f"but the result has shape {shape}",
-            "v must have the result's shape, e.g. ones_like(result)",
-        )
+    check_vector_shape(vector, result, "the result")
     return vector.to(result.dtype)
 
 
@@ -189,9 +191,7 @@ def derivative_cost(option: str, computation: Computation, passes: int) -> None:
     check_work(option, passes, 3 * computation.cost)
 
 
-def jacobians(
-    computation: Computation, vector: torch.Tensor | None
-) -> list[JacobianRecord]:
+def jacobians(computation: Computation, vector: torch.Tensor | None) -> list[JacobianRecord]:
     """J for each variable, and v^T J set against the gradient backward left in `.grad`.
 
     Column by column in forward mode when the variables have fewer elements than the
@@ -203,15 +203,16 @@ def jacobians(
     leaves = _leaves(computation)
     size = computation.result.numel()
     for name, leaf in leaves.items():
-        _refuse_empty("--jacobian", name, leaf, "its Jacobian has no columns")
+        _refuse_empty(param("jacobian"), name, leaf, "its Jacobian has no columns")
     inputs = sum(leaf.numel() for leaf in leaves.values())
     if size * inputs > MAX_JACOBIAN_ENTRIES:
         raise UsageError(
-            f"--jacobian: J would have {size * inputs:,} entries ({size:,} result elements x "
-            f"{inputs:,} variable elements); the limit is {MAX_JACOBIAN_ENTRIES:,}",
-            "use smaller tensors for the Jacobian, or fewer variables (--wrt)",
+            f"{param('jacobian')}: J would have {size * inputs:,} entries "
+            f"({size:,} result elements x {inputs:,} variable elements); "
+            f"the limit is {MAX_JACOBIAN_ENTRIES:,}",
+            f"use smaller tensors for the Jacobian, or fewer variables ({param('wrt')})",
         )
-    derivative_cost("--jacobian", computation, min(size, inputs))
+    derivative_cost(param("jacobian"), computation, min(size, inputs))
     names = list(leaves)
     f = _function(computation, names, {})
     parts = None
@@ -237,7 +238,7 @@ def jacobians(
                 jacobian=numbers(flat, every_value=True),
                 vjp=numbers(vjp, every_value=True),
                 max_difference=_max_difference(vjp, grad),
-                matches_grad=torch.allclose(vjp, grad, rtol=1e-4, atol=1e-6),
+                matches_grad=torch.allclose(vjp, grad, rtol=VJP_RTOL, atol=VJP_ATOL),
             )
         )
     return records
@@ -296,21 +297,23 @@ def gradchecks(computation: Computation) -> list[CheckRecord]:
     }
     size = computation.result.numel()
     for name in computation.wrt:
-        _refuse_empty("--check", name, base[name], "finite differences need at least one element")
+        _refuse_empty(
+            param("check"), name, base[name], "finite differences need at least one element"
+        )
         if size * base[name].numel() > MAX_JACOBIAN_ENTRIES:
             raise UsageError(
-                f"--check: the Jacobian for {name} would have {size * base[name].numel():,} "
-                f"entries; the limit is {MAX_JACOBIAN_ENTRIES:,}",
+                f"{param('check')}: the Jacobian for {name} would have "
+                f"{size * base[name].numel():,} entries; the limit is {MAX_JACOBIAN_ENTRIES:,}",
                 "check a smaller version of the computation",
             )
     inputs = sum(base[name].numel() for name in computation.wrt)
     if inputs > MAX_CHECK_INPUTS:
         raise UsageError(
-            f"--check: the variables have {inputs:,} elements together; finite differences "
-            f"are limited to {MAX_CHECK_INPUTS:,} in all",
-            "check a smaller version of the computation, or fewer variables (--wrt)",
+            f"{param('check')}: the variables have {inputs:,} elements together; "
+            f"finite differences are limited to {MAX_CHECK_INPUTS:,} in all",
+            f"check a smaller version of the computation, or fewer variables ({param('wrt')})",
         )
-    derivative_cost("--check", computation, 4 * inputs + 2 * size * len(computation.wrt))
+    derivative_cost(param("check"), computation, 4 * inputs + 2 * size * len(computation.wrt))
     records = []
     for name in computation.wrt:
         x = base[name].clone().requires_grad_()
@@ -323,7 +326,7 @@ def _refuse_empty(option: str, name: str, tensor: torch.Tensor, why: str) -> Non
     if tensor.numel() == 0:
         raise UsageError(
             f"{option}: {name} has no elements; {why}",
-            f"give {name} at least one element, or leave it out with --wrt",
+            f"give {name} at least one element, or leave it out with {param('wrt')}",
         )
 
 
@@ -374,20 +377,21 @@ def hessians(computation: Computation) -> list[HessianRecord]:
     result = computation.result
     if result.dim() != 0:
         raise UsageError(
-            f"--hessian needs a scalar result; this one has shape {format_shape(result.shape)}",
+            f"{param('hessian')} needs a scalar result; "
+            f"this one has shape {format_shape(result.shape)}",
             "reduce it first, e.g. sum(...)",
         )
     leaves = _leaves(computation)
     for name, leaf in leaves.items():
-        _refuse_empty("--hessian", name, leaf, "second derivatives need at least one element")
+        _refuse_empty(param("hessian"), name, leaf, "second derivatives need at least one element")
     total = sum(t.numel() for t in leaves.values())
     if total > MAX_HESSIAN_INPUTS:
         raise UsageError(
-            f"--hessian: the variables have {total:,} elements; the limit is "
+            f"{param('hessian')}: the variables have {total:,} elements; the limit is "
             f"{MAX_HESSIAN_INPUTS:,} (the Hessian has that many squared entries)",
-            "pick fewer variables with --wrt, or smaller ones",
+            f"pick fewer variables with {param('wrt')}, or smaller ones",
         )
-    derivative_cost("--hessian", computation, 2 * total)
+    derivative_cost(param("hessian"), computation, 2 * total)
     names = list(leaves)
     f = _function(computation, names, {})
     blocks = _torch_call(

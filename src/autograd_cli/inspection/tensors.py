@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from autograd_cli.errors import UsageError
+from autograd_cli.errors import UsageError, param
 from autograd_cli.inspection.graph import dtype_name, short_name
 from autograd_cli.records.tensors import Numbers, Summary, TensorRecord, Values, format_shape
 
@@ -87,10 +87,11 @@ def _grad(tensor: torch.Tensor) -> Values | None:
 
 
 def check_vector_shape(vector: torch.Tensor, result: torch.Tensor, name: str) -> None:
-    """Refuse a `backward(v)` vector of another shape than `name`'s, before torch does."""
+    """Refuse a `backward(v)` vector of another shape than `name`'s, before torch does: the
+    one check, in one wording, for every command that takes a vector."""
     if vector.shape != result.shape:
         raise UsageError(
-            f"the vector has shape {format_shape(tuple(vector.shape))}, "
-            f"{name} has {format_shape(tuple(result.shape))}",
-            f"give a vector of the same shape as {name}",
+            f"{param('vector')} has shape {format_shape(tuple(vector.shape))}, "
+            f"but {name} has shape {format_shape(tuple(result.shape))}",
+            f"give {param('vector')} the shape of {name}",
         )
