@@ -4,8 +4,8 @@
 
 Three ways to make N backward calls on the lesson's (inp + 1).pow(2):
 - bare: `out.backward(v, retain_graph=True)` N times, nothing else (the baseline);
-- glimpse: `accumulate` keeping what the view shows (a few matrices), checking the law;
-- every call: `accumulate` keeping every call's matrix, as `--json` does.
+- every 100th: `accumulate --every 100`, keeping a few matrices, checking the law;
+- every call: `accumulate` keeping every call's matrix (the view and `--json` alike).
 Prints the median time per call over ROUNDS rounds, its ratio to the bare loop, and the
 peak of Python allocations (tracemalloc) during one run.
 """
@@ -21,7 +21,7 @@ from collections.abc import Callable
 import torch
 
 from autograd_cli.build.accumulation import accumulation_computation
-from autograd_cli.inspection.accumulate import accumulate, every_call, glimpse
+from autograd_cli.inspection.accumulate import accumulate
 from autograd_cli.records.reports import AccumulationPlan
 
 
@@ -33,9 +33,8 @@ def bare(n: int) -> None:
         out.backward(vector, retain_graph=True)
 
 
-def inspected(n: int, keep_all: bool) -> None:
-    plan = AccumulationPlan(n, None)
-    accumulate(accumulation_computation(), plan, keep=every_call if keep_all else glimpse(plan))
+def inspected(n: int, every: int) -> None:
+    accumulate(accumulation_computation(), AccumulationPlan(n, None), every=every)
 
 
 def measure(run: Callable[[], None], n: int, rounds: int) -> tuple[float, int]:
@@ -57,8 +56,8 @@ def main() -> None:
     bare(100)  # warm-up
     ways = {
         "bare torch loop": lambda: bare(n),
-        "accumulate, glimpse": lambda: inspected(n, keep_all=False),
-        "accumulate, every call": lambda: inspected(n, keep_all=True),
+        "accumulate, every 100th": lambda: inspected(n, every=100),
+        "accumulate, every call": lambda: inspected(n, every=1),
     }
     results = {name: measure(run, n, rounds) for name, run in ways.items()}
     base = results["bare torch loop"][0]

@@ -19,7 +19,7 @@ from autograd_cli.errors import UsageError
 from autograd_cli.inspection.accumulate import (
     accumulate,
     check_plan,
-    glimpse,
+    kept_every,
     thinned,
 )
 from autograd_cli.records.reports import AccumulationPlan
@@ -189,17 +189,20 @@ def test_no_retain_on_a_graph_that_saves_nothing() -> None:
     assert record.failure is None and record.calls_made == 3 and record.law_holds
 
 
-def test_long_run_keeps_a_glimpse(cli: Invoke) -> None:
+def test_long_run_view_shows_a_glimpse_of_the_same_record(cli: Invoke) -> None:
+    """Inspection keeps the same calls for the view and for JSON; the view shows a few."""
     plan = AccumulationPlan(50, zero_after=20)
-    record = accumulate(accumulation_computation(), plan, keep=glimpse(plan))
-    assert [c.call for c in record.calls] == [1, 2, 3, 20, 21, 51]  # not 51 matrices in memory
+    record = accumulate(accumulation_computation(), plan)
+    assert [c.call for c in record.calls] == list(range(1, 52)) and record.every == 1
     assert record.calls_made == 51 and record.law_holds
+    assert kept_every(plan, 10**5) == 6  # 51 calls of 10^5 numbers: every 6th within 10^6
     result = cli("accumulate", "--times", "50", "--zero-after", "20")
     assert result.exit_code == 0
     assert "⋮ calls 4 to 19 not shown" in result.stdout
     assert "⋮ calls 22 to 50 not shown" in result.stdout
     assert "inp.grad after call 51" in result.stdout
     assert "the first call's times 31 (31 calls since" in result.stdout
+    assert "shown           6 of 51 calls" in result.stdout.splitlines()
 
 
 def test_json_lists_every_call_unless_thinned(cli: Invoke) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from autograd_cli.batch.jobfile import MAX_JOBS
-from autograd_cli.defaults import MAX_JSON_NUMBERS
+from autograd_cli.defaults import MAX_KEPT_NUMBERS
 from autograd_cli.inspection.grads import MAX_CHECK_INPUTS, MAX_JACOBIAN_ENTRIES
 from autograd_cli.program.source import MAX_BRACKETS, MAX_PROGRAM_CHARS
 from autograd_cli.program.source import MAX_DEPTH as MAX_PROGRAM_DEPTH
@@ -88,9 +88,9 @@ def test_bench_repeat_is_bounded_by_size(cli: Invoke) -> None:
 
 
 def test_accumulate_json_keeps_memory_flat_and_says_so(cli: Invoke) -> None:
-    """Past MAX_JSON_NUMBERS gradient numbers, JSON keeps every K-th call and says K."""
+    """Past MAX_KEPT_NUMBERS gradient numbers, a run keeps every K-th call; JSON says K."""
     times = 1000
-    n = 2 * MAX_JSON_NUMBERS // times  # twice what fits: every 2nd call (and the last)
+    n = 2 * MAX_KEPT_NUMBERS // times  # twice what fits: every 2nd call (and the last)
     result = cli(
         *("accumulate", "--times", str(times), "--no-zero", "--json"),
         *("--expr", "sum(x)", "--var", f"x=randn({n})"),
@@ -101,7 +101,7 @@ def test_accumulate_json_keeps_memory_flat_and_says_so(cli: Invoke) -> None:
     assert doc["every"] == 2 and doc["calls_made"] == times
     kept = [c["call"] for c in doc["calls"]]
     assert kept[:3] == [1, 2, 4] and kept[-1] == times
-    assert len(kept) * n <= MAX_JSON_NUMBERS + 2 * n
+    assert len(kept) * n <= MAX_KEPT_NUMBERS + 2 * n
 
 
 def test_every_call_is_in_the_json_below_the_limit(cli: Invoke) -> None:

@@ -27,9 +27,9 @@ GRADCHECK_EPS, GRADCHECK_ATOL, GRADCHECK_RTOL = 1e-6, 1e-5, 1e-3
 #: The most backward calls `accumulate --times` makes: about 20 s on a 2-core machine.
 MAX_CALLS = 100_000
 
-#: The most gradient numbers `accumulate --json` lists: beyond, it keeps every K-th call
-#: (its `every` says K), so memory stays flat however many calls are made.
-MAX_JSON_NUMBERS = 1_000_000
+#: The most gradient numbers an `accumulate` run keeps: beyond, it keeps every K-th call
+#: (its JSON's `every` says K), so memory stays flat however many calls are made.
+MAX_KEPT_NUMBERS = 1_000_000
 
 #: The most nodes a tree view shows unless told otherwise (`graph --max-nodes`, `show()`).
 TREE_MAX_NODES = 200

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import os
 import sys
 from collections.abc import Callable, Iterator
@@ -28,7 +27,6 @@ from autograd_cli.cli.options import (
     Vector,
     Wrt,
 )
-from autograd_cli.defaults import MAX_JSON_NUMBERS
 from autograd_cli.errors import CheckFailed, UsageError
 
 #: Runs this long get a progress bar on stderr (when it is a terminal).
@@ -127,7 +125,7 @@ def accumulate(
         return
     from autograd_cli.build.accumulation import accumulation_computation
     from autograd_cli.inspection.accumulate import accumulate as run_plan
-    from autograd_cli.inspection.accumulate import check_plan, every_call, glimpse, thinned
+    from autograd_cli.inspection.accumulate import check_plan
     from autograd_cli.inspection.cost import check_work
     from autograd_cli.records.reports import AccumulationPlan
     from autograd_cli.render.accumulate import accumulate_view, accumulation_doc
@@ -144,14 +142,6 @@ def accumulate(
     computation = options.build(default=accumulation_computation)
     v = options.vector(computation, vector, required=expr is not None)
     check_work("accumulate --times", plan.total, computation.cost)
-    # JSON lists every call, the view a glimpse; JSON past MAX_JSON_NUMBERS every K-th call.
-    watched = computation.tensors.get(leaf or next(iter(computation.wrt), ""))
-    numbers = plan.total * (watched.numel() if watched is not None else 1)
-    if json:
-        every = max(every or 1, math.ceil(numbers / MAX_JSON_NUMBERS))
-    keep = every_call if json else glimpse(plan)
-    if every is not None and (every > 1 or not json):
-        keep = thinned(plan, every)
     with _progress(plan.total) as progress:
         record = run_plan(
             computation,
@@ -159,15 +149,16 @@ def accumulate(
             leaf=leaf,
             vector=v,
             vector_code=vector,
-            keep=keep,
+            every=every,
             progress=progress,
         )
     emit_result(
         "accumulate",
         json,
         output,
-        lambda: {"every": every or 1, **accumulation_doc(record)},
-        lambda: accumulate_view(record),
+        lambda: {"every": record.every, **accumulation_doc(record)},
+        # the view shows a glimpse of a long run, unless --every chose the calls to show
+        lambda: accumulate_view(record, glimpse=every is None),
     )
     if not record.law_holds:
         raise CheckFailed(

@@ -10,11 +10,12 @@ reset shows: the lesson's 2 calls, `zero_()`, 1 call = 3 calls. Without zeroing:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from autograd_cli.build.computation import Computation
-from autograd_cli.defaults import MAX_CALLS
+from autograd_cli.defaults import MAX_CALLS, MAX_KEPT_NUMBERS
 from autograd_cli.errors import UsageError, backward_error, explain_freed, param
 from autograd_cli.inspection.tensors import check_vector_shape, values
 from autograd_cli.records.failures import TorchFailure
@@ -22,11 +23,6 @@ from autograd_cli.records.reports import AccumulationCall, AccumulationPlan, Acc
 
 if TYPE_CHECKING:
     import torch
-
-#: A short run is shown whole; a longer one by its first calls, the reset and the last.
-SHOW_ALL = 8
-SHOW_FIRST = 3
-
 
 Keep = Callable[[int], bool]
 
@@ -49,26 +45,17 @@ def check_plan(plan: AccumulationPlan) -> None:
         )
 
 
-def every_call(call: int) -> bool:
-    return True
-
-
-def glimpse(plan: AccumulationPlan) -> Keep:
-    """A short run whole; else the first calls, the calls either side of `zero_()`, the last."""
-    if plan.total <= SHOW_ALL:
-        return every_call
-    return lambda call: (
-        call <= SHOW_FIRST
-        or call == plan.zero_after
-        or plan.zeroes_before(call)
-        or call == plan.total
-    )
+def kept_every(plan: AccumulationPlan, grad_numbers: int, every: int | None = None) -> int:
+    """K for `thinned`: `every` (1 by default), or more where the kept gradients would hold
+    over MAX_KEPT_NUMBERS numbers (`grad_numbers` a call), so memory stays flat however
+    many calls a run makes."""
+    if every is not None and every < 1:
+        raise UsageError(f"{param('every')} {every}: must be at least 1")
+    return max(every or 1, math.ceil(plan.total * grad_numbers / MAX_KEPT_NUMBERS))
 
 
 def thinned(plan: AccumulationPlan, every: int) -> Keep:
     """Call 1, every `every`-th call, the call after `zero_()` and the last."""
-    if every < 1:
-        raise UsageError(f"{param('every')} {every}: must be at least 1")
     return lambda call: (
         call == 1 or call % every == 0 or plan.zeroes_before(call) or call == plan.total
     )
@@ -99,15 +86,16 @@ def accumulate(
     leaf: str | None = None,
     vector: torch.Tensor | None = None,
     vector_code: str | None = None,
-    keep: Keep = every_call,
+    every: int | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> AccumulationRecord:
     """Run `result.backward(vector)` as `plan` says and watch `leaf.grad` (the first wrt leaf).
 
-    `vector` defaults to ones shaped like the result (none for a scalar result). Only calls
-    for which `keep(call)` is true keep their gradient, so a long run holds a few matrices,
-    not one per call; the law is checked on every call. `progress(done)` is told after each
-    call. The leaf's `.grad` is reset to None first, so call 1 is a first call.
+    `vector` defaults to ones shaped like the result (none for a scalar result). Every
+    call's gradient is kept, or every K-th call's (`kept_every`: at least `every`, and
+    within MAX_KEPT_NUMBERS numbers), however the record is shown; the law is checked on
+    every call. `progress(done)` is told after each call. The leaf's `.grad` is reset to
+    None first, so call 1 is a first call.
     """
     import torch
 
@@ -125,6 +113,8 @@ def accumulate(
         computation, name, plan, (vector_code or "v") if vector is not None else None
     )
     tensor.grad = None
+    every = kept_every(plan, tensor.numel(), every)
+    keep = thinned(plan, every)
     kept: list[AccumulationCall] = []
     first: torch.Tensor | None = None
     since_zero = 0
@@ -163,6 +153,7 @@ def accumulate(
             progress(call)
     return AccumulationRecord(
         calls=kept,
+        every=every,
         law_holds=law_failure is None,
         law_failure=law_failure,
         leaf=name,

@@ -187,6 +187,7 @@ class AccumulationCall:
 @dataclass(frozen=True)
 class AccumulationRecord:
     calls: list[AccumulationCall]  # the kept calls, in order
+    every: int  # K: call 1, every K-th call, the one after zero_() and the last were kept
     law_holds: bool  # over every call made, kept or not
     law_failure: int | None  # first call where grad != since_zero * first call's grad
     leaf: str

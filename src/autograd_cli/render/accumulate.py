@@ -12,18 +12,40 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from autograd_cli.records.reports import AccumulationRecord
+from autograd_cli.records.reports import AccumulationCall, AccumulationRecord
 from autograd_cli.render.blocks import code_block, fact, failure_text
 from autograd_cli.render.tables import matrix_table
 
 LAW = "after k calls since the last zero_(), the gradient is k times the first call's"
 
+#: A short run is shown whole; a longer one by its first calls, the reset and the last.
+SHOW_ALL = 8
+SHOW_FIRST = 3
 
-def accumulation_view(record: AccumulationRecord) -> list[RenderableType]:
-    """The kept calls as matrices (a gap line where calls were left out), then the law."""
+
+def _glimpse(record: AccumulationRecord) -> list[AccumulationCall]:
+    """A short run whole; else the first calls, the calls either side of `zero_()`, the last."""
+    plan = record.plan
+    if plan.total <= SHOW_ALL:
+        return record.calls
+    return [
+        c
+        for c in record.calls
+        if c.call <= SHOW_FIRST
+        or c.call == plan.zero_after
+        or plan.zeroes_before(c.call)
+        or c.call == plan.total
+    ]
+
+
+def accumulation_view(
+    record: AccumulationRecord, calls: list[AccumulationCall] | None = None
+) -> list[RenderableType]:
+    """The calls (by default every kept one) as matrices, a gap line where calls were left
+    out, then the law."""
     body: list[RenderableType] = []
     shown = 0
-    for call in record.calls:
+    for call in record.calls if calls is None else calls:
         if call.call > shown + 1:
             body.append(Text(f"⋮ calls {shown + 1} to {call.call - 1} not shown", style="dim"))
             body.append(Text())
@@ -56,7 +78,7 @@ def _law_untested(record: AccumulationRecord) -> bool:
     return record.failure is not None and record.calls_made < 2
 
 
-def _summary(record: AccumulationRecord) -> Table:
+def _summary(record: AccumulationRecord, shown: int) -> Table:
     plan = record.plan
     table = Table(show_header=False, box=None, pad_edge=False)
     table.add_column(style="bold")
@@ -78,7 +100,7 @@ def _summary(record: AccumulationRecord) -> Table:
             f"last {record.leaf}.grad",
             f"the first call's times {k} ({_calls(k)} since the last reset)",
         )
-    table.add_row("shown", f"{len(record.calls)} of {_calls(record.calls_made)}")
+    table.add_row("shown", f"{shown} of {_calls(record.calls_made)}")
     return table
 
 
@@ -86,13 +108,15 @@ def _calls(n: int) -> str:
     return f"{n} call" if n == 1 else f"{n} calls"
 
 
-def accumulate_view(record: AccumulationRecord) -> Group:
+def accumulate_view(record: AccumulationRecord, *, glimpse: bool = False) -> Group:
+    """`glimpse`: a long run by a few of its calls (`glimpse`), else every kept call."""
+    calls = _glimpse(record) if glimpse else record.calls
     return Group(
         code_block(record.code),
         Text(),
-        *accumulation_view(record),
+        *accumulation_view(record, calls),
         Text(),
-        _summary(record),
+        _summary(record, len(calls)),
     )
 
 
