@@ -27,7 +27,7 @@ import torch
 
 from autograd_cli.program.run import run_program
 from autograd_cli.program.source import Program, from_text, read_program
-from autograd_cli.render.step import step_doc
+from autograd_cli.render.json import data
 
 LOOP = """\
 import torch
@@ -68,7 +68,7 @@ def bare(text: str) -> Callable[[], object]:
 
 def timeline_doc(program: Program, trusted: bool) -> object:
     """What `step --json` computes: the run, then its document."""
-    return step_doc(run_program(program, seed=0, trusted=trusted).timeline)
+    return data(run_program(program, seed=0, trusted=trusted).timeline)
 
 
 def main() -> None:

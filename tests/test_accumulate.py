@@ -68,19 +68,20 @@ def test_json_schema(cli: Invoke) -> None:
         "result",
         "leaf",
         "shape",
-        "times",
-        "zero_after",
-        "retain_graph",
-        "total_calls",
+        "plan",
+        "code",
         "calls_made",
         "calls",
         "law_holds",
         "law_failure",
+        "failed_call",
         "failure",
     }
     assert (doc["result"], doc["leaf"], doc["shape"]) == ("out", "inp", [5, 5])
-    assert (doc["times"], doc["zero_after"], doc["total_calls"], doc["calls_made"]) == (4, 1, 5, 5)
-    assert doc["every"] == 1 and doc["retain_graph"] is True and doc["failure"] is None
+    plan = doc["plan"]
+    assert (plan["times"], plan["zero_after"], plan["total"], doc["calls_made"]) == (4, 1, 5, 5)
+    assert doc["every"] == 1 and plan["retain_graph"] is True and doc["failure"] is None
+    assert doc["code"][-1].startswith("    out.backward(torch.ones_like(out)")
     for call in doc["calls"]:
         assert set(call) == {"call", "zeroed_before", "since_zero", "grad"}
     assert [c["since_zero"] for c in doc["calls"]] == [1, 1, 2, 3, 4]
@@ -173,9 +174,10 @@ def test_no_retain_shows_the_real_error(cli: Invoke) -> None:
     assert "RuntimeError: Trying to backward through the graph a second time" in result.stdout
     assert "retain_graph=True, or rebuild the graph" in result.stdout
     doc = run_json(cli, "accumulate", "--no-retain")
-    assert doc["calls_made"] == 1 and len(doc["calls"]) == 1 and doc["retain_graph"] is False
+    assert doc["calls_made"] == 1 and len(doc["calls"]) == 1
+    assert doc["plan"]["retain_graph"] is False
     failure = doc["failure"]
-    assert failure["call"] == 2 and failure["error"] == "RuntimeError"
+    assert doc["failed_call"] == 2 and failure["error"] == "RuntimeError"
     with pytest.raises(RuntimeError) as real:  # the message is torch's own, unchanged
         out = (torch.eye(5, requires_grad=True) + 1).pow(2)
         out.backward(torch.ones_like(out))

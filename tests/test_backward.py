@@ -97,10 +97,13 @@ def test_ids_are_graph_ids_and_every_node_runs(cli: Invoke) -> None:
     nodes = [(n["id"], n["name"]) for n in graph["nodes"]]
     assert [(n["id"], n["name"]) for n in doc["graph"]["nodes"]] == nodes
     assert sorted(s["node"] for s in doc["steps"]) == [i for i, _ in nodes]
-    assert all(s["name"] == graph["nodes"][s["node"]]["name"] for s in doc["steps"])
-    accumulate = [s for s in doc["steps"] if s["name"] == "AccumulateGrad"]
-    assert {s["leaf"] for s in accumulate} == {"x", "w"}
-    assert all(s["passed"] == [] for s in accumulate)
+    ran = {s["node"]: s for s in doc["steps"]}  # a step names its node by id
+    accumulate = [n for n in doc["graph"]["nodes"] if n["name"] == "AccumulateGrad"]
+    assert {n["leaf"] for n in accumulate} == {"x", "w"}
+    assert all(ran[n["id"]]["passed"] == [] for n in accumulate)
+    for step in doc["steps"]:  # one gradient passed on per edge, in `position` order
+        edges = [e for e in doc["graph"]["edges"] if e["from"] == step["node"]]
+        assert len(step["passed"]) == len(edges)
     assert [s["step"] for s in doc["steps"]] == list(range(1, len(nodes) + 1))
 
 

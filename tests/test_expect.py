@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from autograd_cli.defaults import EXPECT_ATOL, EXPECT_RTOL
 from conftest import Invoke, load_document
 
 SQUARE = ("grad", "--expr", "sum(x**2)", "--var", "x=randn(4)")
@@ -20,17 +21,25 @@ def _doc(cli: Invoke, *args: str, code: int) -> Any:
 
 def test_right_formula_passes(cli: Invoke) -> None:
     doc = _doc(cli, *SQUARE, "--expect", "x=2*x", code=0)
-    assert doc["expect"] == [
-        {
-            "name": "x",
-            "expr": "2*x",
-            "passed": True,
-            "reason": None,
-            "mismatches": 0,
-            "max_difference": 0.0,
-            "expected": doc["variables"][0]["grad"],
-        }
+    (record,) = doc["expect"]
+    grad = doc["variables"][0]["grad"]
+    rows = [
+        {"index": [i], "grad": g, "expected": g, "difference": 0.0, "close": True}
+        for i, g in enumerate(grad)
     ]
+    assert record == {
+        "name": "x",
+        "formula": "2*x",
+        "passed": True,
+        "reason": None,
+        "elements": len(grad),
+        "mismatches": 0,
+        "max_difference": 0.0,
+        "rows": rows,
+        "expected": grad,
+        "rtol": EXPECT_RTOL,  # the tolerances it was judged with
+        "atol": EXPECT_ATOL,
+    }
 
 
 def test_wrong_formula_fails_with_exit_1_and_still_reports(cli: Invoke) -> None:

@@ -12,6 +12,7 @@ import pytest
 import torch
 
 from autograd_cli.build.computation import Computation
+from autograd_cli.defaults import GRADCHECK_ATOL, GRADCHECK_EPS, GRADCHECK_RTOL
 from autograd_cli.inspection.grads import inspect_grads
 from autograd_cli.records.schema import SCHEMA
 from conftest import Invoke, load_document, run_json
@@ -54,7 +55,7 @@ def test_error_points_at_the_column(cli: Invoke, golden: Golden) -> None:
 def test_json_document(cli: Invoke) -> None:
     doc = run_json(cli, "grad", "--expr", "sum(z)", "--var", "x=ones(2)", "--var", "z=x * 3")
     assert doc["schema"] == SCHEMA and doc["command"] == "grad"
-    assert doc["value"] == 6.0 and doc["grad_fn"] == "SumBackward0"
+    assert doc["value"] == 6.0 and doc["result"]["grad_fn"] == "SumBackward0"
     assert doc["vector"] is None and doc["jacobian"] is None and doc["check"] is None
     assert doc["warnings"] == []
     x, z = doc["variables"]
@@ -97,7 +98,7 @@ def test_vjp_equals_gradient(cli: Invoke, expr: str, variables: list[str]) -> No
     grads = {d["name"]: torch.tensor(d["grad"]) for d in doc["variables"] if d["is_leaf"]}
     assert [j["name"] for j in doc["jacobian"]] == list(grads)
     for j in doc["jacobian"]:
-        jacobian = torch.tensor(j["values"])
+        jacobian = torch.tensor(j["jacobian"])
         assert list(jacobian.shape) == j["shape"] == [v.numel(), grads[j["name"]].numel()]
         vjp = (v @ jacobian).reshape(grads[j["name"]].shape)
         torch.testing.assert_close(vjp, grads[j["name"]], rtol=1e-5, atol=1e-5)
@@ -162,9 +163,15 @@ def test_check_exits_1_on_a_mismatch(cli: Invoke) -> None:
     assert "gradcheck failed for x" in result.stderr and "Traceback" not in result.stderr
     json_result = cli(*args, "--json")
     assert json_result.exit_code == 1
-    assert load_document(json_result.stdout)["check"] == [
-        {"name": "x", "passed": False, "max_difference": 0.5}
-    ]
+    (check,) = load_document(json_result.stdout)["check"]
+    assert check == {
+        "name": "x",
+        "passed": False,
+        "max_difference": 0.5,
+        "eps": GRADCHECK_EPS,  # the step and tolerances it was judged with
+        "atol": GRADCHECK_ATOL,
+        "rtol": GRADCHECK_RTOL,
+    }
 
 
 def test_check_passes_on_the_lesson_and_expressions(cli: Invoke) -> None:

@@ -20,7 +20,7 @@ from autograd_cli.inspection.graph import trace
 from autograd_cli.records.graph import GraphRecord
 from autograd_cli.render.dot import to_dot
 from autograd_cli.render.formats import GraphFormat, renderer
-from autograd_cli.render.json import document, dumps, graph_doc, to_json
+from autograd_cli.render.json import data, document, dumps, to_json
 from autograd_cli.render.limits import Limits, ViewOptions, bounded
 from autograd_cli.render.mermaid import to_mermaid
 from autograd_cli.render.stream import BATCH
@@ -100,7 +100,7 @@ def test_json_keeps_the_old_fields(cli: Invoke) -> None:
     assert list(doc)[:8] == head
     node, edge = doc["nodes"][0], doc["edges"][0]
     assert list(node)[:6] == ["id", "name", "shape", "dtype", "leaf", "tensor"]
-    assert list(edge)[:5] == ["from", "to", "input_nr", "position", "constant"]
+    assert list(edge) == ["from", "to", "input_nr", "position", "grad", "constant"]
     assert node["saved"] is None and node["grad"] is None and doc["saved_bytes"] is None
     assert doc["cut"] is None
     assert doc == load_document(cli("graph", "--format", "json").stdout)
@@ -210,7 +210,8 @@ def test_streamed_json_is_the_whole_document(limits: Limits) -> None:
     graph = _wide_graph(BATCH + 5)
     options = ViewOptions(limits=limits, fields={"seed": 3})
     shown, cut = bounded(graph, limits)
-    whole = dumps(document("graph", seed=3, **graph_doc(shown, cut)))
+    fields = data(shown)  # the record's fields, `root` first as the stream writes it
+    whole = dumps(document("graph", seed=3, root=fields.pop("root"), **fields, cut=cut))
     pieces = list(renderer(GraphFormat.json)(graph, options))  # type: ignore[arg-type]
     assert len(pieces) > 3 and "".join(pieces) == whole
     assert json.loads(whole)["nodes"][-1]["id"] == len(shown.nodes) - 1

@@ -15,7 +15,7 @@ from autograd_cli.errors import UsageError
 from autograd_cli.inspection.graph import trace
 from autograd_cli.records.grads import GradRecord
 from autograd_cli.records.graph import SavedRecord
-from autograd_cli.render.json import graph_doc
+from autograd_cli.render.json import data
 from autograd_cli.render.tree import grad_text, tree_view
 from conftest import Invoke, run_json
 
@@ -73,7 +73,7 @@ def test_freed_saved_tensors_are_reported(cli: Invoke) -> None:
     out = io.StringIO()
     Console(file=out, width=100, color_system=None).print(tree_view(graph))
     assert "saved self freed by backward()" in out.getvalue()
-    doc = graph_doc(graph)
+    doc = data(graph)
     assert doc["nodes"][0]["saved"][0]["freed"] is True
 
 
@@ -169,7 +169,7 @@ def test_nan_and_inf_are_flagged(cli: Invoke) -> None:
     label = grad_text(by_leaf["x"])
     assert "inf" in label.plain
     assert any("red" in str(span.style) for span in label.spans)
-    doc = graph_doc(graph)
+    doc = data(graph)
     flags = {n["leaf"]: (n["grad"]["nan"], n["grad"]["inf"]) for n in doc["nodes"] if n["leaf"]}
     assert flags == {"x": (False, True), "y": (True, False)}
 
@@ -208,7 +208,7 @@ def test_every_output_of_a_multi_output_node_has_its_gradient(cli: Invoke) -> No
     assert unbind.output_grads is not None
     assert [(g.min, g.max) for g in unbind.output_grads if g] == [(2.0, 2.0), (3.0, 3.0)]
     assert unbind.grad == unbind.output_grads[0]
-    nodes = graph_doc(graph)["nodes"]
+    nodes = data(graph)["nodes"]
     assert [g["max"] for g in nodes[unbind.id]["output_grads"]] == [2.0, 3.0]
     assert [n["id"] for n in nodes if n["output_grads"] is not None] == [unbind.id]
     console = Console(file=io.StringIO(), width=100, color_system=None)

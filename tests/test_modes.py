@@ -159,7 +159,8 @@ def test_json_schema(cli: Invoke) -> None:
         "saved_bytes",
     }
     assert row["mode"] == "detach" and set(row["inplace"]) == {"before", "after"}
-    assert set(row["backward"]) == {"works", "filled", "error", "message", "explanation"}
+    assert set(row["backward"]) == {"works", "filled", "failure"}
+    assert set(row["backward"]["failure"]) == {"error", "message", "explanation"}
     assert [r["requires_grad"] for r in doc["rows"][:3]] == [True, False, False]
 
 

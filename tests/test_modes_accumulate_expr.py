@@ -38,7 +38,8 @@ def test_modes_over_expressions(cli: Invoke, expr: str, extra: list[str], wrt: l
     for mode in ("no_grad", "inference_mode", "set_grad_enabled"):
         row = rows[mode]
         assert row["saved_bytes"] == 0 and not row["requires_grad"]
-        assert row["backward"]["works"] is False and row["backward"]["error"] == "RuntimeError"
+        backward = row["backward"]
+        assert backward["works"] is False and backward["failure"]["error"] == "RuntimeError"
     assert rows["detach"]["shares_storage"] and rows["detach"]["inplace"] is not None
     assert rows["enable_grad"]["backward"]["filled"] == wrt
     assert rows["frozen"]["backward"]["filled"] == wrt[1:]

@@ -18,10 +18,10 @@ from autograd_cli.inspection.modules import ModuleRecorder
 from autograd_cli.records.graph import GraphRecord
 from autograd_cli.records.modules import ModelRecord, Thresholds, flags
 from autograd_cli.render.dot import to_dot
-from autograd_cli.render.json import to_json
+from autograd_cli.render.json import data, dumps, to_json
 from autograd_cli.render.mermaid import to_mermaid
 from autograd_cli.render.module_view import health_view, module_view
-from autograd_cli.render.modules import find_module, model_doc, module_rows
+from autograd_cli.render.modules import find_module, module_rows
 from conftest import load_document
 
 Golden = Callable[[str, str], None]
@@ -267,8 +267,7 @@ def test_model_json_and_health_golden(golden: Golden) -> None:
         loss.backward(retain_graph=True)
         torch.optim.SGD(model.parameters(), lr=0.1).step()
     graph, record = modules.model(loss, saved=True)
-    doc = model_doc(record, module_rows(record))
-    assert json.loads(json.dumps(doc)) == doc
+    doc = json.loads(dumps(data({**data(record), "rows": module_rows(record)})))
     assert [m["path"] for m in doc["modules"]] == ["", "0", "1", "2"]
     assert doc["parameters"][0]["name"] == "0.weight"
     assert doc["parameters"][0]["update"]["steps"] == 1

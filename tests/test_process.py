@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -149,9 +150,34 @@ print(sorted(m for m in sys.modules if m == "rich" or m.startswith("rich.")), fi
 """
 
 
-@pytest.mark.parametrize("args", [["graph", "--json"], ["graph", "--format", "dot"]])
+TUTORIAL = str(Path(__file__).parents[1] / "examples" / "tutorial.py")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["graph", "--format", "dot"],
+        *(
+            [*command, "--json"]
+            for command in (
+                ["graph"],
+                ["grad"],
+                ["why", "w"],
+                ["why", "--all"],
+                ["backward"],
+                ["accumulate"],
+                ["accumulate", "--file", TUTORIAL],
+                ["modes"],
+                ["lesson"],
+                ["step", TUTORIAL],
+            )
+        ),
+    ],
+    ids=" ".join,
+)
 def test_exports_load_no_rich(args: list[str]) -> None:
-    """A document for a script: no terminal to draw for, so Rich is not even imported."""
+    """A document for a script: no terminal to draw for, so Rich is not even imported, by
+    any command's `--json`."""
     out = subprocess.run([sys.executable, "-c", JSON_PROBE, *args], capture_output=True, text=True)
     assert out.returncode == 0 and out.stdout.endswith("\n")
     assert out.stderr.strip() == "[]"

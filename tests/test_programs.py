@@ -374,7 +374,7 @@ def test_backward_watches_the_programs_own_last_call(cli: Invoke) -> None:
 def test_accumulate_ledger_of_a_program(cli: Invoke) -> None:
     doc = run_json(cli, "accumulate", "-f", str(LESSON))
     assert doc["calls"] == 4
-    inp = [r for r in doc["rows"] if r["tensor"] == "inp"]
+    inp = [r for r in doc["rows"] if r["change"]["tensor"] == "inp"]
     assert [r["note"] for r in inp] == ["first", "= 2 x the first", "zero_", "first"]
     assert doc["rules"] == [
         {

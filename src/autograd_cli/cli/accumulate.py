@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from autograd_cli.cli.app import Json, Output, Seed, app, emit_result, handled, option_name
+from autograd_cli.cli.app import Json, Output, Seed, app, emit_result, handled, option_name, view_of
 from autograd_cli.cli.options import (
     Code,
     ComputationOptions,
@@ -128,7 +128,7 @@ def accumulate(
     from autograd_cli.inspection.accumulate import check_plan
     from autograd_cli.inspection.cost import check_work
     from autograd_cli.records.reports import AccumulationPlan
-    from autograd_cli.render.accumulate import accumulate_view, accumulation_doc
+    from autograd_cli.render.json import data
 
     if no_zero and zero_after is not None:
         raise UsageError("--zero-after and --no-zero contradict each other", "pick one")
@@ -156,9 +156,9 @@ def accumulate(
         "accumulate",
         json,
         output,
-        lambda: {"every": record.every, **accumulation_doc(record)},
+        lambda: data(record),
         # the view shows a glimpse of a long run, unless --every chose the calls to show
-        lambda: accumulate_view(record, glimpse=every is None),
+        view_of("accumulate:accumulate_view", record, glimpse=every is None),
     )
     if not record.law_holds:
         raise CheckFailed(
@@ -181,7 +181,7 @@ def _program_ledger(
     """The program's own backward calls as the ledger; the k-times rule only where one
     backward statement is repeated unchanged, and never a failure of the program."""
     from autograd_cli.program.ledger import ledger
-    from autograd_cli.render.ledger import ledger_doc, ledger_view
+    from autograd_cli.render.json import data
 
     for name in _PLAN_OPTIONS:
         source = ctx.get_parameter_source(name)  # Typer's vendored click: compare by name
@@ -195,4 +195,6 @@ def _program_ledger(
     if run.error is not None:
         raise run.error
     record = ledger(run.timeline, run.recorder.backward_calls, leaf)
-    emit_result("accumulate", json, output, lambda: ledger_doc(record), lambda: ledger_view(record))
+    emit_result(
+        "accumulate", json, output, lambda: data(record), view_of("ledger:ledger_view", record)
+    )

@@ -17,7 +17,7 @@ import tempfile
 from collections.abc import Callable, Iterator, MutableMapping
 from contextvars import ContextVar
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, ParamSpec, TypeVar, cast
 
 import typer
 
@@ -447,6 +447,18 @@ def emit(result: RenderableType | str | Iterator[str], output: Path | None) -> N
     from autograd_cli.render.console import console
 
     console(stderr=True).print(Text(f"wrote {output}", style="dim"))
+
+
+def view_of(name: str, *args: object, **options: object) -> Callable[[], RenderableType]:
+    """The view `autograd_cli.render.<module>:<function>` of `args`, its module imported
+    only when the view is shown, so that `--json` loads no Rich (as `render.formats`)."""
+
+    def view() -> RenderableType:
+        module, function = name.split(":")
+        render = getattr(importlib.import_module(f"autograd_cli.render.{module}"), function)
+        return cast("RenderableType", render(*args, **options))
+
+    return view
 
 
 def emit_result(

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from autograd_cli.cli.app import Json, Output, Seed, app, emit_result, handled
+from autograd_cli.cli.app import Json, Output, Seed, app, emit_result, handled, view_of
 from autograd_cli.cli.options import (
     Code,
     ComputationOptions,
@@ -59,7 +59,7 @@ def backward(
 ) -> None:
     """Run backward and show each step the engine takes, in order, with its gradients."""
     from autograd_cli.inspection.backward import run_backward
-    from autograd_cli.render.backward import backward_doc, backward_view
+    from autograd_cli.render.json import data
 
     options = ComputationOptions(
         expr, var, wrt, lesson, dtype, max_elements, seed, ProgramOptions(file, code, trust)
@@ -82,8 +82,8 @@ def backward(
         "backward",
         json,
         output,
-        lambda: {"seed": seed, **backward_doc(record)},
-        lambda: backward_view(record),
+        lambda: {"seed": seed, **data(record)},
+        view_of("backward:backward_view", record),
     )
     anomaly = record.anomaly
     if anomaly is not None:

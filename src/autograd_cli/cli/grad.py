@@ -27,12 +27,13 @@ from autograd_cli.cli.options import (
 from autograd_cli.defaults import EXPECT_ATOL, EXPECT_RTOL
 from autograd_cli.errors import CheckFailed, CliWarning, UsageError
 from autograd_cli.program.device import Device
-from autograd_cli.records.modules import Thresholds
+from autograd_cli.records.modules import Thresholds, judged
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
 
     from autograd_cli.records.modules import ModelRecord
+    from autograd_cli.records.reports import GradReport
 
 MODEL_PANEL = "Models"
 
@@ -123,7 +124,7 @@ def grad(
     from autograd_cli.inspection.expect import compare_expected, parse_expectation
     from autograd_cli.inspection.grads import inspect_grads
     from autograd_cli.program.run import evaluate_in
-    from autograd_cli.render.grads import grad_doc, grad_view
+    from autograd_cli.render.json import data
 
     if not expect and (rtol is not None or atol is not None):
         given = "--rtol" if rtol is not None else "--atol"
@@ -174,12 +175,16 @@ def grad(
     limits = Thresholds(vanishing, exploding, dead)
     modules = computation.program.modules if computation.program is not None else None
     model = modules.model()[1] if modules is not None and modules.modules else None
+    if model is not None:
+        result.parameters = judged(model.parameters, limits)
+        result.thresholds = limits
+        result.optimizer_steps = model.optimizer_steps
     emit_result(
         "grad",
         json,
         output,
-        lambda: {"seed": seed, **grad_doc(result), **_health_doc(model, limits)},
-        lambda: _with_health(grad_view(result), model, limits),
+        lambda: {"seed": seed, **data(result)},
+        lambda: _view(result, model, limits),
     )
     failed = []
     if result.check_failed:
@@ -214,23 +219,12 @@ def _refuse_for_programs(**given: object) -> None:
             )
 
 
-def _health_doc(model: ModelRecord | None, limits: Thresholds) -> dict[str, object]:
-    """`parameters` (one per parameter, module order) and `thresholds`, for a model; null
-    without one."""
-    if model is None:
-        return {"parameters": None, "thresholds": None, "optimizer_steps": None}
-    from autograd_cli.render.modules import parameter_doc, thresholds_doc
+def _view(report: GradReport, model: ModelRecord | None, limits: Thresholds) -> RenderableType:
+    """The gradients, then a model's health table (its modules are imported, with Rich,
+    only when the view is shown)."""
+    from autograd_cli.render.grads import grad_view
 
-    return {
-        "parameters": [parameter_doc(p, limits) for p in model.parameters],
-        "thresholds": thresholds_doc(limits),
-        "optimizer_steps": model.optimizer_steps,
-    }
-
-
-def _with_health(
-    view: RenderableType, model: ModelRecord | None, limits: Thresholds
-) -> RenderableType:
+    view = grad_view(report)
     if model is None or not model.parameters:
         return view
     from rich.console import Group
@@ -239,7 +233,7 @@ def _with_health(
     from autograd_cli.render.module_view import health_view
 
     heading = Text("gradient health, per parameter", style="bold")
-    parts = [view, Text(), heading, health_view(model, limits)]
+    parts: list[RenderableType] = [view, Text(), heading, health_view(model, limits)]
     missing = [p.name for p in model.parameters if p.grad_norm is None and p.missing != "meta"]
     if missing:
         parts.append(

@@ -218,11 +218,15 @@ def _module_view(
     target = find_module(model, expand) if expand is not None else None
     rows = module_rows(model, depth, target)
     if fmt is GraphFormat.json:
-        from autograd_cli.render.json import document, dumps
-        from autograd_cli.render.modules import model_doc
+        from dataclasses import replace
 
+        from autograd_cli.records.modules import Thresholds, judged
+        from autograd_cli.render.json import data, document, dumps
+
+        limits = Thresholds()  # graph has no threshold options: grad has them
+        judging = replace(model, parameters=judged(model.parameters, limits), thresholds=limits)
         fields = {"seed": seed, "view": "modules", "root": computation.result_name}
-        return dumps(document("graph", warned(), **fields, **model_doc(model, rows)))
+        return dumps(document("graph", warned(), **fields, **data(judging), rows=rows))
     from autograd_cli.render.module_view import module_view
 
     return module_view(model, rows, graph, target)

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from autograd_cli.cli.app import Json, Output, Seed, app, emit, emit_result, handled
+from autograd_cli.cli.app import Json, Output, Seed, app, emit, emit_result, handled, view_of
 from autograd_cli.errors import UsageError
 
 
@@ -34,7 +34,7 @@ def lesson(
         emit(files("autograd_cli").joinpath("lessons/lesson5.py").read_text("utf-8"), output)
         return
     from autograd_cli.inspection.lesson import run_lesson
-    from autograd_cli.render.lesson import lesson_doc, lesson_view
+    from autograd_cli.render.json import data
 
     report = run_lesson(seed)
-    emit_result("lesson", json, output, lambda: lesson_doc(report), lambda: lesson_view(report))
+    emit_result("lesson", json, output, lambda: data(report), view_of("lesson:lesson_view", report))

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from autograd_cli.cli.app import Json, Output, Seed, app, emit_result, handled
+from autograd_cli.cli.app import Json, Output, Seed, app, emit_result, handled, view_of
 from autograd_cli.cli.options import (
     Code,
     ComputationOptions,
@@ -98,7 +98,7 @@ def modes(
 
     from autograd_cli.build.computation import lesson_computation
     from autograd_cli.inspection.modes import grad_modes
-    from autograd_cli.render.modes import bench_doc, modes_doc, modes_output
+    from autograd_cli.render.json import data
 
     if not bench and (size is not None or repeat is not None):
         raise UsageError("--size and --repeat only apply to --bench", "add --bench")
@@ -144,6 +144,6 @@ def modes(
         "modes",
         json,
         output,
-        lambda: {"seed": seed, **modes_doc(report), "bench": bench_doc(timing) if timing else None},
-        lambda: modes_output(report, timing),
+        lambda: {"seed": seed, **data(report), "bench": timing},
+        view_of("modes:modes_output", report, timing),
     )

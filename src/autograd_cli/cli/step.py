@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from autograd_cli.cli.app import Json, Output, Seed, app, emit_result, handled
+from autograd_cli.cli.app import Json, Output, Seed, app, emit_result, handled, view_of
 from autograd_cli.cli.options import Code, File, MaxElements, ProgramOptions, Trust
 from autograd_cli.errors import UsageError
 
@@ -31,7 +31,7 @@ def step(
     output: Output = None,
 ) -> None:
     """Run a PyTorch program and show, statement by statement, what autograd did."""
-    from autograd_cli.render.step import step_doc, step_view
+    from autograd_cli.render.json import data
 
     if path is not None and file is not None:
         raise UsageError("give the program once: as FILE or as --file")
@@ -43,7 +43,7 @@ def step(
         )
     run = program.run(seed, max_elements)
     emit_result(
-        "step", json, output, lambda: step_doc(run.timeline), lambda: step_view(run.timeline)
+        "step", json, output, lambda: data(run.timeline), view_of("step:step_view", run.timeline)
     )
     if run.error is not None:
         raise typer.Exit(run.error.exit_code)

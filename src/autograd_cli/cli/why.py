@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from autograd_cli.cli.app import Json, Output, Seed, app, emit_result, handled, spelled
+from autograd_cli.cli.app import Json, Output, Seed, app, emit_result, handled, spelled, view_of
 from autograd_cli.cli.options import (
     Code,
     ComputationOptions,
@@ -58,7 +58,6 @@ def why(
 ) -> None:
     """Say why a variable's .grad is what it is, and point at the code to blame."""
     from autograd_cli.inspection.why import explain
-    from autograd_cli.render.why import why_doc, why_view
 
     if (variable is None) == (not every):
         raise UsageError(
@@ -79,7 +78,9 @@ def why(
 
     def doc() -> dict[str, Any]:
         if every:
-            return {"seed": seed, "variables": [why_doc(r) for r in records]}
-        return {"seed": seed, **why_doc(records[0])}
+            return {"seed": seed, "variables": records}
+        from autograd_cli.render.json import data
 
-    emit_result("why", json, output, doc, lambda: why_view(records))
+        return {"seed": seed, **data(records[0])}
+
+    emit_result("why", json, output, doc, view_of("why:why_view", records))

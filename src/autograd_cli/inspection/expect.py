@@ -72,7 +72,7 @@ def _compare(
             f"broadcast to {name}.grad's shape {format_shape(tuple(grad.shape))}"
         )
         return ExpectRecord(
-            name, formula, False, reason, grad.numel(), grad.numel(), None, [], None
+            name, formula, False, reason, grad.numel(), grad.numel(), None, [], None, rtol, atol
         )
     actual, wanted = grad.double().flatten(), broadcast.double().flatten()
     close = torch.isclose(actual, wanted, rtol=rtol, atol=atol, equal_nan=True)
@@ -100,6 +100,8 @@ def _compare(
         max_difference=float(difference.max()) if difference.numel() else 0.0,
         rows=rows,
         expected=values(expected),
+        rtol=rtol,
+        atol=atol,
     )
 
 

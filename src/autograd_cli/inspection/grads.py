@@ -348,7 +348,9 @@ def _gradcheck(name: str, f: Callable[..., torch.Tensor], x: torch.Tensor) -> Ch
         ),
     )
     difference = _max_difference(analytical.reshape(numerical.shape), numerical)
-    return CheckRecord(name, bool(passed), difference)
+    return CheckRecord(
+        name, bool(passed), difference, GRADCHECK_EPS, GRADCHECK_ATOL, GRADCHECK_RTOL
+    )
 
 
 def _central_differences(f: Callable[..., torch.Tensor], x: torch.Tensor) -> torch.Tensor:

@@ -6,7 +6,7 @@ Plain Python, like every record: `inspection.modules` fills them from the hooks 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 
 @dataclass(frozen=True, eq=False)
@@ -78,6 +78,8 @@ class ParameterRecord:
     inf: bool = False
     missing: str | None = None
     update: UpdateRecord | None = None
+    #: Its health flags (`flags()`), once judged by some `Thresholds` (`judged()`).
+    flags: tuple[str, ...] = ()
 
     @property
     def ratio(self) -> float | None:
@@ -110,6 +112,11 @@ def flags(param: ParameterRecord, limits: Thresholds) -> list[str]:
     if param.dead_rows and param.rows and param.dead_rows / param.rows >= limits.dead:
         found.append("dead_units")
     return found
+
+
+def judged(parameters: list[ParameterRecord], limits: Thresholds) -> list[ParameterRecord]:
+    """The parameters, each with its `flags` under `limits`."""
+    return [replace(p, flags=tuple(flags(p, limits))) for p in parameters]
 
 
 @dataclass(frozen=True)
@@ -154,6 +161,7 @@ class ModelRecord:
     optimizer_steps: int = 0
     freed: bool = False  # backward() already freed saved tensors: the bytes miss them
     at_backward: bool = False  # the bytes were counted as backward() began (it then freed them)
+    thresholds: Thresholds | None = None  # what the parameters' `flags` were judged by
 
     def children(self, index: int | None) -> list[ModuleRecord]:
         """The submodules of `index` in order (the roots for None)."""

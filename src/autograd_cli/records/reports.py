@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from autograd_cli.records.failures import TorchFailure
 from autograd_cli.records.graph import GraphRecord
+from autograd_cli.records.modules import ParameterRecord, Thresholds
 from autograd_cli.records.tensors import Numbers, TensorRecord, Values
 
 # --- grad: expected gradients ---------------------------------------------------------
@@ -35,6 +36,8 @@ class ExpectRecord:
     max_difference: float | None
     rows: list[ExpectRow]  # at most inspection.expect.SHOWN_ROWS: mismatches first, then in order
     expected: Values | None  # every value, for JSON
+    rtol: float  # the tolerances `close` was judged with (torch.isclose's)
+    atol: float
 
 
 # --- grads ----------------------------------------------------------------------------
@@ -66,6 +69,9 @@ class CheckRecord:
     name: str
     passed: bool  # torch.autograd.gradcheck's verdict
     max_difference: float  # |analytical - numerical|, largest Jacobian element, in float64
+    eps: float  # the step of the central differences, and gradcheck's tolerances
+    atol: float
+    rtol: float
 
 
 @dataclass(frozen=True)
@@ -87,6 +93,11 @@ class GradReport:
     check: list[CheckRecord] | None = None
     hessian: list[HessianRecord] | None = None
     expect: list[ExpectRecord] | None = None
+    #: A program's model: every parameter with its health flags, judged by `thresholds`,
+    #: and the optimizer steps it saw; None without a model.
+    parameters: list[ParameterRecord] | None = None
+    thresholds: Thresholds | None = None
+    optimizer_steps: int | None = None
 
     @property
     def check_failed(self) -> list[str]:

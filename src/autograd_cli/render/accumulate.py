@@ -1,12 +1,10 @@
 """Gradient accumulation: `.grad` after each backward call, and the k-times law.
 
 `lesson` shows `accumulation_view` as its last section; `accumulate` adds the code it ran
-and a summary around it. Both write the same JSON fields through `accumulation_doc`.
+and a summary around it.
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 from rich.console import Group, RenderableType
 from rich.table import Table
@@ -118,36 +116,3 @@ def accumulate_view(record: AccumulationRecord, *, glimpse: bool = False) -> Gro
         Text(),
         _summary(record, len(calls)),
     )
-
-
-def accumulation_doc(record: AccumulationRecord) -> dict[str, Any]:
-    failure = record.failure
-    return {
-        "result": record.result,
-        "leaf": record.leaf,
-        "shape": list(record.shape),
-        "times": record.plan.times,
-        "zero_after": record.plan.zero_after,
-        "retain_graph": record.plan.retain_graph,
-        "total_calls": record.plan.total,
-        "calls_made": record.calls_made,
-        "calls": [
-            {
-                "call": c.call,
-                "zeroed_before": c.zeroed_before,
-                "since_zero": c.since_zero,
-                "grad": c.grad,
-            }
-            for c in record.calls
-        ],
-        "law_holds": record.law_holds,
-        "law_failure": record.law_failure,
-        "failure": None
-        if failure is None
-        else {
-            "call": record.failed_call,
-            "error": failure.error,
-            "message": failure.message,
-            "explanation": failure.explanation,
-        },
-    }

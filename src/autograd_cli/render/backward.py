@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from rich.console import Group, RenderableType
 from rich.text import Text
 
@@ -11,7 +9,6 @@ from autograd_cli.records.backward import Anomaly, BackwardRecord, StepRecord
 from autograd_cli.records.grads import GradRecord
 from autograd_cli.records.graph import NodeRecord
 from autograd_cli.render.blocks import Indented, Unbroken, Underlined, words
-from autograd_cli.render.json import grad_doc, graph_doc, source_doc
 from autograd_cli.render.labels import grad_lines
 
 LABEL = 10  # the width of the field names: "received  "
@@ -108,51 +105,3 @@ def backward_view(record: BackwardRecord) -> Group:
     if record.anomaly is not None:
         parts += [Text(), anomaly_view(record, record.anomaly)]
     return Group(*parts)
-
-
-def backward_doc(record: BackwardRecord) -> dict[str, Any]:
-    graph = record.graph
-    steps = []
-    for step in record.steps:
-        node = graph.nodes[step.node]
-        passed = None
-        if step.passed is not None:
-            passed = [
-                {
-                    "position": edge.position,
-                    "to": edge.dst,
-                    "input_nr": edge.input_nr,
-                    "grad": grad_doc(grad),
-                }
-                for edge, grad in zip(graph.children(node.id), step.passed, strict=True)
-            ]
-        steps.append(
-            {
-                "step": step.step,
-                "node": node.id,
-                "name": node.name,
-                "leaf": node.leaf,
-                "tensor": node.tensor,
-                "source": source_doc(node.source),
-                "received": [grad_doc(g) for g in step.received],
-                "passed": passed,
-            }
-        )
-    anomaly = record.anomaly
-    return {
-        "result": record.result,
-        "gradient": grad_doc(record.gradient),
-        "steps": steps,
-        "anomaly": None
-        if anomaly is None
-        else {
-            "step": anomaly.step,
-            "node": anomaly.node,
-            "name": graph.nodes[anomaly.node].name,
-            "source": source_doc(graph.nodes[anomaly.node].source),
-            "positions": list(anomaly.positions),
-            "nan": anomaly.nan,
-            "inf": anomaly.inf,
-        },
-        "graph": graph_doc(graph),
-    }

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from rich.console import Group, RenderableType
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from autograd_cli.defaults import GRADCHECK_ATOL, GRADCHECK_EPS, GRADCHECK_RTOL
 from autograd_cli.records.reports import (
     CheckRecord,
     ExpectRecord,
@@ -20,7 +17,6 @@ from autograd_cli.records.reports import (
 )
 from autograd_cli.records.tensors import TensorRecord, format_shape
 from autograd_cli.render.blocks import code_block, fact
-from autograd_cli.render.json import numbers_doc
 from autograd_cli.render.labels import format_number
 from autograd_cli.render.tables import RowBlocks, numbers_view
 
@@ -110,6 +106,7 @@ def _difference(value: float) -> str:
 
 
 def _check(records: list[CheckRecord]) -> list[RenderableType]:
+    tolerances = records[0]  # every variable is checked alike
     table = Table("variable", "largest difference", "gradcheck")
     for rec in records:
         verdict = Text("✓ pass", "green") if rec.passed else Text("✗ FAIL", "bold red")
@@ -117,11 +114,11 @@ def _check(records: list[CheckRecord]) -> list[RenderableType]:
     return [
         _heading("Gradient check"),
         Text(
-            f"autograd's Jacobian against central differences (eps {GRADCHECK_EPS:g}) in float64;"
+            f"autograd's Jacobian against central differences (eps {tolerances.eps:g}) in float64;"
         ),
         Text(
             "the verdict is torch.autograd.gradcheck's "
-            f"(atol {GRADCHECK_ATOL:g}, rtol {GRADCHECK_RTOL:g})"
+            f"(atol {tolerances.atol:g}, rtol {tolerances.rtol:g})"
         ),
         table,
         Text(),
@@ -189,67 +186,3 @@ def grad_view(report: GradReport) -> Group:
     if report.hessian is not None:
         parts += _hessian(report.hessian, result)
     return Group(*parts)
-
-
-def grad_doc(report: GradReport) -> dict[str, Any]:
-    return {
-        "result": report.result.name,
-        "source": report.source,
-        "shape": list(report.result.shape),
-        "dtype": report.result.dtype,
-        "value": numbers_doc(report.value),
-        "grad_fn": report.result.grad_fn,
-        "vector": numbers_doc(report.vector) if report.vector is not None else None,
-        "variables": [
-            {
-                "name": v.tensor.name,
-                "shape": list(v.tensor.shape),
-                "dtype": v.tensor.dtype,
-                "requires_grad": v.tensor.requires_grad,
-                "is_leaf": v.tensor.is_leaf,
-                "grad_fn": v.tensor.grad_fn,
-                "grad": numbers_doc(v.grad) if v.grad is not None else None,
-                "retained_by_tool": v.retained_by_tool,
-            }
-            for v in report.variables
-        ],
-        "jacobian": None
-        if report.jacobian is None
-        else [
-            {
-                "name": j.name,
-                "shape": list(j.shape),
-                "values": numbers_doc(j.jacobian),
-                "vjp": numbers_doc(j.vjp),
-                "max_difference": j.max_difference,
-                "matches_grad": j.matches_grad,
-            }
-            for j in report.jacobian
-        ],
-        "check": None
-        if report.check is None
-        else [
-            {"name": c.name, "passed": c.passed, "max_difference": c.max_difference}
-            for c in report.check
-        ],
-        "expect": None
-        if report.expect is None
-        else [
-            {
-                "name": e.name,
-                "expr": e.formula,
-                "passed": e.passed,
-                "reason": e.reason,
-                "mismatches": e.mismatches,
-                "max_difference": e.max_difference,
-                "expected": e.expected,
-            }
-            for e in report.expect
-        ],
-        "hessian": None
-        if report.hessian is None
-        else [
-            {"of": list(h.of), "shape": list(h.shape), "values": numbers_doc(h.values)}
-            for h in report.hessian
-        ],
-    }

@@ -1,5 +1,10 @@
 """JSON documents: the stable, scriptable form of every command's output.
 
+One writer for every document: `data` turns the records the inspection layer filled into
+JSON data, field by field (field names are the JSON names), with a `Rule` for the few
+records whose JSON differs; the graph's document is streamed a batch of records at a
+time. A command's document is `document(command, warnings, **fields)`.
+
 Every document carries `"schema"`, `"command"`, `"version"` and `"warnings"`; docs/json.md
 lists the fields. Two rules hold for every field: an optional one is always present (null
 when it does not apply), and a number that is not finite is a string (`"NaN"`,
@@ -8,41 +13,36 @@ when it does not apply), and a number that is not finite is a string (`"NaN"`,
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
-from collections.abc import Callable, Iterator, Sequence
-from typing import Any, TypeVar
+import operator
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
 
 from autograd_cli import __version__
 from autograd_cli.errors import CliWarning
 from autograd_cli.gcpause import paused_gc
-from autograd_cli.records.grads import GradRecord
 from autograd_cli.records.graph import EdgeRecord, GraphRecord, NodeRecord, SavedRecord
-from autograd_cli.records.modules import ModuleRecord
+from autograd_cli.records.modules import ModuleRecord, ModuleStats, ParameterRecord, UpdateRecord
+from autograd_cli.records.reports import AccumulationPlan, ModesReport, VariableGrad
 from autograd_cli.records.schema import SCHEMA
 from autograd_cli.records.source import Source
-from autograd_cli.records.tensors import Numbers, Summary, TensorRecord, Values
-from autograd_cli.render.limits import Cut, ViewOptions, bounded
+from autograd_cli.records.tensors import Summary
+from autograd_cli.records.timeline import FoldedSteps, Ledger, StepEvent, Timeline
+from autograd_cli.render.limits import ViewOptions, bounded
+from autograd_cli.render.modules import ModuleRow
 from autograd_cli.render.stream import batches
 
-T = TypeVar("T")
 
-
-def document(command: str, warnings: Sequence[CliWarning] = (), **fields: Any) -> dict[str, Any]:
-    """The head every document shares; `version` says which release wrote it, `warnings`
-    what the command also said on stderr as `warning:` lines."""
-    return {
-        "schema": SCHEMA,
-        "command": command,
-        "version": __version__,
-        "warnings": [warning_doc(w) for w in warnings],
-        **fields,
-    }
-
-
-def warning_doc(warning: CliWarning) -> dict[str, Any]:
-    """`code` is stable, for scripts; `message` and `hint` are the words stderr shows."""
-    return {"code": warning.code, "message": warning.message, "hint": warning.hint}
+def document(command: str, warnings: Sequence[CliWarning] = (), **fields: object) -> dict[str, Any]:
+    """The head every document shares, then `fields` (records or plain values) as data:
+    `version` says which release wrote it, `warnings` what the command also said on
+    stderr as `warning:` lines."""
+    head = {"schema": SCHEMA, "command": command, "version": __version__}
+    return {**head, "warnings": data(list(warnings)), **{k: data(v) for k, v in fields.items()}}
 
 
 def dumps(doc: dict[str, Any] | list[Any]) -> str:
@@ -74,117 +74,128 @@ def _spelled(value: Any) -> Any:
     return value
 
 
-def grad_doc(grad: GradRecord | None) -> dict[str, Any] | None:
-    if grad is None:
-        return None
-    return {
-        "shape": list(grad.shape),
-        "norm": grad.norm,
-        "min": grad.min,
-        "max": grad.max,
-        "nan": grad.nan,
-        "inf": grad.inf,
-        "values": grad.values,
-    }
+# --- records as data --------------------------------------------------------------------
 
 
-def source_doc(source: Source | None) -> dict[str, Any] | None:
-    """`start`/`end` are columns into `code` (null: the whole line); `text` is the part;
-    `line`, the line of the program `code` stands on (null: not from a program)."""
-    if source is None:
-        return None
-    return {
-        "code": source.code,
-        "start": source.start,
-        "end": source.end,
-        "text": source.text,
-        "line": source.line,
-    }
+@dataclass(frozen=True)
+class Rule:
+    """Where a record's JSON object is not its fields as they are: a JSON name that is not
+    the field's, a field left out, a record field whose own fields stand in its place
+    (the outer record's fields of the same name win), a property written too (after the
+    fields), a tag naming the kind of a record that shares a list with records of other
+    kinds."""
+
+    names: Mapping[str, str] = field(default_factory=dict)
+    skip: frozenset[str] = frozenset()
+    inline: frozenset[str] = frozenset()
+    computed: Mapping[str, Callable[[Any], object]] = field(default_factory=dict)
+    tag: tuple[str, str] | None = None
 
 
-def saved_doc(saved: SavedRecord) -> dict[str, Any]:
-    return {
-        "name": saved.name,
-        "shape": list(saved.shape) if saved.shape is not None else None,
-        "dtype": saved.dtype,
-        "bytes": saved.nbytes,
-        "alias": saved.alias,
-        "alias_of": saved.alias_of,
-        "freed": saved.freed,
-        "stale": (
-            None
-            if saved.stale is None
-            else {"version": saved.stale.version, "saved_version": saved.stale.saved_version}
-        ),
-    }
+#: Every record whose JSON object differs from its fields; any other dataclass is written
+#: field by field, names unchanged. docs/json.md documents the result.
+RULES: dict[type, Rule] = {
+    Source: Rule(computed={"text": lambda s: s.text}),
+    Summary: Rule(skip=frozenset({"values"})),  # written only when there are no values
+    SavedRecord: Rule(names={"nbytes": "bytes"}),
+    NodeRecord: Rule(computed={"saved_bytes": lambda n: n.saved_bytes}),
+    EdgeRecord: Rule(
+        names={"src": "from", "dst": "to"}, computed={"constant": lambda e: e.constant}
+    ),
+    GraphRecord: Rule(skip=frozenset({"_out"}), computed={"ops": GraphRecord.ops}),
+    ModuleRecord: Rule(names={"cls": "class"}, skip=frozenset({"signature"})),
+    Timeline: Rule(names={"entries": "events"}),
+    StepEvent: Rule(
+        tag=("event", "statement"),
+        skip=frozenset({"loop"}),
+        computed={"loop": lambda e: dict(e.loop)},  # loop variable -> its value
+    ),
+    FoldedSteps: Rule(tag=("event", "folded")),
+    Ledger: Rule(
+        skip=frozenset({"rules"}),
+        computed={"rules": lambda g: [{"rule": t, "holds": h} for t, h in g.rules]},
+    ),
+    ModesReport: Rule(names={"backward_code": "backward"}),
+    AccumulationPlan: Rule(computed={"total": lambda p: p.total}),
+    VariableGrad: Rule(inline=frozenset({"tensor"})),  # its properties, then its gradient
+    ParameterRecord: Rule(
+        names={"grad_max": "grad_max_abs"}, computed={"grad_weight_ratio": lambda p: p.ratio}
+    ),
+    UpdateRecord: Rule(computed={"ratio": lambda u: u.ratio}),
+    ModuleStats: Rule(skip=frozenset({"module"}), computed={"module": lambda s: s.module.index}),
+    ModuleRow: Rule(names={"cls": "class", "first": "module"}),
+    CliWarning: Rule(
+        computed={
+            "code": lambda w: w.code,
+            "message": lambda w: w.message,
+            "hint": lambda w: w.hint,
+        }
+    ),
+}
+
+#: (JSON name, getter) pairs; the name `INLINE` marks a record whose fields stand in place.
+Plan = list[tuple[str, Callable[[Any], object]]]
+INLINE = ""
+_plans: dict[type, Plan] = {}
+_PLAIN = (str, int, float, bool)
 
 
-def module_doc(module: ModuleRecord | None) -> dict[str, Any] | None:
-    """The module that made a node: `index` into the model's modules, its path and class."""
-    if module is None:
-        return None
-    return {"index": module.index, "path": module.path, "class": module.cls}
+def _plan(kind: type) -> Plan:
+    """The (JSON name, getter) pairs of one record type, in order: made once per type."""
+    rule = RULES.get(kind, Rule())
+    names = [f.name for f in dataclasses.fields(kind)] if dataclasses.is_dataclass(kind) else []
+    if not names and not rule.computed:
+        raise TypeError(f"no JSON form for {kind.__name__}")
+    plan: Plan = [
+        (INLINE if name in rule.inline else rule.names.get(name, name), operator.attrgetter(name))
+        for name in names
+        if name not in rule.skip
+    ]
+    plan += list(rule.computed.items())
+    if rule.tag is not None:
+        key, value = rule.tag
+        plan.insert(0, (key, lambda _: value))
+    _plans[kind] = plan
+    return plan
 
 
-def cut_doc(cut: Cut | None) -> dict[str, Any] | None:
-    if cut is None:
-        return None
-    return {"nodes": cut.nodes, "of": cut.of, "by_op": cut.by_op, "by": list(cut.by)}
+def data(value: object) -> Any:
+    """Any record, or plain value holding records, as JSON data: a record is an object of
+    its fields (its `Rule` applied), an enum its value, a tuple a list.
+
+    Lists of numbers (tensor values) are passed through, not copied: `json.dumps` writes
+    tuples as arrays too.
+    """
+    if value is None or isinstance(value, _PLAIN):
+        return value
+    if isinstance(value, list | tuple):
+        if not value or isinstance(value[0], _PLAIN):
+            return value
+        return [data(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): data(v) for k, v in value.items()}
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, Summary) and value.values is not None:
+        return value.values  # a document shows every value the inspection kept
+    plan = _plans.get(type(value)) or _plan(type(value))
+    found: dict[str, Any] = {}
+    for name, get in plan:
+        if name == INLINE:
+            inner = data(get(value))
+            found.update((k, v) for k, v in inner.items() if k not in found)
+        else:
+            found[name] = data(get(value))
+    return found
 
 
-def node_doc(n: NodeRecord) -> dict[str, Any]:
-    """One node; `output_grads` is null but for a node whose op made several outputs."""
-    return {
-        "id": n.id,
-        "name": n.name,
-        "shape": list(n.shape) if n.shape is not None else None,
-        "dtype": n.dtype,
-        "leaf": n.leaf,
-        "tensor": n.tensor,
-        "saved": [saved_doc(s) for s in n.saved] if n.saved is not None else None,
-        "saved_bytes": n.saved_bytes,
-        "grad": grad_doc(n.grad),
-        "source": source_doc(n.source),
-        "module": module_doc(n.module),
-        "output_grads": None if n.output_grads is None else [grad_doc(g) for g in n.output_grads],
-    }
-
-
-def edge_doc(e: EdgeRecord) -> dict[str, Any]:
-    return {
-        "from": e.src,
-        "to": e.dst,
-        "input_nr": e.input_nr,
-        "position": e.position,
-        "constant": e.constant,
-        "grad": grad_doc(e.grad),
-    }
-
-
-def _tail(graph: GraphRecord, cut: Cut | None) -> dict[str, Any]:
-    """What follows the nodes and edges: the count per op, the saved bytes, the cut."""
-    return {
-        "ops": [
-            {"name": op.name, "count": op.count, "saved_bytes": op.saved_bytes}
-            for op in graph.ops()
-        ],
-        "saved_bytes": graph.saved_bytes,
-        "cut": cut_doc(cut),
-    }
-
-
-def graph_doc(graph: GraphRecord, cut: Cut | None = None) -> dict[str, Any]:
-    """Every node and edge, as a dict: for documents that hold a graph among other things."""
-    return {
-        "root": graph.root,
-        "nodes": [node_doc(n) for n in graph.nodes],
-        "edges": [edge_doc(e) for e in graph.edges],
-        **_tail(graph, cut),
-    }
+# --- the graph document, streamed -------------------------------------------------------
 
 
 def graph_chunks(graph: GraphRecord, options: ViewOptions | None = None) -> Iterator[str]:
-    """The `graph` document in pieces, the same bytes as `to_json`, made as they are written.
+    """The `graph` document in pieces, the same bytes as `to_json`, made as they are written:
+    the graph record's fields, `root` first and the nodes and edges a batch at a time,
+    then the view's `cut`.
 
     Memory stays flat beyond the records: only one batch of nodes or edges is ever a dict.
     """
@@ -194,50 +205,25 @@ def graph_chunks(graph: GraphRecord, options: ViewOptions | None = None) -> Iter
         fields = {"seed": None, **options.fields}  # seed: null from the API, which has none
         head = dumps(document("graph", **fields, root=shown.root))
         yield head[: -len("}\n")] + ',"nodes":['
-        yield from _joined(node_doc, shown.nodes)
+        yield from _joined(shown.nodes)
         yield '],"edges":['
-        yield from _joined(edge_doc, shown.edges)
-        yield "]," + dumps(_tail(shown, cut))[1:]
+        yield from _joined(shown.edges)
+        plan = _plans.get(GraphRecord) or _plan(GraphRecord)
+        tail = {name: data(get(shown)) for name, get in plan if name not in _STREAMED}
+        yield "]," + dumps({**tail, "cut": data(cut)})[1:]
 
 
-def _joined(to_doc: Callable[[T], dict[str, Any]], records: Sequence[T]) -> Iterator[str]:
-    """The records' documents as the inside of a JSON array, a batch at a time."""
+_STREAMED = ("root", "nodes", "edges")
+
+
+def _joined(records: Sequence[object]) -> Iterator[str]:
+    """The records as the inside of a JSON array, a batch at a time."""
     separator = ""
     for batch in batches(records):
-        yield separator + dumps([to_doc(r) for r in batch])[1 : -len("]\n")]
+        yield separator + dumps([data(r) for r in batch])[1 : -len("]\n")]
         separator = ","
 
 
 def to_json(graph: GraphRecord, options: ViewOptions | None = None) -> str:
     """The `graph` document: every node and edge, unless `options.limits` asks for less."""
     return "".join(graph_chunks(graph, options))
-
-
-def tensor_doc(rec: TensorRecord) -> dict[str, Any]:
-    return {
-        "name": rec.name,
-        "shape": list(rec.shape),
-        "dtype": rec.dtype,
-        "requires_grad": rec.requires_grad,
-        "is_leaf": rec.is_leaf,
-        "grad_fn": rec.grad_fn,
-        "value": rec.values,
-        "grad": rec.grad,
-    }
-
-
-def numbers_doc(numbers: Numbers) -> Values | dict[str, Any]:
-    """Every value as nested lists, where the record kept them; else the summary, a dict."""
-    if not isinstance(numbers, Summary):
-        return numbers
-    if numbers.values is not None:
-        return numbers.values
-    return {
-        "shape": list(numbers.shape),
-        "min": numbers.min,
-        "max": numbers.max,
-        "mean": numbers.mean,
-        "norm": numbers.norm,
-        "corner": numbers.corner,
-        "corner_index": numbers.corner_index,
-    }

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from rich.console import Group, RenderableType
 from rich.text import Text
 
@@ -47,25 +45,3 @@ def ledger_view(ledger: Ledger) -> Group:
             Text("no backward call is repeated unchanged, so the k-times rule is not stated", "dim")
         )
     return Group(*parts)
-
-
-def ledger_doc(ledger: Ledger) -> dict[str, Any]:
-    from autograd_cli.render.step import change_doc
-
-    return {
-        "program": ledger.program,
-        "seed": ledger.seed,
-        "calls": ledger.calls,
-        "rows": [
-            {
-                "call": r.call,
-                "line": r.line,
-                "code": r.code,
-                "root": r.root,
-                "note": r.note,
-                **change_doc(r.change),
-            }
-            for r in ledger.rows
-        ],
-        "rules": [{"rule": text, "holds": holds} for text, holds in ledger.rules],
-    }

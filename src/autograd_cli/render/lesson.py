@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.rule import Rule
 from rich.table import Table
@@ -11,9 +9,8 @@ from rich.text import Text
 
 from autograd_cli.records.reports import LessonReport
 from autograd_cli.records.tensors import TensorRecord
-from autograd_cli.render.accumulate import accumulation_doc, accumulation_view
+from autograd_cli.render.accumulate import accumulation_view
 from autograd_cli.render.blocks import code_block, fact
-from autograd_cli.render.json import graph_doc, tensor_doc
 from autograd_cli.render.tables import RowBlocks, matrix_table, tensor_summary_table
 from autograd_cli.render.tree import graph_tree
 
@@ -94,24 +91,3 @@ def lesson_view(report: LessonReport) -> Group:
             *accumulation_view(report.accumulation),
         ),
     )
-
-
-def lesson_doc(report: LessonReport) -> dict[str, Any]:
-    return {
-        "seed": report.seed,
-        "network": {
-            "source": report.source,
-            "tensors": [tensor_doc(rec) for rec in report.tensors],
-        },
-        "grad_fn": report.grad_fns,
-        "graph": graph_doc(report.graph),
-        "gradients": {
-            "tensors": [tensor_doc(rec) for rec in report.gradients],
-            "rows_equal_b": report.rows_equal_b,
-        },
-        "modes": [
-            {"mode": row.mode, "code": row.code, "requires_grad": row.requires_grad}
-            for row in report.modes
-        ],
-        "accumulation": accumulation_doc(report.accumulation),
-    }

@@ -6,8 +6,6 @@ row gets its code and, where backward fails, torch's message and our explanation
 
 from __future__ import annotations
 
-from typing import Any
-
 from rich import box
 from rich.console import Group, RenderableType
 from rich.table import Table
@@ -118,56 +116,6 @@ def bench_view(report: BenchReport) -> Group:
 def _bench_title(report: BenchReport) -> str:
     what = f"w: ({report.size}, {report.size})" if report.size is not None else "the result"
     return f"--bench: median of {report.repeat} runs each, {what}"
-
-
-def modes_doc(report: ModesReport) -> dict[str, Any]:
-    return {
-        "result": report.result,
-        "freeze": report.freeze,
-        "backward": report.backward_code,
-        "rows": [_row_doc(row) for row in report.rows],
-    }
-
-
-def _row_doc(row: ModeRow) -> dict[str, Any]:
-    failure = row.backward.failure
-    return {
-        "mode": row.mode,
-        "code": row.code,
-        "requires_grad": row.requires_grad,
-        "grad_fn": row.grad_fn,
-        "is_leaf": row.is_leaf,
-        "shares_storage": row.shares_storage,
-        "inplace": None
-        if row.inplace is None
-        else {"before": row.inplace.before, "after": row.inplace.after},
-        "backward": {
-            "works": row.backward.works,
-            "filled": row.backward.filled,
-            "error": None if failure is None else failure.error,
-            "message": None if failure is None else failure.message,
-            "explanation": None if failure is None else failure.explanation,
-        },
-        "saved_bytes": row.saved_bytes,
-    }
-
-
-def bench_doc(report: BenchReport) -> dict[str, Any]:
-    return {
-        "size": report.size,
-        "repeat": report.repeat,
-        "baseline": report.baseline,
-        "rows": [
-            {
-                "mode": row.mode,
-                "code": row.code,
-                "median_s": row.median_s,
-                "ratio": row.ratio,
-                "saved_bytes": row.saved_bytes,
-            }
-            for row in report.rows
-        ],
-    }
 
 
 def modes_output(report: ModesReport, bench: BenchReport | None) -> Group:

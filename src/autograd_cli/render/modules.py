@@ -11,7 +11,6 @@ module can be expanded: it is taken out of its run and its backward nodes are li
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from autograd_cli.errors import UsageError
 from autograd_cli.records.graph import GraphRecord, NodeRecord
@@ -19,9 +18,6 @@ from autograd_cli.records.modules import (
     ModelRecord,
     ModuleRecord,
     ModuleStats,
-    ParameterRecord,
-    Thresholds,
-    flags,
 )
 
 
@@ -168,99 +164,3 @@ def expanded_nodes(
         return []
     inside = below(model, module)
     return [n for n in graph.nodes if n.module is not None and n.module.index in inside]
-
-
-# --- JSON -------------------------------------------------------------------------------
-
-
-def parameter_doc(param: ParameterRecord, limits: Thresholds) -> dict[str, Any]:
-    update = param.update
-    return {
-        "name": param.name,
-        "module": param.module,
-        "shape": list(param.shape),
-        "dtype": param.dtype,
-        "numel": param.numel,
-        "requires_grad": param.requires_grad,
-        "weight_norm": param.weight_norm,
-        "grad_norm": param.grad_norm,
-        "grad_max_abs": param.grad_max,
-        "grad_weight_ratio": param.ratio,
-        "zero_share": param.zero_share,
-        "dead_rows": param.dead_rows,
-        "rows": param.rows,
-        "nan": param.nan,
-        "inf": param.inf,
-        "missing": param.missing,
-        "update": None
-        if update is None
-        else {
-            "steps": update.steps,
-            "update_norm": update.update_norm,
-            "weight_norm": update.weight_norm,
-            "ratio": update.ratio,
-        },
-        "flags": flags(param, limits),
-    }
-
-
-def thresholds_doc(limits: Thresholds) -> dict[str, float]:
-    return {"vanishing": limits.vanishing, "exploding": limits.exploding, "dead": limits.dead}
-
-
-def model_doc(
-    model: ModelRecord,
-    rows: list[ModuleRow] | None = None,
-    limits: Thresholds | None = None,
-) -> dict[str, Any]:
-    """Every module (unfolded, with its totals), the view's rows when given, every
-    parameter with its health, the ops' saved bytes and the graph's totals."""
-    limits = limits or Thresholds()
-    doc: dict[str, Any] = {
-        "device": model.device,
-        "modules": [
-            {
-                "index": s.module.index,
-                "root": s.module.root,
-                "path": s.module.path,
-                "class": s.module.cls,
-                "parent": s.module.parent,
-                "depth": s.module.depth,
-                "calls": s.calls,
-                "nodes": s.nodes,
-                "parameters": s.parameters,
-                "saved_bytes": s.saved_bytes,
-                "grad_norm": s.grad_norm,
-            }
-            for s in model.stats
-        ],
-        "parameters": [parameter_doc(p, limits) for p in model.parameters],
-        "ops": [
-            {"name": op.name, "count": op.count, "saved_bytes": op.saved_bytes} for op in model.ops
-        ],
-        "nodes": model.nodes,
-        "outside": {"nodes": model.outside, "saved_bytes": model.outside_saved},
-        "saved_bytes": model.saved_bytes,
-        "saved_counted": "freed" if model.freed else "at_backward" if model.at_backward else "now",
-        "optimizer_steps": model.optimizer_steps,
-        "thresholds": thresholds_doc(limits),
-    }
-    if rows is not None:
-        doc["rows"] = [
-            {
-                "depth": r.depth,
-                "path": r.path,
-                "name": r.name,
-                "class": r.cls,
-                "count": r.count,
-                "calls": r.calls,
-                "nodes": r.nodes,
-                "parameters": r.parameters,
-                "saved_bytes": r.saved_bytes,
-                "grad_norm": r.grad_norm,
-                "module": r.first,
-                "expanded": r.expanded,
-            }
-            for r in rows
-        ]
-    return doc

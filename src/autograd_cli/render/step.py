@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
-from typing import Any
-
 from rich.console import Group, RenderableType
 from rich.text import Text
 
@@ -132,61 +129,3 @@ def step_view(timeline: Timeline) -> Group:
     else:
         parts.append(Text(f"{timeline.statements:,} statements ran", "dim"))
     return Group(*parts)
-
-
-def change_doc(c: GradChange) -> dict[str, Any]:
-    """A `.grad` change: every value before and after (null: `.grad` was None)."""
-    from autograd_cli.render.json import numbers_doc
-
-    return {
-        "tensor": c.tensor,
-        "how": c.how,
-        "before": None if c.before is None else numbers_doc(c.before),
-        "after": None if c.after is None else numbers_doc(c.after),
-    }
-
-
-def step_doc(timeline: Timeline) -> dict[str, Any]:
-    """One document with an `events` list: one event per kept statement, in order."""
-    change = change_doc
-    events: list[dict[str, Any]] = []
-    for entry in timeline.entries:
-        if isinstance(entry, FoldedSteps):
-            events.append({"event": "folded", **asdict(entry)})
-            continue
-        events.append(
-            {
-                "event": "statement",
-                "index": entry.index,
-                "line": entry.line,
-                "code": entry.code,
-                "loop": {name: value for name, value in entry.loop},
-                "bound": [{**asdict(s), "shape": list(s.shape)} for s in entry.bound],
-                "nodes": entry.nodes,
-                "backward": [
-                    {
-                        "kind": b.kind,
-                        "root": b.root,
-                        "nodes": list(b.nodes),
-                        "grads": [change(c) for c in b.grads],
-                        "graph": b.graph,
-                        "create_graph": b.create_graph,
-                    }
-                    for b in entry.backward
-                ],
-                "grads": [change(c) for c in entry.grads],
-                "modes": entry.modes,
-                "versions": [asdict(v) for v in entry.versions],
-                "printed": entry.printed,
-            }
-        )
-    failure = timeline.failure
-    return {
-        "program": timeline.program,
-        "seed": timeline.seed,
-        "trusted": timeline.trusted,
-        "statements": timeline.statements,
-        "events": events,
-        "failure": None if failure is None else asdict(failure),
-        "additions": timeline.additions,
-    }

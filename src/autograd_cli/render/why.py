@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from rich.console import Group, RenderableType
 from rich.text import Text
 
 from autograd_cli.records.why import WhyRecord
 from autograd_cli.render.blocks import Indented, Underlined
-from autograd_cli.render.json import grad_doc, source_doc
 from autograd_cli.render.labels import grad_lines
 
 
@@ -37,15 +35,3 @@ def why_view(records: Sequence[WhyRecord]) -> Group:
             body.append(Text.assemble((label, "dim"), (grad, "green")))
         parts.append(Indented(*body))
     return Group(*parts)
-
-
-def why_doc(record: WhyRecord) -> dict[str, Any]:
-    return {
-        "name": record.name,
-        "has_grad": record.has_grad,
-        "reason": record.reason.value,
-        "explanation": record.explanation,
-        "source": source_doc(record.source),
-        "node": record.node,
-        "grad": grad_doc(record.grad),
-    }
