@@ -9,8 +9,8 @@ from typing import Annotated
 import pytest
 import typer
 
+from autograd_cli.batch.engine import job_argv
 from autograd_cli.cli.app import write_output
-from autograd_cli.cli.run import job_argv
 from autograd_cli.errors import UsageError
 from conftest import Invoke, load_document, load_lines, run_json
 

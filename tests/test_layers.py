@@ -20,7 +20,7 @@ PACKAGE = Path(__file__).parent.parent / "src" / "autograd_cli"
 #: `--wrt`, `--max-elements`: an option name; `---` rules and ` -- ` dashes are not.
 OPTION = re.compile(r"(?<![\w-])--[a-z][a-z0-9]*(?:-[a-z0-9]+)*\b")
 
-BELOW_CLI = ("records", "build", "expr", "inspection", "program")
+BELOW_CLI = ("records", "build", "expr", "inspection", "program", "batch")
 TORCH_FREE = ("render", "records")
 
 

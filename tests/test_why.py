@@ -8,10 +8,10 @@ from collections.abc import Callable
 import pytest
 import torch
 
+from autograd_cli.batch.engine import job_argv
 from autograd_cli.build.computation import Computation
 from autograd_cli.build.sources import SourceMap
 from autograd_cli.cli.app import app
-from autograd_cli.cli.run import job_argv
 from autograd_cli.errors import UsageError
 from autograd_cli.inspection.graph import trace
 from autograd_cli.inspection.why import INPLACE_ERROR, explain

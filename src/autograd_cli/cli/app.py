@@ -16,6 +16,7 @@ import sys
 import tempfile
 from collections.abc import Callable, Iterator, MutableMapping
 from contextvars import ContextVar
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, ParamSpec, TypeVar, cast
 
@@ -210,6 +211,58 @@ def warned() -> list[CliWarning]:
         return []
 
 
+@dataclass
+class Collected:
+    """What a command run as a batch job hands back instead of writing it (`collecting`).
+
+    `doc`: its JSON document, as data, so the job's JSON Lines line is written from it in
+    one `dumps` (not dumps, loads, dumps). `streamed`: a document the command makes in
+    pieces (graph's), as its text: see `emit_streamed`. `error`: the error it reported,
+    so that the batch knows it from the error itself rather than from stderr's text.
+    """
+
+    documents: bool  # hand a document meant for stdout over, rather than write it
+    doc: dict[str, Any] | None = None
+    streamed: str | None = None
+    error: CliError | None = None
+
+
+#: Set by `run` around each job (`collecting`); None when a command runs on its own.
+_collected: ContextVar[Collected | None] = ContextVar("collected", default=None)
+
+
+@contextlib.contextmanager
+def collecting(documents: bool) -> Iterator[Collected]:
+    """Run a command inside: its error, and with `documents` its stdout document, are kept
+    in what it yields.
+
+    The command runs on a thread of its own (`cli.worker`), in a copy of this context, so
+    it sees the same `Collected`.
+    """
+    collected = Collected(documents)
+    token = _collected.set(collected)
+    try:
+        yield collected
+    finally:
+        _collected.reset(token)
+
+
+def _collected_here(output: Path | None) -> Collected | None:
+    """The batch job's `Collected` when a document meant for stdout is to be handed over."""
+    collected = _collected.get()
+    if collected is None or not collected.documents or output not in (None, STDOUT):
+        return None
+    return collected
+
+
+def said(error: CliError) -> None:
+    """`report(error)`, and keep it for the batch job the command runs as, if it is one."""
+    report(error)
+    collected = _collected.get()
+    if collected is not None:
+        collected.error = error
+
+
 def handled(command: Callable[P, R]) -> Callable[P, R]:
     """Turn a `CliError` into its message and exit code, and a bug into exit 3; run the
     command on a thread whose stack can free any graph the bounds allow (`cli.worker`)."""
@@ -223,13 +276,13 @@ def handled(command: Callable[P, R]) -> Callable[P, R]:
 
 def _reported(command: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
     """`command(...)`, with every error it raises reported as `handled` says, and the
-    warnings it gives collected for its document (on the command's own thread: a thread
-    starts with a context of its own)."""
+    warnings it gives collected for its document (a list of its own: a batch job's command
+    runs in a copy of `run`'s context)."""
     token = _warned.set([])
     try:
         return command(*args, **kwargs)
     except CliError as error:
-        report(error)
+        said(error)
         raise typer.Exit(error.exit_code) from None
     except (typer.Exit, typer.Abort):
         raise
@@ -242,11 +295,11 @@ def _reported(command: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
     except Exception as error:
         memory = allocation_error(error)
         if memory is not None:  # torch ran out of memory outside an expression
-            report(memory)
+            said(memory)
             raise typer.Exit(memory.exit_code) from None
         if _state["debug"]:
             raise
-        report(
+        said(
             CliError(
                 f"internal error ({type(error).__name__}: {error})",
                 "please report it with the command line you ran; --debug shows the traceback",
@@ -470,11 +523,38 @@ def emit_result(
 ) -> None:
     """The command's JSON document with `--json`, else its view: only the one shown is built."""
     if json:
-        from autograd_cli.render.json import document, dumps
+        from autograd_cli.render.json import document
 
-        emit(dumps(document(command, warned(), **doc())), output)
+        emit_document(document(command, warned(), **doc()), output)
     else:
         emit(view(), output)
+
+
+def emit_document(doc: dict[str, Any], output: Path | None) -> None:
+    """A JSON document to stdout or into `output`; for stdout in a batch job, handed over
+    as data instead (`collecting`)."""
+    collected = _collected_here(output)
+    if collected is not None:
+        collected.doc = doc
+        return
+    from autograd_cli.render.json import dumps
+
+    emit(dumps(doc), output)
+
+
+def emit_streamed(chunks: Iterator[str], output: Path | None) -> None:
+    """A JSON document made in pieces (`render.json.graph_chunks`), written as it is made;
+    for stdout in a batch job, handed over as its text.
+
+    Kept as text, not data: a large graph's dicts take several times the memory of its
+    text (`render.stream`), and its text is the job's JSON Lines line but for the job's
+    fields, which `render.batch.job_line` appends to it. Nothing parses it back.
+    """
+    collected = _collected_here(output)
+    if collected is not None:
+        collected.streamed = "".join(chunks)
+        return
+    emit(chunks, output)
 
 
 def _print_version(value: bool) -> None:

@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from autograd_cli.cli.app import Json, Output, Seed, app, emit, handled, warned
+from autograd_cli.cli.app import (
+    Json,
+    Output,
+    Seed,
+    app,
+    emit,
+    emit_document,
+    emit_streamed,
+    handled,
+    warned,
+)
 from autograd_cli.cli.options import (
     META_HINT,
     Code,
@@ -156,7 +166,11 @@ def graph(
     modules = computation.program.modules if computation.program is not None else None
     if by_module:
         assert modules is not None
-        emit(_module_view(computation, modules, fmt, module_depth, expand, seed), output)
+        shown = _module_view(computation, modules, fmt, module_depth, expand, seed)
+        if isinstance(shown, dict):
+            emit_document(shown, output)
+        else:
+            emit(shown, output)
         return
     record = trace(
         computation.result,
@@ -167,6 +181,9 @@ def graph(
         modules=modules,
     )
     rendered = _render(record, fmt, seed, depth, max_nodes)
+    if fmt is GraphFormat.json and isinstance(rendered, Iterator):
+        emit_streamed(rendered, output)
+        return
     if underline is not None and not isinstance(rendered, Iterator):
         rendered = _with_source(rendered, record, underline)
     emit(rendered, output)
@@ -206,7 +223,8 @@ def _module_view(
     depth: int | None,
     expand: str | None,
     seed: int,
-) -> RenderableType | str:
+) -> RenderableType | dict[str, Any]:
+    """The module view, or its JSON document."""
     from autograd_cli.render.modules import find_module, module_rows
 
     graph, model = modules.model(
@@ -221,12 +239,12 @@ def _module_view(
         from dataclasses import replace
 
         from autograd_cli.records.modules import Thresholds, judged
-        from autograd_cli.render.json import data, document, dumps
+        from autograd_cli.render.json import data, document
 
         limits = Thresholds()  # graph has no threshold options: grad has them
         judging = replace(model, parameters=judged(model.parameters, limits), thresholds=limits)
         fields = {"seed": seed, "view": "modules", "root": computation.result_name}
-        return dumps(document("graph", warned(), **fields, **data(judging), rows=rows))
+        return document("graph", warned(), **fields, **data(judging), rows=rows)
     from autograd_cli.render.module_view import module_view
 
     return module_view(model, rows, graph, target)

@@ -1,7 +1,8 @@
 """`autograd-cli run FILE.toml`: many jobs in one process, so torch is imported once.
 
-Each job runs through the very command-line parser and command function that its command
-line would, so a job and its command line give the same result and the same errors.
+The engine is `batch.engine`; this command reads the options and gives the engine what it
+needs of the command line (`Commands`): the commands, and one command line run here, its
+document and error handed back as data (`cli.app.collecting`).
 """
 
 from __future__ import annotations
@@ -9,21 +10,21 @@ from __future__ import annotations
 import contextlib
 import functools
 import io
-import json as jsonlib
 import sys
-import time
-from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NamedTuple
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from autograd_cli.batch.engine import Commands, Invoked
 from autograd_cli.batch.jobfile import JobSpec, Shard
 from autograd_cli.cli.app import (
     STDOUT,
     Json,
     app,
     checked_output,
+    collecting,
     error_lines,
     handled,
     is_debug,
@@ -32,64 +33,10 @@ from autograd_cli.cli.app import (
     write_output,
 )
 from autograd_cli.cli.parsing import option_error
-from autograd_cli.errors import EXIT_USAGE, UsageError
-from autograd_cli.records.batch import JobResult
+from autograd_cli.errors import CliError, UsageError
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
-
-
-def _keys(command: Any) -> dict[str, Any]:
-    """Job keys a command accepts: its long option names without dashes, its arguments."""
-    keys: dict[str, Any] = {}
-    for param in command.params:
-        if param.param_type_name == "argument":
-            keys[param.name] = param
-        for opt in (*param.opts, *param.secondary_opts):
-            if opt.startswith("--"):
-                keys[opt[2:]] = param
-    return keys
-
-
-def job_argv(
-    options: dict[str, Any], command_name: str, command: Any, flags: tuple[str, ...] = ()
-) -> list[str]:
-    """A job's options as the command line that means the same, `flags` after them.
-
-    Its arguments come last, after `--`: a value such as `--output=x` stays a value, never
-    an option.
-    """
-    keys = _keys(command)
-    argv: list[str] = []
-    positionals: list[str] = []
-    for key, value in options.items():
-        option = key.replace("_", "-")
-        if option == "trust":  # a batch file is never the user's own code run as Python
-            raise UsageError(
-                "a job cannot be trusted: batch files run programs through the whitelist only",
-                "run your own file with `autograd-cli step --trust FILE`, outside the batch",
-            )
-        param = keys.get(option) if option not in ("json", "help") else None
-        if param is None:
-            valid = ", ".join(sorted(k for k in keys if k not in ("json", "help")))
-            raise UsageError(
-                f"unknown key {key!r} for command {command_name!r}", f"valid keys: {valid}"
-            )
-        if param.param_type_name == "argument":
-            positionals.append(str(value))
-        elif getattr(param, "is_flag", False):
-            if not isinstance(value, bool):
-                raise UsageError(f"key {key!r} is a flag: write {key} = true or false")
-            if value:
-                argv.append(f"--{option}")
-        elif isinstance(value, list):
-            if not getattr(param, "multiple", False):
-                raise UsageError(f"key {key!r} takes one value, not a list")
-            for item in value:
-                argv += [f"--{option}", str(item)]
-        else:
-            argv += [f"--{option}", str(value).lower() if isinstance(value, bool) else str(value)]
-    return [*argv, *flags, *(["--", *positionals] if positionals else [])]
 
 
 @functools.cache
@@ -99,102 +46,67 @@ def _group() -> Any:
     return typer.main.get_command(app)
 
 
-def _invoke(argv: list[str], capture_stdout: bool) -> tuple[int, str, str]:
-    """Run one command line in this process: its exit code, stdout (if captured), stderr."""
-    group = _group()
+def _names() -> list[str]:
+    """The commands a job may name: every one but `run`."""
+    return [name for name in getattr(_group(), "commands", {}) if name != "run"]
+
+
+def _command(name: str) -> Any:
+    return _group().commands[name]
+
+
+def _invoke(argv: list[str], capture_stdout: bool, documents: bool) -> Invoked:
+    """Run one command line in this process: its exit code, stdout (if captured), stderr,
+    the error it reported and (with `documents`) the JSON document it handed over."""
     stdout, stderr = io.StringIO(), io.StringIO()
+    prefix = ["--debug"] if is_debug() else []
     with contextlib.ExitStack() as stack:
         stack.enter_context(contextlib.redirect_stderr(stderr))
         if capture_stdout:
             stack.enter_context(contextlib.redirect_stdout(stdout))
+        collected = stack.enter_context(collecting(documents))
         try:
-            code = group.main(args=argv, prog_name="autograd-cli", standalone_mode=False)
+            code = _group().main(
+                args=[*prefix, *argv], prog_name="autograd-cli", standalone_mode=False
+            )
         except Exception as error:  # the parser's own usage errors, said as the CLI says them
             usage = option_error(error)
             if usage is None:
                 raise
             report(usage)
+            collected.error = usage
             code = usage.exit_code
-    return int(code or 0), stdout.getvalue(), stderr.getvalue()
+    return Invoked(
+        int(code or 0),
+        stdout.getvalue(),
+        stderr.getvalue(),
+        collected.doc,
+        collected.streamed,
+        None if collected.error is None else _said(collected.error),
+    )
 
 
-class Ran(NamedTuple):
-    """A job's result and what it wrote: `stdout` when it was captured, `stderr` labelled."""
-
-    result: JobResult
-    stdout: str
-    stderr: str
+def _said(error: CliError) -> str:
+    """An error as `report` prints it, without colour."""
+    return "\n".join(line.plain for line in error_lines(error))
 
 
-def run_job(job: JobSpec, json: bool, capture: bool = False) -> Ran:
-    """Run one job; its errors are labelled with its name, as the command's would read.
-
-    Without `--json` its stdout goes straight to this process's stdout, unless `capture`
-    (a worker process captures it for the parent to print in file order).
-    """
-    start = time.perf_counter()
-    commands = getattr(_group(), "commands", {})
-    try:
-        if job.command is None or job.command not in commands or job.command == "run":
-            known = ", ".join(sorted(c for c in commands if c != "run"))
-            raise UsageError(f"job needs a command, one of: {known}")
-        # A job that asks for text (graph's `format = "dot"`) runs as asked: its text goes
-        # into its JSON Lines document instead of --json being forced on it.
-        as_json = json and not _asks_for_text(job)
-        flags = ("--json",) if as_json else ()
-        argv = job_argv(job.options, job.command, commands[job.command], flags)
-    except UsageError as error:
-        message = "\n".join(line.plain for line in error_lines(error))
-        result = JobResult(job.index, job.name, job.command, EXIT_USAGE, 0.0, message)
-        return Ran(result, "", _labelled(job, message + "\n"))
-    prefix = ["--debug"] if is_debug() else []
-    code, stdout, stderr = _invoke([*prefix, job.command, *argv], json or capture)
-    seconds = time.perf_counter() - start
-    doc, text = None, None
-    if as_json:
-        with contextlib.suppress(ValueError):
-            doc = jsonlib.loads(stdout)
-    elif json:
-        text = stdout or None  # none when it wrote to its `output` file, or failed
-    result = JobResult(job.index, job.name, job.command, code, seconds, stderr.strip(), doc, text)
-    return Ran(result, "" if json else stdout, _labelled(job, stderr))
+#: What the engine needs of the command line; module-level functions, so a job sent to a
+#: worker process carries them by name.
+_COMMAND_LINE = Commands(_names, _command, _invoke, _said, checked_output)
 
 
-def _run_captured(job_json: tuple[JobSpec, bool]) -> Ran:
-    """`run_job` in a worker process: everything it writes comes back to the parent."""
-    return run_job(*job_json, capture=True)
-
-
-def _outputs(jobs: list[JobSpec], junit_xml: str | None) -> Path | None:
-    """Check every file the batch will write before its first job runs: a bad path is
-    found in a second, not after an hour of jobs. Returns the JUnit report's path."""
-    junit = None
-    if junit_xml is not None:
-        junit = checked_output(junit_xml)
-        if junit == STDOUT:
-            raise UsageError(
-                "--junit-xml - : stdout already holds the jobs' output",
-                "give the report a file name, e.g. --junit-xml report.xml",
-            )
-    for job in jobs:
-        value = job.options.get("output")
-        if value is not None and not isinstance(value, bool | list) and str(value) != "-":
-            try:
-                checked_output(str(value))
-            except UsageError as error:
-                raise UsageError(f"job {job.index} ({job.name}): {error.message}") from None
+def _junit_path(junit_xml: str | None) -> Path | None:
+    """The JUnit report's path, checked before the first job runs."""
+    if junit_xml is None:
+        return None
+    junit = checked_output(junit_xml)
+    if junit == STDOUT:
+        raise UsageError(
+            "--junit-xml - : stdout already holds the jobs' output",
+            "give the report a file name, e.g. --junit-xml report.xml",
+        )
     return junit
-
-
-def _asks_for_text(job: JobSpec) -> bool:
-    """The job picks an output format of its own other than JSON."""
-    fmt = job.options.get("format")
-    return fmt is not None and str(fmt) != "json"
-
-
-def _labelled(job: JobSpec, text: str) -> str:
-    """A job's stderr with its name on every line: jobs' messages stay apart in a CI log."""
-    return "".join(f"[{job.name}] {line}" for line in text.splitlines(keepends=True))
 
 
 #: More workers than this would only queue for the same cores; it bounds processes forked.
@@ -240,26 +152,27 @@ def run(
     ] = None,
 ) -> None:
     """Run many jobs from a TOML batch file, torch imported once, on every core."""
+    from autograd_cli.batch.engine import check_outputs, run_jobs
     from autograd_cli.batch.jobfile import read_jobs, slice_of
     from autograd_cli.batch.workers import cores, one_torch_thread
-    from autograd_cli.render.batch import job_doc, summary_table
+    from autograd_cli.render.batch import job_line, summary_table
     from autograd_cli.render.batch import junit_xml as render_junit
-    from autograd_cli.render.json import dumps
 
     todo = read_jobs(file)
     if shard is not None:
         todo = slice_of(todo, shard)
-    junit = _outputs(todo, junit_xml)
+    junit = _junit_path(junit_xml)
+    check_outputs(todo, _COMMAND_LINE)
     one_torch_thread()
     workers = min(jobs or cores(), len(todo))
     results = []
-    for ran in _parallel(todo, json, workers) if workers > 1 else _serial(todo, json):
+    for ran in run_jobs(todo, json, _COMMAND_LINE, workers, None if json else _announce):
         sys.stdout.write(ran.stdout)
         sys.stderr.write(ran.stderr)
-        results.append(ran.result)
         if json:
-            sys.stdout.write(dumps(job_doc(ran.result)))
+            sys.stdout.write(job_line(ran.result))
         sys.stdout.flush()
+        results.append(replace(ran.result, doc=None, streamed=None))  # written: let it go
     if not json:
         out(summary_table(results))
     if junit is not None:
@@ -272,34 +185,9 @@ def run(
         raise typer.Exit(worst)
 
 
-def _serial(todo: list[JobSpec], json: bool) -> Iterator[Ran]:
-    """One job after the other in this process, each section's title before its output."""
-    for job in todo:
-        if not json:
-            out(_title(job.index, job.name, job.command))
-        yield run_job(job, json)
-
-
-def _parallel(todo: list[JobSpec], json: bool, workers: int) -> Iterator[Ran]:
-    """The jobs on `workers` processes, in file order, each section's title before it.
-
-    The first job of each command runs here first: the workers, forked afterwards, inherit
-    every module and lazy set-up of torch it loaded (a first `grad --check` costs seconds,
-    the next ones a few milliseconds), instead of paying for them once each.
-    """
-    from autograd_cli.batch.workers import in_order
-
-    firsts: dict[str | None, JobSpec] = {}
-    for job in todo:
-        firsts.setdefault(job.command, job)
-    here = {job.index: run_job(job, json, capture=True) for job in firsts.values()}
-    rest = [(job, json) for job in todo if job.index not in here]
-    elsewhere = in_order(_run_captured, rest, min(workers, len(rest))) if rest else iter(())
-    for job in todo:
-        ran = here.get(job.index) or next(elsewhere)
-        if not json:
-            out(_title(job.index, job.name, job.command))
-        yield ran
+def _announce(job: JobSpec) -> None:
+    """A job's section title, before its output."""
+    out(_title(job.index, job.name, job.command))
 
 
 def _title(index: int, name: str, command: str | None) -> RenderableType:

@@ -17,6 +17,7 @@ at the cost of a second on a busy machine once torch is loaded.)
 
 from __future__ import annotations
 
+import contextvars
 import ctypes
 import threading
 import traceback
@@ -36,14 +37,18 @@ STACK_BYTES = 1 << 30
 def on_large_stack(call: Callable[[], R]) -> R:
     """`call()` on a fresh thread with a `STACK_BYTES` stack; its outcome, re-raised here.
 
+    It runs in a copy of this thread's context (a thread starts with an empty one), so a
+    command run as a batch job sees the batch's context variables (`cli.app.collecting`).
+
     Ctrl-C reaches the main thread only: it is passed on to the worker, which stops as the
     command would (an output file half-written is removed), then raised here.
     """
     outcome: list[tuple[bool, object]] = []
+    context = contextvars.copy_context()
 
     def target() -> None:
         try:
-            outcome.append((True, call()))
+            outcome.append((True, context.run(call)))
         except BaseException as error:  # every outcome crosses back
             outcome.append((False, _carried(error)))
             del error

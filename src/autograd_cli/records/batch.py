@@ -15,8 +15,10 @@ class JobResult:
     exit_code: int
     seconds: float
     message: str  # what the command said on stderr (errors, failed checks)
-    doc: dict[str, object] | None = None  # the command's own --json document
+    doc: dict[str, object] | None = None  # the command's own JSON document, as data
     text: str | None = None  # its stdout, for a job that asked for a text format under --json
+    streamed: str | None = None  # its JSON document as the text it streamed (graph's)
+    headline: str | None = None  # the error it reported, as its `error:` line says it
 
     @property
     def status(self) -> str:

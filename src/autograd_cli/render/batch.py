@@ -10,7 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from autograd_cli.records.batch import JobResult
-from autograd_cli.render.json import document
+from autograd_cli.render.json import document, dumps
 
 _STYLE = {"passed": "green", "failed": "bold red", "invalid": "yellow", "error": "bold red"}
 
@@ -36,15 +36,30 @@ def job_doc(result: JobResult) -> dict[str, Any]:
     document, else null. Times are left out so that the same file and seeds give
     byte-identical JSON Lines.
     """
-    doc = dict(result.doc) if result.doc is not None else document(result.command or "?")
-    failed = result.doc is None and result.status != "passed"
-    doc.update(
-        job=result.name,
-        status=result.status,
-        output=result.text,
-        error=result.message if failed else None,
-    )
-    return doc
+    doc = result.doc if result.doc is not None else document(result.command or "?")
+    return {**doc, **_job_fields(result)}
+
+
+def job_line(result: JobResult) -> str:
+    """The job's JSON Lines line: `job_doc`, written once.
+
+    A document the job streamed (graph's) is its text already: the job's fields are
+    appended to it, never parsed back into data (the text is what memory holds of it).
+    """
+    if result.streamed is not None:
+        return result.streamed[: -len("}\n")] + "," + dumps(_job_fields(result))[1:]
+    return dumps(job_doc(result))
+
+
+def _job_fields(result: JobResult) -> dict[str, Any]:
+    wrote = result.doc is not None or result.streamed is not None
+    failed = not wrote and result.status != "passed"
+    return {
+        "job": result.name,
+        "status": result.status,
+        "output": result.text,
+        "error": result.message if failed else None,
+    }
 
 
 def junit_xml(results: Sequence[JobResult], suite: str) -> str:
@@ -70,14 +85,16 @@ def junit_xml(results: Sequence[JobResult], suite: str) -> str:
             time=f"{r.seconds:.3f}",
         )
         if r.status == "failed":
-            ET.SubElement(case, "failure", message=_headline(r.message)).text = r.message
+            ET.SubElement(case, "failure", message=_headline(r)).text = r.message
         elif r.status != "passed":
-            ET.SubElement(case, "error", message=_headline(r.message)).text = r.message
+            ET.SubElement(case, "error", message=_headline(r)).text = r.message
     ET.indent(root)
     return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
 
 
-def _headline(text: str) -> str:
-    """The job's `error:` line: CI pages show only this attribute, and warnings come first."""
-    lines = text.strip().splitlines()
-    return next((line for line in lines if line.startswith("error:")), lines[0] if lines else "")
+def _headline(result: JobResult) -> str:
+    """The error the job reported (CI pages show only this attribute), else the first line
+    it wrote on stderr."""
+    if result.headline is not None:
+        return result.headline
+    return next(iter(result.message.strip().splitlines()), "")
