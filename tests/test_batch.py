@@ -46,10 +46,11 @@ def test_json_lines_equal_the_command_lines(cli: Invoke, tmp_path: Path) -> None
         ("typo", "invalid"),
         ("lesson-3", "passed"),
     ]
-    job_fields = ("job", "status", "output", "error")
+    job_fields = ("job", "status", "output", "error", "xfail")
     # Every job line has every field: null where it does not apply.
     assert [d["output"] for d in docs] == [None, None, None]
     assert [d["error"] is None for d in docs] == [True, False, True]
+    assert [d["xfail"] for d in docs] == [None, None, None]
     first = {k: v for k, v in docs[0].items() if k not in job_fields}
     assert first == run_json(cli, "graph", "--root", "z", "--seed", "4")
     third = {k: v for k, v in docs[2].items() if k not in job_fields}
@@ -74,7 +75,8 @@ def test_junit_report(cli: Invoke, tmp_path: Path) -> None:
     assert result.exit_code == 2
     suite = ET.parse(report).getroot().find("testsuite")
     assert suite is not None
-    assert (suite.get("tests"), suite.get("failures"), suite.get("errors")) == ("3", "0", "1")
+    counts = ("tests", "failures", "errors", "skipped")
+    assert [suite.get(count) for count in counts] == ["3", "0", "1", "0"]
     cases = suite.findall("testcase")
     assert [c.get("name") for c in cases] == ["from z", "typo", "lesson-3"]
     error = cases[1].find("error")

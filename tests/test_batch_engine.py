@@ -81,7 +81,7 @@ def test_the_document_is_the_object_the_command_handed_over() -> None:
     ran = run_job(_job(times=2), True, stand_in.commands())
     assert ran.result.doc is doc  # handed over, not written and read back
     assert stand_in.calls == [("invoke", (["go", "--times", "2", "--json", "--", "x"], True, True))]
-    fields = {"job": "job-1", "status": "passed", "output": None, "error": None}
+    fields = {"job": "job-1", "status": "passed", "output": None, "error": None, "xfail": None}
     assert job_line(ran.result) == json.dumps({**doc, **fields}, separators=(",", ":")) + "\n"
 
 
@@ -91,7 +91,7 @@ def test_a_streamed_document_gets_the_job_fields_appended() -> None:
     assert ran.result.doc is None and ran.result.status == "failed"
     assert job_line(ran.result) == (
         '{"schema":"autograd-cli/2","command":"go","nodes":[1,2],'
-        '"job":"job-1","status":"failed","output":null,"error":null}\n'
+        '"job":"job-1","status":"failed","output":null,"error":null,"xfail":null}\n'
     )
 
 

@@ -35,6 +35,9 @@ def test_right_formula_passes(cli: Invoke) -> None:
         "elements": len(grad),
         "mismatches": 0,
         "max_difference": 0.0,
+        "max_difference_at": [0],  # every element ties: the first
+        "max_rel_difference": 0.0,
+        "max_rel_difference_at": [0],
         "rows": rows,
         "expected": grad,
         "rtol": EXPECT_RTOL,  # the tolerances it was judged with
@@ -56,6 +59,20 @@ def test_the_lesson_derivative_by_hand(cli: Invoke) -> None:
     assert [e["passed"] for e in doc["expect"]] == [True]
     doc = _doc(cli, *args, "--expect", "b=sigmoid(x@w+b)-y", code=1)
     assert [e["mismatches"] for e in doc["expect"]] == [3]
+
+
+def test_the_largest_differences_and_where(cli: Invoke) -> None:
+    """x.grad = 2x = [[2, 4, 0], [6, 0, 2]]: |grad - expected| is largest at [1, 0] (6
+    against 12); relative to the formula's value, at [1, 2] (2 against 0: infinitely
+    off), while 0 against 0 ([0, 2], [1, 1]) is no difference at all."""
+    args = ("grad", "--expr", "sum(x**2)", "--var", "x=tensor([[1., 2., 0.], [3., 0., 1.]])")
+    formula = "x=tensor([[2., 1., 0.], [12., 0., 0.]])"
+    (record,) = _doc(cli, *args, "--expect", formula, code=1)["expect"]
+    assert record["max_difference"] == 6.0 and record["max_difference_at"] == [1, 0]
+    assert record["max_rel_difference"] == "Infinity"
+    assert record["max_rel_difference_at"] == [1, 2]
+    (shapeless,) = _doc(cli, *args, "--expect", "x=ones(2)", code=1)["expect"]
+    assert [shapeless[k] for k in ("max_difference_at", "max_rel_difference")] == [None, None]
 
 
 def test_tolerances(cli: Invoke) -> None:

@@ -7,7 +7,11 @@ these; the CLI layer prints it in one or two lines (no traceback) and exits with
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from autograd_cli.records.reports import CheckRecord, ExpectRecord
 
 #: Exit codes, documented in docs/exit-codes.md.
 EXIT_OK = 0
@@ -113,9 +117,25 @@ class CliWarning(CliError):
 
 
 class CheckFailed(CliError):
-    """A requested check ran and did not hold: exit 1."""
+    """A requested check ran and did not hold: exit 1.
+
+    `failures`: the records of the checks that did not hold, for a report that gives
+    their numbers (a batch's JUnit report); the message only names them.
+    """
 
     exit_code = EXIT_CHECK_FAILED
+
+    def __init__(
+        self,
+        message: str,
+        hint: str | None = None,
+        *,
+        source: str | None = None,
+        span: Span | None = None,
+        failures: Sequence[CheckRecord | ExpectRecord] = (),
+    ) -> None:
+        super().__init__(message, hint, source=source, span=span)
+        self.failures = tuple(failures)
 
 
 class ProgramFailed(CliError):

@@ -18,6 +18,7 @@ from typing import Any, NamedTuple
 from autograd_cli.batch.jobfile import JobSpec
 from autograd_cli.errors import EXIT_USAGE, CliError, UsageError, param
 from autograd_cli.records.batch import JobResult
+from autograd_cli.records.reports import CheckRecord, ExpectRecord
 
 
 @dataclass(frozen=True)
@@ -26,7 +27,8 @@ class Invoked:
 
     `doc` is the `--json` document it handed over instead of writing it; `streamed` a
     document it made in pieces (graph's), as the text it streamed; `error` the error it
-    reported, in the words it was said in (its `error:` line first).
+    reported, in the words it was said in (its `error:` line first), and `failures` the
+    records of the checks that failed with it (for their numbers).
     """
 
     code: int
@@ -35,6 +37,7 @@ class Invoked:
     doc: dict[str, Any] | None = None
     streamed: str | None = None
     error: str | None = None
+    failures: tuple[CheckRecord | ExpectRecord, ...] = ()  # the checks that did not hold
 
 
 @dataclass(frozen=True)
@@ -137,7 +140,9 @@ def run_job(job: JobSpec, json: bool, commands: Commands, capture: bool = False)
     """
     start = time.perf_counter()
     names = commands.names()
+    reason = None
     try:
+        reason = xfail(job)  # an invalid job that is expected to fail still says so
         if job.command is None or job.command not in names:
             raise UsageError(f"job needs a command, one of: {', '.join(sorted(names))}")
         # A job that asks for text (graph's `format = "dot"`) runs as asked: its text goes
@@ -148,7 +153,14 @@ def run_job(job: JobSpec, json: bool, commands: Commands, capture: bool = False)
     except UsageError as error:
         said = commands.said(error)
         result = JobResult(
-            job.index, job.name, job.command, EXIT_USAGE, 0.0, said, headline=_first(said)
+            job.index,
+            job.name,
+            job.command,
+            EXIT_USAGE,
+            0.0,
+            said,
+            headline=_first(said),
+            xfail=reason,
         )
         return Ran(result, "", labelled(job, said + "\n"))
     invoked = commands.invoke([job.command, *argv], json or capture, as_json)
@@ -165,8 +177,23 @@ def run_job(job: JobSpec, json: bool, commands: Commands, capture: bool = False)
         # none when it wrote to its `output` file, or failed
         text=(invoked.stdout or None) if json and not as_json else None,
         headline=None if invoked.error is None else _first(invoked.error),
+        xfail=reason,
+        failures=invoked.failures,
     )
     return Ran(result, "" if json else invoked.stdout, labelled(job, invoked.stderr))
+
+
+def xfail(job: JobSpec) -> str | None:
+    """Why the job is expected to fail (`xfail = "reason"`; "" for `xfail = true`), or
+    None when it is not; any other value makes the job invalid."""
+    if isinstance(job.xfail, str):
+        return job.xfail
+    if isinstance(job.xfail, bool):
+        return "" if job.xfail else None
+    raise UsageError(
+        f"key 'xfail' is {job.xfail!r}: it takes true, false or the reason as a string",
+        'e.g. xfail = "the formula is wrong on purpose"',
+    )
 
 
 def _first(said: str) -> str:

@@ -6,6 +6,7 @@
     expr = "sum(x**2)"
     var = ["x=randn(3)"]       # a repeated option is a list
     check = true               # a flag is a boolean
+    xfail = "a known bug"      # optional: expected to fail (true, or the reason)
 
 Only the file's shape is checked here; whether a job's options exist and hold valid values
 is decided by the command's own parser when the job runs, so the errors are the same as on
@@ -26,7 +27,7 @@ from autograd_cli.errors import UsageError
 MAX_JOBS = 1_000
 
 #: Keys of a job table that are not options of its command.
-RESERVED = ("name", "command")
+RESERVED = ("name", "command", "xfail")
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,7 @@ class JobSpec:
     name: str
     command: str | None  # None: the job named no command (reported when it runs)
     options: dict[str, Any]
+    xfail: object = False  # as the file gives it: checked when the job runs (engine.xfail)
 
 
 def read_jobs(path: Path) -> list[JobSpec]:
@@ -81,9 +83,8 @@ def read_jobs(path: Path) -> list[JobSpec]:
         command = table.get("command")
         name = table.get("name") or f"{command or 'job'}-{index}"
         options = {k: v for k, v in table.items() if k not in RESERVED}
-        jobs.append(
-            JobSpec(index, str(name), command if isinstance(command, str) else None, options)
-        )
+        command = command if isinstance(command, str) else None
+        jobs.append(JobSpec(index, str(name), command, options, table.get("xfail", False)))
     return jobs
 
 

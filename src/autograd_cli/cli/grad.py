@@ -201,6 +201,10 @@ def grad(
         raise CheckFailed(
             "; ".join(failed),
             "a backward function or a formula is wrong (or the function is not smooth here)",
+            failures=[
+                *(c for c in result.check or [] if not c.passed),
+                *(e for e in result.expect or [] if not e.passed),
+            ],
         )
 
 

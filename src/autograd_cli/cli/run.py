@@ -33,7 +33,7 @@ from autograd_cli.cli.app import (
     write_output,
 )
 from autograd_cli.cli.parsing import option_error
-from autograd_cli.errors import CliError, UsageError
+from autograd_cli.errors import CheckFailed, CliError, UsageError
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
@@ -76,13 +76,15 @@ def _invoke(argv: list[str], capture_stdout: bool, documents: bool) -> Invoked:
             report(usage)
             collected.error = usage
             code = usage.exit_code
+    reported = collected.error
     return Invoked(
         int(code or 0),
         stdout.getvalue(),
         stderr.getvalue(),
         collected.doc,
         collected.streamed,
-        None if collected.error is None else _said(collected.error),
+        None if reported is None else _said(reported),
+        reported.failures if isinstance(reported, CheckFailed) else (),
     )
 
 
@@ -180,7 +182,7 @@ def run(
         if shard is not None:
             suite += f" (shard {shard})"
         write_output(junit, render_junit(results, suite))
-    worst = max((r.exit_code for r in results), default=0)
+    worst = max((r.batch_code for r in results), default=0)
     if worst:
         raise typer.Exit(worst)
 

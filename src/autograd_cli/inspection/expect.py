@@ -72,11 +72,26 @@ def _compare(
             f"broadcast to {name}.grad's shape {format_shape(tuple(grad.shape))}"
         )
         return ExpectRecord(
-            name, formula, False, reason, grad.numel(), grad.numel(), None, [], None, rtol, atol
+            name=name,
+            formula=formula,
+            passed=False,
+            reason=reason,
+            elements=grad.numel(),
+            mismatches=grad.numel(),
+            max_difference=None,
+            max_difference_at=None,
+            max_rel_difference=None,
+            max_rel_difference_at=None,
+            rows=[],
+            expected=None,
+            rtol=rtol,
+            atol=atol,
         )
     actual, wanted = grad.double().flatten(), broadcast.double().flatten()
     close = torch.isclose(actual, wanted, rtol=rtol, atol=atol, equal_nan=True)
     difference = (actual - wanted).abs()
+    # relative to the formula's value, as torch.isclose's rtol is: x/0 is inf, 0/0 is 0
+    relative = torch.where(difference == 0, 0.0, difference / wanted.abs())
     order = torch.cat([(~close).nonzero().flatten(), close.nonzero().flatten()])[:SHOWN_ROWS]
     shape = tuple(grad.shape)
     rows = [
@@ -90,6 +105,7 @@ def _compare(
         for i in order.tolist()
     ]
     mismatches = int((~close).sum())
+    worst, worst_rel = _largest(difference, shape), _largest(relative, shape)
     return ExpectRecord(
         name=name,
         formula=formula,
@@ -97,12 +113,24 @@ def _compare(
         reason=None,
         elements=grad.numel(),
         mismatches=mismatches,
-        max_difference=float(difference.max()) if difference.numel() else 0.0,
+        max_difference=worst[0],
+        max_difference_at=worst[1],
+        max_rel_difference=worst_rel[0],
+        max_rel_difference_at=worst_rel[1],
         rows=rows,
         expected=values(expected),
         rtol=rtol,
         atol=atol,
     )
+
+
+def _largest(values: torch.Tensor, shape: tuple[int, ...]) -> tuple[float, tuple[int, ...] | None]:
+    """The largest of a flat tensor of differences (NaN if any is) and the index, in
+    `shape`, of the element that has it; 0 and no index when there are no elements."""
+    if not values.numel():
+        return 0.0, None
+    flat = int(values.argmax())
+    return float(values[flat]), _unravel(flat, shape)
 
 
 def _unravel(flat: int, shape: tuple[int, ...]) -> tuple[int, ...]:

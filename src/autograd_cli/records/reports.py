@@ -33,7 +33,11 @@ class ExpectRecord:
     reason: str | None  # why it failed before any value was compared (a shape mismatch)
     elements: int
     mismatches: int
-    max_difference: float | None
+    max_difference: float | None  # the largest |grad - expected|
+    max_difference_at: tuple[int, ...] | None  # the index of the element that has it
+    #: the largest |grad - expected| / |expected| (infinite where only `expected` is 0)
+    max_rel_difference: float | None
+    max_rel_difference_at: tuple[int, ...] | None
     rows: list[ExpectRow]  # at most inspection.expect.SHOWN_ROWS: mismatches first, then in order
     expected: Values | None  # every value, for JSON
     rtol: float  # the tolerances `close` was judged with (torch.isclose's)
