@@ -97,3 +97,43 @@ def test_leaf_root_is_usage_error() -> None:
         trace(net.w)
     with pytest.raises(UsageError, match="does not require grad"):
         trace(net.x)
+
+
+def test_a_long_source_is_one_line_cropped_around_the_node_operator(
+    cli: Invoke, golden: Callable[[str, str], None]
+) -> None:
+    expr = "sum(" + "*".join(["x"] * 60) + ")"
+    result = cli("graph", "--expr", expr, "--var", "x=randn(3)", "--max-nodes", "50")
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    headings = [i for i, line in enumerate(lines) if "Backward0  " in line]
+    # every node's heading is followed by its source on exactly one line (a folded node
+    # shows twice: where it is cut and where it goes on)
+    assert [i for i, line in enumerate(lines) if "from " in line] == [i + 1 for i in headings]
+    assert not [line for line in lines if line.strip(" │├└─").startswith(("x*", "…x"))]
+    assert all(len(line) <= 80 for line in lines)
+    # each mul's own `*` is the last of its span (x*x*...*x groups to the left), so a
+    # cropped span keeps its end in sight and elides its start
+    cropped = [lines[i + 1] for i in headings[1:] if "…" in lines[i + 1]]
+    assert len(cropped) > 10
+    assert all("from …x*x" in line and line.endswith("x*x") for line in cropped)
+    golden("graph_long_source.txt", result.stdout)
+    # the document keeps the whole span
+    doc = run_json(cli, "graph", "--expr", expr, "--var", "x=randn(3)", "--max-nodes", "50")
+    assert doc["nodes"][1]["source"]["text"] == "*".join(["x"] * 60)
+
+
+def test_a_program_line_is_cropped_around_the_call(cli: Invoke) -> None:
+    code = (
+        "import torch\n"
+        "x = torch.randn(3, requires_grad=True)\n"
+        "y = (x + 1) * 2 + torch.sin(x) * 3 + torch.cos(x) * 4 + torch.tanh(x) * 5 "
+        "+ torch.exp(x) * 6 + torch.sigmoid(x).sum()\n"
+    )
+    result = cli("graph", "--code", code, "--root", "y")
+    assert result.exit_code == 0
+    sigmoid = next(line for line in result.stdout.splitlines() if "SigmoidBackward0" in line)
+    below = result.stdout.splitlines()
+    line = below[below.index(sigmoid) + 1]
+    assert "torch.sigmoid(x)" in line and line.rstrip().endswith("line 3")
+    assert len(line) <= 80

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from autograd_cli.records.reports import CheckRecord, ExpectRecord
 
+from autograd_cli.records.source import Source, Span
+
 #: Exit codes, documented in docs/exit-codes.md.
 EXIT_OK = 0
 EXIT_CHECK_FAILED = 1
@@ -22,9 +24,6 @@ EXIT_INTERNAL = 3
 #: reports a tool that the signal stopped.
 EXIT_BROKEN_PIPE = 141
 
-
-#: Columns `[start, end)` of the part of a source text an error is about.
-Span = tuple[int, int]
 
 #: A parameter named inside a message, as `param` marks it (private-use characters, which
 #: no user text or torch message holds).
@@ -53,7 +52,8 @@ class CliError(Exception):
     """A failure with a message meant for the user and a hint on how to fix it.
 
     `source` and `span` point into the text the user typed (an expression), so the message
-    can underline the offending part.
+    can underline the offending part: `where` is that part as the `Source` a graph node
+    would name.
     """
 
     exit_code = EXIT_USAGE
@@ -74,6 +74,13 @@ class CliError(Exception):
 
     def __str__(self) -> str:
         return spell(self.message, str)
+
+    @property
+    def where(self) -> Source | None:
+        """The code the error is about, its offending part as the span."""
+        if self.source is None or self.span is None:
+            return None
+        return Source(self.source, *self.span)
 
     def spelled(self, spelling: Callable[[str], str]) -> tuple[str, str | None]:
         """The message and the hint, each parameter spelled as the caller names it."""

@@ -172,8 +172,9 @@ def error_lines(error: CliError, label: str = "error", width: int = 80) -> list[
     style = "bold red" if label == "error" else "bold yellow"
     message, hint = error.spelled(option_name)
     lines = [Text.assemble((f"{label}: ", style), message)]
-    if error.source is not None and error.span is not None:
-        shown, carets = underline(error.source, error.span, max(width - 4, 20))
+    where = error.where
+    if where is not None and where.span is not None:
+        shown, carets = underline(where.code, where.span, max(width - 4, 20))
         lines += [Text("  " + shown), Text("  " + carets, style=style)]
     if hint:
         lines.append(Text.assemble(("hint: ", "bold"), hint))

@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any
 from autograd_cli.defaults import DEFAULT_MAX_ELEMENTS, OP_WORK, TOTAL_ELEMENTS_FACTOR
 from autograd_cli.errors import (
     CliWarning,
-    Span,
     UsageError,
     allocation_error,
     explain_inference_saved,
@@ -40,7 +39,7 @@ from autograd_cli.expr.parser import (
     Unary,
 )
 from autograd_cli.expr.whitelist import DtypeRule, Function, Size
-from autograd_cli.records.source import Source
+from autograd_cli.records.source import Source, Span
 from autograd_cli.records.tensors import format_shape
 
 if TYPE_CHECKING:
@@ -324,7 +323,10 @@ class Evaluator:
         return value
 
     def source(self, node: Node) -> Source:
-        return Source(self.code, *node.span)
+        focus = node.op_span[0] if isinstance(node, Binary) else None
+        if isinstance(node, Call):
+            focus = node.name_span[0]
+        return Source(self.code, *node.span, focus=focus)
 
     def construct(
         self,

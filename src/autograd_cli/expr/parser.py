@@ -14,8 +14,9 @@ import warnings
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
-from autograd_cli.errors import Span, UsageError, did_you_mean, param
+from autograd_cli.errors import UsageError, did_you_mean, param
 from autograd_cli.expr.whitelist import ATTRIBUTES, BINARY, FUNCTIONS, METHODS, UNARY, Function
+from autograd_cli.records.source import Span
 
 MAX_LENGTH = 10_000  # characters of one expression
 MAX_DEPTH = 100  # levels of the syntax tree: 1+1+...+1 counts one per +

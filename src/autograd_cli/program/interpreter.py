@@ -30,7 +30,7 @@ from autograd_cli.errors import (
 from autograd_cli.expr import bounds
 from autograd_cli.program import models
 from autograd_cli.program import whitelist as wl
-from autograd_cli.program.source import Checked, Program, node_span
+from autograd_cli.program.source import Checked, Program, node_focus, node_span
 from autograd_cli.records.source import Source
 from autograd_cli.records.timeline import FoldedSteps, GradChange, StepEvent, Timeline
 
@@ -879,7 +879,10 @@ class Interpreter:
             line = self.line_of(node)
             span = node_span(node) if node is not None else None
             code = self.program.line(line)
-            found = Source(code, line=line) if span is None else Source(code, *span, line=line)
+            if span is None or node is None:
+                found = Source(code, line=line)
+            else:
+                found = Source(code, *span, line=line, focus=node_focus(node))
             self.sources[key] = found
             self.keep.append(node)  # ids stay unique while the node is alive
         return found

@@ -171,7 +171,7 @@ def failure_of(program: Program, error: ProgramFailed) -> ProgramFailure:
     """The failure as the timeline keeps it: line, message, hint, columns."""
     line_text, _, message = error.message.partition(": ")
     line = int(line_text.removeprefix("line ")) if line_text.startswith("line ") else 0
-    start, end = error.span if error.span is not None else (None, None)
+    start, end = error.span or (None, None)
     return ProgramFailure(line, program.line(line), message, error.hint, start, end)
 
 

@@ -126,6 +126,21 @@ def node_span(node: ast.AST) -> tuple[int, int] | None:
     return (start, end if end is not None else start + 1)
 
 
+def node_focus(node: ast.AST) -> int | None:
+    """The column of a node's own operator, on its first line: the gap after the left
+    operand of `a * b` (and of a comparison), the name of a call (`F.relu` -> `relu`)."""
+    if isinstance(node, ast.BinOp | ast.Compare):
+        left = node.left
+        if left.end_lineno == node.lineno and left.end_col_offset is not None:
+            return left.end_col_offset
+    elif isinstance(node, ast.Call):
+        func = node.func
+        if func.end_lineno == node.lineno and func.end_col_offset is not None:
+            name = func.attr if isinstance(func, ast.Attribute) else ""
+            return func.end_col_offset - len(name)
+    return None
+
+
 def _check_brackets(program: Program) -> None:
     depth = 0
     for number, line in enumerate(program.lines, 1):

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+#: Columns `[start, end)` of a part of a line of code: what a node came from, what an error
+#: is about.
+Span = tuple[int, int]
+
 
 @dataclass(frozen=True)
 class Source:
@@ -13,6 +17,13 @@ class Source:
     start: int | None = None
     end: int | None = None
     line: int | None = None  # 1-based line of a program the code stands on, when from one
+    #: The column in `code` of the node's own operator (`*` of `a * b`, a call's name):
+    #: where a view cropped to the terminal keeps its eye when the span is long.
+    focus: int | None = None
+
+    @property
+    def span(self) -> Span | None:
+        return None if self.start is None or self.end is None else (self.start, self.end)
 
     @property
     def text(self) -> str:

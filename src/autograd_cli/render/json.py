@@ -95,7 +95,8 @@ class Rule:
 #: Every record whose JSON object differs from its fields; any other dataclass is written
 #: field by field, names unchanged. docs/json.md documents the result.
 RULES: dict[type, Rule] = {
-    Source: Rule(computed={"text": lambda s: s.text}),
+    # `focus` only steers where a view crops a long span; the document holds the whole span
+    Source: Rule(skip=frozenset({"focus"}), computed={"text": lambda s: s.text}),
     Summary: Rule(skip=frozenset({"values"})),  # written only when there are no values
     SavedRecord: Rule(names={"nbytes": "bytes"}),
     NodeRecord: Rule(computed={"saved_bytes": lambda n: n.saved_bytes}),

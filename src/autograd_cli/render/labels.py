@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import unicodedata
 
-from autograd_cli.errors import Span
 from autograd_cli.records.grads import GradRecord
 from autograd_cli.records.graph import NodeRecord, SavedRecord
+from autograd_cli.records.source import Span
 from autograd_cli.records.tensors import Values, format_shape
 
 
@@ -148,13 +148,20 @@ def underline(source: str, span: Span, width: int) -> tuple[str, str]:
     )
     start, end = span
     end = max(end, start + 1)
-    left = 0
-    if len(source) > width:
-        left = max(0, min(start - width // 3, len(source) - width + 1))
-    shown = source[left : left + width]
-    if left > 0:
-        shown = "…" + shown[1:]
-    if left + width < len(source):
-        shown = shown[:-1] + "…"
+    shown, left = crop(source, start, width)
     first, last = start - left, min(end - left, width)
     return shown, " " * first + "^" * max(last - first, 1)
+
+
+def crop(text: str, focus: int, width: int) -> tuple[str, int]:
+    """`text` in at most `width` characters, `focus` a third of the way in, `…` where it
+    was cut; and the index in `text` of the first character kept."""
+    left = 0
+    if len(text) > width:
+        left = max(0, min(focus - width // 3, len(text) - width + 1))
+    shown = text[left : left + width]
+    if left > 0:
+        shown = "…" + shown[1:]
+    if left + width < len(text):
+        shown = shown[:-1] + "…"
+    return shown, left

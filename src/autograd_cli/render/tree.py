@@ -8,7 +8,7 @@ edge of the terminal. Rich renders a tree with an explicit stack, so no depth re
 
 from __future__ import annotations
 
-from rich.console import Group, RenderableType
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.text import Text
 from rich.tree import Tree
 
@@ -18,7 +18,7 @@ from autograd_cli.records.graph import GraphRecord, NodeRecord, SavedRecord
 from autograd_cli.records.source import Source
 from autograd_cli.records.tensors import format_shape
 from autograd_cli.render.blocks import Indented, Underlined
-from autograd_cli.render.labels import grad_summary, saved_summary
+from autograd_cli.render.labels import crop, grad_summary, saved_summary
 from autograd_cli.render.limits import Cut, Limits, StepKind, ViewOptions, bounded_walk
 from autograd_cli.render.tables import op_table
 
@@ -61,11 +61,27 @@ def saved_text(saved: SavedRecord) -> Text:
     )
 
 
-def source_text(source: Source) -> Text:
-    """`from z = torch.matmul(x, w) + b`: the code that created a node (and, from a
-    program, the line it stands on)."""
-    where = () if source.line is None else ((f"  line {source.line}", "dim"),)
-    return Text.assemble(("from ", "dim"), (source.text, "blue"), *where)
+class SourceLine:
+    """`from z = torch.matmul(x, w) + b  line 4`: the code that created a node (and, from
+    a program, the line it stands on), on one line: a long span is cropped to the width
+    the tree leaves it, around the node's own operator (the whole span is in the JSON)."""
+
+    def __init__(self, source: Source, indent: str = "  ") -> None:
+        self.source = source
+        self.indent = indent
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        source = self.source
+        where = "" if source.line is None else f"  line {source.line}"
+        room = max(options.max_width - len(self.indent) - len("from ") - len(where), 12)
+        text = " ".join(source.text.splitlines())
+        focus = 0
+        if source.focus is not None and source.start is not None:
+            focus = source.focus - source.start
+        shown, _ = crop(text, focus, room)
+        yield Text.assemble(
+            self.indent, ("from ", "dim"), (shown, "blue"), (where, "dim"), no_wrap=True
+        )
 
 
 def made_by(node: NodeRecord) -> RenderableType:
@@ -76,7 +92,8 @@ def made_by(node: NodeRecord) -> RenderableType:
     return Group(heading, Indented(Underlined(node.source, "")))
 
 
-def node_label(node: NodeRecord) -> Text:
+def node_label(node: NodeRecord, note: Text | None = None) -> RenderableType:
+    """The node's heading (`note` after it), then its source, gradient and saved tensors."""
     label = Text.assemble((f"#{node.id} ", "dim"), (node.name, "bold cyan"))
     if node.leaf is not None:
         label.append(f"  {node.leaf}", style="bold green")
@@ -86,13 +103,15 @@ def node_label(node: NodeRecord) -> Text:
         label.append(f"  {format_shape(node.shape)} {node.dtype}", style="yellow")
     if node.module is not None:
         label.append(f"  in {node.module.label}", style="dim")
-    lines = [source_text(node.source)] if node.source is not None else []
-    lines += grad_texts(node)
-    lines += [saved_text(saved) for saved in node.saved or ()]
-    for line in lines:
-        label.append("\n  ")
-        label.append_text(line)
-    return label
+    if note is not None:
+        label.append_text(note)
+    parts: list[RenderableType] = [label]
+    if node.source is not None:
+        parts.append(SourceLine(node.source))
+    lines = grad_texts(node) + [saved_text(saved) for saved in node.saved or ()]
+    if lines:
+        parts.append(Text("\n").join(Text("  ").append_text(line) for line in lines))
+    return parts[0] if len(parts) == 1 else Group(*parts)
 
 
 def _reference(node: NodeRecord) -> Text:
@@ -129,9 +148,9 @@ def tree_sections(graph: GraphRecord, options: ViewOptions) -> tuple[list[Tree],
             assert step.node is not None
             node = graph.nodes[step.node]
             if step.level % options.fold == 0 and graph.children(node.id):
-                parent.add(node_label(node).append("  ↓ continued below", style="dim"))
+                parent.add(node_label(node, Text("  ↓ continued below", style="dim")))
                 heading = Text(f"  (level {step.level}, under #{step.src})", style="dim")
-                branches[node.id] = Tree(node_label(node).append_text(heading))
+                branches[node.id] = Tree(node_label(node, heading))
                 sections.append(branches[node.id])
             else:
                 branches[node.id] = parent.add(node_label(node))
