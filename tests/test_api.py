@@ -12,9 +12,10 @@ import pytest
 from rich.console import Console
 
 import autograd_cli
-from autograd_cli.build.lesson import build_lesson
-from autograd_cli.build.sources import SourceMap
+from autograd_cli.build.computation import Computation
 from autograd_cli.errors import UsageError
+from autograd_cli.program.run import run_program
+from autograd_cli.program.source import lesson_program
 from autograd_cli.records.graph import GraphRecord
 from conftest import Invoke, load_document
 
@@ -44,10 +45,14 @@ def test_import_is_cheap_and_loads_on_use() -> None:
     assert out.stdout.strip() == "3 digraph autograd {"
 
 
+def _lesson() -> Computation:
+    """The lesson as `graph` runs it without input: its cells before loss.backward()."""
+    return run_program(lesson_program("forward"), seed=0).computation("loss")
+
+
 def test_api_matches_the_cli(cli: Invoke) -> None:
-    sources = SourceMap()
-    net = build_lesson(0, sources)
-    graph = autograd_cli.trace(net.loss, names=net.named(), sources=sources)
+    lesson = _lesson()
+    graph = autograd_cli.trace(lesson.result, names=lesson.named, sources=lesson.sources)
     assert isinstance(graph, GraphRecord)
     assert autograd_cli.to_dot(graph) == cli("graph", "--format", "dot").stdout
     assert autograd_cli.to_mermaid(graph) == cli("graph", "--format", "mermaid").stdout
@@ -58,13 +63,12 @@ def test_api_matches_the_cli(cli: Invoke) -> None:
 
 
 def test_show_prints_the_tree(cli: Invoke) -> None:
-    sources = SourceMap()
-    net = build_lesson(0, sources)
+    lesson = _lesson()
     out = io.StringIO()
     graph = autograd_cli.show(
-        net.loss,
-        net.named(),
-        sources=sources,
+        lesson.result,
+        lesson.named,
+        sources=lesson.sources,
         console=Console(file=out, width=80, color_system=None),
     )
     assert out.getvalue() == cli("graph").stdout

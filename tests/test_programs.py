@@ -465,3 +465,37 @@ def test_the_iteration_bound_counts_every_loop_together() -> None:
     program = from_text("for i in range(6):\n    pass\nfor j in range(6):\n    pass\n", "<t>")
     with pytest.raises(UsageError, match="line 3: this loop would bring the program to 12"):
         run_program(program, seed=0, limits=Limits(max_iterations=10))
+
+
+def test_without_input_the_lesson_runs_as_its_program(cli: Invoke) -> None:
+    """graph, grad, why and backward run the lesson's network cells, with PyTorch's
+    semantics: z.grad is None in grad, as why says, and nothing is retained by the tool."""
+    grad = run_json(cli, "grad")
+    variables = {v["name"]: v for v in grad["variables"]}
+    assert variables["z"]["grad"] is None and not variables["z"]["is_leaf"]
+    assert not any(v["retained_by_tool"] for v in grad["variables"])
+    assert run_json(cli, "why", "z")["reason"] == "non_leaf"
+    graph = run_json(cli, "graph")
+    assert graph["nodes"][0]["source"]["line"] == 10  # loss = ... in lessons/lesson5.py
+    backward = run_json(cli, "backward")
+    assert backward["graph"]["nodes"][0]["name"] == "BinaryCrossEntropyWithLogitsBackward0"
+    # the same numbers as the seed's code under plain PyTorch, and as the built network
+    # that --vector re-runs (so the two are one network)
+    torch.manual_seed(0)
+    w = torch.randn(5, 3, requires_grad=True)
+    b = torch.randn(3, requires_grad=True)
+    z = torch.matmul(torch.ones(5), w) + b
+    torch.nn.functional.binary_cross_entropy_with_logits(z, torch.zeros(3)).backward()
+    assert w.grad is not None
+    assert variables["w"]["grad"] == w.grad.tolist()
+    rerun = run_json(cli, "grad", "--vector", "ones_like(result)")
+    assert {v["name"]: v["grad"] for v in rerun["variables"]}["w"] == w.grad.tolist()
+
+
+def test_step_without_a_file_steps_through_the_whole_lesson(cli: Invoke) -> None:
+    doc = run_json(cli, "step")
+    assert doc["statements"] == 30 and doc["failure"] is None
+    text = "\n".join(printed(doc))
+    assert text.index("[[4., 2., 2., 2., 2.],") < text.index("[[8., 4., 4., 4., 4.],")
+    result = cli("lesson", "--print-code")
+    assert result.stdout == LESSON.read_text("utf-8")

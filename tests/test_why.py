@@ -208,7 +208,8 @@ def test_lesson_every_variable(cli: Invoke) -> None:
     }
     assert doc["variables"][-1]["name"] == "loss"
     w = doc["variables"][2]
-    assert w["source"]["text"] == "w = torch.randn(5, 3, requires_grad=True)"
+    assert w["source"]["text"] == "torch.randn(5,3,requires_grad=True)"  # the seed's code
+    assert w["source"]["line"] == 7
     net_w = torch.tensor(w["grad"]["values"])
     assert net_w.shape == (5, 3)
 

@@ -64,18 +64,18 @@ def backward(
     options = ComputationOptions(
         expr, var, wrt, lesson, dtype, max_elements, seed, ProgramOptions(file, code, trust)
     )
-    if options.program.given:
+    if options.program.given and vector is not None:
+        raise UsageError(
+            "--vector works on --expr and the lesson; a program passes its own gradient",
+            "pass it to backward() in the program: out.backward(torch.ones_like(out))",
+        )
+    if options.runs_program and vector is None:
         from autograd_cli.program.run import watch_last_backward
 
-        if vector is not None:
-            raise UsageError(
-                "--vector works on --expr and the lesson; a program passes its own gradient",
-                "pass it to backward() in the program: out.backward(torch.ones_like(out))",
-            )
         run_again = partial(options.run_program, steps=False)  # the timeline is not shown
         _, record = watch_last_backward(run_again, root, detect_anomaly=detect_anomaly)
     else:
-        computation = options.build(root)
+        computation = options.build(root, rerun=True)
         v = options.evaluate(computation, vector)
         record = run_backward(computation, v, detect_anomaly=detect_anomaly)
     emit_result(

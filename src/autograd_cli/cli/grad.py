@@ -140,17 +140,14 @@ def grad(
     options = ComputationOptions(expr, var, wrt, lesson, dtype, max_elements, seed, program)
     if program.given:
         _refuse_for_programs(vector=vector, jacobian=jacobian, check=check, hessian=hessian)
-    computation = options.build()
-    v = None if program.given else options.evaluate(computation, vector)
+    computation = options.build(rerun=bool(vector or jacobian or check or hessian))
+    ran = computation.program is not None  # a program ran its own backward
+    v = None if ran else options.evaluate(computation, vector)
     # Every formula is read before backward runs: a bad one fails before any output.
     expected = []
     for text in expect or []:
         name, formula = parse_expectation(text, list(computation.tensors))
-        value = (
-            evaluate_in(computation, formula)
-            if program.given
-            else options.evaluate(computation, formula)
-        )
+        value = evaluate_in(computation, formula) if ran else options.evaluate(computation, formula)
         expected.append((name, formula, value))
     notes: list[CliWarning] = []
     result = inspect_grads(
@@ -160,7 +157,7 @@ def grad(
         jacobian=jacobian,
         check=check,
         hessian=hessian,
-        ran=program.given,
+        ran=ran,
         notes=notes,
     )
     if expected:

@@ -162,7 +162,7 @@ def graph(
         raise UsageError(f"--underline is for the tree and the table, not --format {fmt.value}")
     computation = ComputationOptions(
         expr, var, wrt, lesson, dtype, max_elements, seed, program
-    ).build(root)
+    ).build(root, lesson="forward")  # the lesson's graph as `loss.backward()` will run it
     modules = computation.program.modules if computation.program is not None else None
     if by_module:
         assert modules is not None

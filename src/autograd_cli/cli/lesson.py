@@ -29,9 +29,9 @@ def lesson(
     if print_code:
         if json:
             raise UsageError("--print-code prints Python, not JSON", "drop --json")
-        from importlib.resources import files
+        from autograd_cli.program.source import lesson_program
 
-        emit(files("autograd_cli").joinpath("lessons/lesson5.py").read_text("utf-8"), output)
+        emit(lesson_program("all").text, output)
         return
     from autograd_cli.inspection.lesson import run_lesson
     from autograd_cli.render.json import data

@@ -1,7 +1,8 @@
 """The options that pick a computation, shared by every command that inspects one.
 
-Without `--expr` a command works on the lesson network; with it, on the expression and its
-`--var` definitions. Commands declare these options by type and gather them in a
+Without input a command works on the lesson (its cells, run as the program they are); with
+`--file`/`--code`, on a program; with `--expr`, on the expression and its `--var`
+definitions. Commands declare these options by type and gather them in a
 `ComputationOptions`, so each option means the same thing everywhere.
 """
 
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
 
     from autograd_cli.build.computation import Computation
     from autograd_cli.program.run import ProgramRun
+    from autograd_cli.program.source import LessonPart
 
 PANEL = "Expression"
 PROGRAM_PANEL = "Program"
@@ -151,6 +153,8 @@ class ProgramOptions:
     code: str | None = None
     trust: bool = False
     device: Device = Device.cpu
+    #: No file or code: the lesson's own cells run, this much of them (`lesson_program`).
+    lesson: LessonPart | None = None
 
     @property
     def given(self) -> bool:
@@ -173,16 +177,20 @@ class ProgramOptions:
                 "never trusted",
                 "save the program to a file and give --file FILE --trust",
             )
-        if not self.given:
+        if not self.given and self.lesson is None:
             raise UsageError("--trust needs --file FILE")
         from autograd_cli.inspection.modules import ModuleRecorder
         from autograd_cli.program.device import check_device, default_device
         from autograd_cli.program.interpreter import Limits
         from autograd_cli.program.run import run_program
-        from autograd_cli.program.source import read_program
+        from autograd_cli.program.source import lesson_program, read_program
 
         check_device(self.device)
-        program = read_program(self.file, self.code)
+        program = (
+            read_program(self.file, self.code)
+            if self.given
+            else lesson_program(self.lesson or "all")
+        )
         limits = Limits() if max_elements is None else Limits(max_elements=max_elements)
         if self.device is Device.meta:  # nothing is allocated: element bounds do not apply
             limits = Limits(max_elements=sys.maxsize, max_total_elements=sys.maxsize)
@@ -220,33 +228,37 @@ class ComputationOptions:
     seed: int
     program: ProgramOptions = ProgramOptions()
 
-    def build(
-        self, root: str | None = None, default: Callable[[], Computation] | None = None
-    ) -> Computation:
-        """The expression with `--expr`; without it, what `default` builds (by default the
-        lesson network, with `root` as its result: loss unless `--root` was given).
+    @property
+    def runs_program(self) -> bool:
+        """A program runs: the one given, or the lesson's cells when no input is given."""
+        return self.program.given or self.program.trust or self.expr is None
 
+    def build(
+        self,
+        root: str | None = None,
+        default: Callable[[], Computation] | None = None,
+        *,
+        rerun: bool = False,
+        lesson: LessonPart = "backward",
+    ) -> Computation:
+        """The program, or the expression with `--expr`; without either, what `default`
+        builds, or the lesson: its cells up to `lesson` run as the program they are, with
+        `root` as the result (loss unless `--root` was given).
+
+        `rerun`: the command evaluates the computation again (a `--vector`, finite
+        differences, a Jacobian), which a program run cannot give yet: the lesson is then
+        its network built in Python (`build.lesson`), the same tensors for the same seed.
         Warnings found while building (inf or nan) go to stderr here, once. A program
         runs whole; a failed one is this command's failure (exit 1).
         """
         if self.program.given or self.program.trust:
-            run = self.run_program(steps=False)  # a computation: the timeline is not shown
-            if run.error is not None:
-                raise run.error
-            return run.computation(root)
+            return self._ran(root, lesson)
         if self.expr is None:
-            for given, option in (
-                (self.var, "--var"),
-                (self.wrt, "--wrt"),
-                (self.lesson, "--lesson"),
-                (self.max_elements is not None, "--max-elements"),
-            ):
-                if given:
-                    raise UsageError(f"{option} needs --expr", _EXPR_EXAMPLE)
-            if self.dtype is not DtypeName.float32:
-                raise UsageError("--dtype applies to --expr; the lesson network is float32")
+            self._refuse_expr_options()
             if default is not None:
                 return default()
+            if not rerun:
+                return self._ran(root or "loss", lesson)
             from autograd_cli.build.computation import lesson_computation
 
             return lesson_computation(self.seed, root or "loss")
@@ -270,10 +282,23 @@ class ComputationOptions:
             warn(warning)
         return computation
 
+    def _ran(self, root: str | None, lesson: LessonPart) -> Computation:
+        run = self.run_program(lesson=lesson, steps=False)  # the timeline is not shown
+        if run.error is not None:
+            raise run.error
+        return run.computation(root)
+
     def run_program(
-        self, watch: tuple[int, Callable[..., Any]] | None = None, steps: bool = True
+        self,
+        watch: tuple[int, Callable[..., Any]] | None = None,
+        steps: bool = True,
+        lesson: LessonPart = "backward",
     ) -> ProgramRun:
-        """The program, once the options that belong to `--expr` are known to be absent."""
+        """The program (the lesson's cells up to `lesson` when none is given), once the
+        options that belong to `--expr` are known to be absent."""
+        if not (self.program.given or self.program.trust):
+            self._refuse_expr_options()
+            return replace(self.program, lesson=lesson).run(self.seed, None, watch, steps)
         for given, option in (
             (self.expr is not None, "--expr"),
             (self.var, "--var"),
@@ -288,6 +313,19 @@ class ComputationOptions:
                     "dtype=torch.float64)",
                 )
         return self.program.run(self.seed, self.max_elements, watch, steps)
+
+    def _refuse_expr_options(self) -> None:
+        """No input is given: the options that shape `--expr` have nothing to shape."""
+        for given, option in (
+            (self.var, "--var"),
+            (self.wrt, "--wrt"),
+            (self.lesson, "--lesson"),
+            (self.max_elements is not None, "--max-elements"),
+        ):
+            if given:
+                raise UsageError(f"{option} needs --expr", _EXPR_EXAMPLE)
+        if self.dtype is not DtypeName.float32:
+            raise UsageError("--dtype applies to --expr; the lesson network is float32")
 
     @overload
     def evaluate(self, computation: Computation, text: str) -> torch.Tensor: ...

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated
 
 import typer
@@ -36,11 +37,13 @@ def step(
     if path is not None and file is not None:
         raise UsageError("give the program once: as FILE or as --file")
     program = ProgramOptions(path if path is not None else file, code, trust)
-    if not program.given:
-        raise UsageError(
-            "give a program: autograd-cli step FILE, --file FILE or --code CODE",
-            "autograd-cli lesson --print-code > lesson.py; autograd-cli step lesson.py",
-        )
+    if not program.given:  # the lesson, every cell, as every command runs it without input
+        if max_elements is not None:
+            raise UsageError(
+                "--max-elements bounds a program of yours, and none is given",
+                "autograd-cli step FILE --max-elements N",
+            )
+        program = replace(program, lesson="all")
     run = program.run(seed, max_elements)
     emit_result(
         "step", json, output, lambda: data(run.timeline), view_of("step:step_view", run.timeline)

@@ -69,7 +69,7 @@ def why(
     options = ComputationOptions(
         expr, var, wrt, lesson, dtype, max_elements, seed, ProgramOptions(file, code, trust)
     )
-    computation = options.build(root)
+    computation = options.build(root, rerun=vector is not None)
     v = options.evaluate(computation, vector)
     records = [  # an explanation may name a parameter (the vector): as its option here
         replace(record, explanation=spelled(record.explanation))

@@ -83,7 +83,7 @@ class ProgramRun:
 
         name, tensor = self.root(root)
         named = {n: t for n, t in self.tensors().items() if t is not tensor}
-        source = {n: self.sources_line(t) for n, t in named.items()}
+        source = {n: self.sources_line(t) for n, t in {**named, name: tensor}.items()}
         return Computation(
             tensor,
             name,

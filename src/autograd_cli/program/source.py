@@ -14,6 +14,7 @@ import textwrap
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from autograd_cli.errors import UsageError, param
 from autograd_cli.expr.parser import suggestion
@@ -46,6 +47,30 @@ def from_text(text: str, name: str, path: Path | None = None) -> Program:
     notebook) is removed, as the lines keep their numbers."""
     text = textwrap.dedent(text.replace("\r\n", "\n"))
     return Program(text, name, path, text.split("\n"))
+
+
+#: The seed lesson's code cells, shipped unmodified inside the package (`lessons/`).
+LESSON_FILE = "lesson5.py"
+#: The cell of the lesson that runs the network's backward and prints the gradients.
+BACKWARD_CELL = "loss.backward()"
+
+#: How much of the lesson a command runs: the cells before its backward cell (the graph
+#: `loss.backward()` will run, alive: `graph`), up to and with it (`grad`, `why`,
+#: `backward`), or every cell (`step`).
+LessonPart = Literal["forward", "backward", "all"]
+
+
+def lesson_program(part: LessonPart = "all") -> Program:
+    """The seed lesson as a program, the notebook's cells (separated by blank lines) up to
+    `part`; a prefix keeps every line's number."""
+    from importlib.resources import files
+
+    text = files("autograd_cli").joinpath("lessons", LESSON_FILE).read_text("utf-8")
+    if part != "all":
+        cells = text.split("\n\n")
+        end = next(i for i, cell in enumerate(cells) if BACKWARD_CELL in cell)
+        text = "\n\n".join(cells[: end + (part == "backward")]) + "\n"
+    return from_text(text, LESSON_FILE)
 
 
 def read_program(file: str | None, code: str | None) -> Program:

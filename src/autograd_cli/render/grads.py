@@ -168,8 +168,9 @@ def _hessian(records: list[HessianRecord], result: str) -> list[RenderableType]:
 
 def grad_view(report: GradReport) -> Group:
     result = report.result.name
+    # A program's line that binds two names (`x = ...; loss = ...`) is listed once.
     parts: list[RenderableType] = [
-        code_block(list(report.source.values())),
+        code_block(list(dict.fromkeys(report.source.values()))),
         Text(),
         _result(report),
         *_backward(report),
