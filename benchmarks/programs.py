@@ -7,7 +7,9 @@ Three programs, each timed in this process both ways, as the median of several r
 `grad` needs the run and the final `.grad` only, so it runs the program as the `grad`
 command does, keeping no timeline entries (`steps=False`); `step` runs it keeping them,
 then builds the timeline's document. The baseline is the same text compiled and run by
-Python after `torch.manual_seed(0)`.
+Python after `torch.manual_seed(0)`, compiled on every run as `python FILE` compiles its
+main script (Python caches no .pyc for it), as autograd-cli parses and checks it on every
+run.
 
 Run: python benchmarks/programs.py [--iterations N] [--repeat R]
 """
@@ -54,13 +56,13 @@ def median_s(run: Callable[[], object], repeat: int) -> float:
 
 
 def bare(text: str) -> Callable[[], object]:
-    """The program as Python runs it: this benchmark's own fixed texts, not user input."""
-    code = compile(text, "<bench>", "exec")
+    """The program as `python FILE` runs it: this benchmark's own fixed texts, not user
+    input."""
 
     def run() -> object:
         torch.manual_seed(0)
         namespace: dict[str, object] = {"print": lambda *a, **k: None}
-        exec(code, namespace)
+        exec(compile(text, "<bench>", "exec"), namespace)
         return namespace
 
     return run

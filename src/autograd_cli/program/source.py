@@ -291,6 +291,7 @@ def check_program(program: Program, tree: ast.Module, known: set[str] | None = N
     `known`: names bound before this text runs (a program's, for `--expect`)."""
     checked = Checked()
     assigned = _assigned_names(tree) | (known or set())
+    readable = assigned | set(wl.BUILTINS)
     attributes = wl.attribute_names()
     stack: list[tuple[ast.AST, int]] = [(statement, 1) for statement in reversed(tree.body)]
     while stack:
@@ -322,9 +323,25 @@ def check_program(program: Program, tree: ast.Module, known: set[str] | None = N
         elif not isinstance(node, _EXPRESSIONS):
             raise _refuse(program, node, f"`{kind}` is not interpreted", None)
         else:
-            _check_expression(program, node, checked, assigned, attributes)
-        stack.extend((child, depth + 1) for child in reversed(list(ast.iter_child_nodes(node))))
+            _check_expression(program, node, checked, assigned, readable, attributes)
+        stack.extend((child, depth + 1) for child in reversed(_children(node)))
     return checked
+
+
+#: Nodes that only tag their parent (`Load`, `+`, `<`, `and`): the parent's check covers them.
+_TAGS = (ast.expr_context, ast.operator, ast.unaryop, ast.cmpop, ast.boolop)
+
+
+def _children(node: ast.AST) -> list[ast.AST]:
+    """`ast.iter_child_nodes` without the tags, which make half of a program's nodes."""
+    found: list[ast.AST] = []
+    for name in node._fields:
+        value = getattr(node, name, None)
+        if isinstance(value, list):
+            found += [v for v in value if isinstance(v, ast.AST) and not isinstance(v, _TAGS)]
+        elif isinstance(value, ast.AST) and not isinstance(value, _TAGS):
+            found.append(value)
+    return found
 
 
 def _refuse(program: Program, node: ast.AST, message: str, hint: str | None) -> UsageError:
@@ -334,11 +351,14 @@ def _refuse(program: Program, node: ast.AST, message: str, hint: str | None) -> 
 def _assigned_names(tree: ast.Module) -> set[str]:
     """Every name the program binds anywhere (assignment, loop, import)."""
     names: set[str] = set()
-    for node in ast.walk(tree):
+    stack: list[ast.AST] = [tree]
+    while stack:
+        node = stack.pop()
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store | ast.Del):
             names.add(node.id)
         elif isinstance(node, ast.alias):
             names.add(node.asname or node.name.split(".")[0])
+        stack += _children(node)
     return names
 
 
@@ -382,8 +402,10 @@ def _check_expression(
     node: ast.AST,
     checked: Checked,
     assigned: set[str],
-    attributes: set[str],
+    readable: set[str],
+    attributes: frozenset[str],
 ) -> None:
+    """`assigned`: the names the program binds; `readable`: those and the builtins."""
     if isinstance(node, ast.Name):
         if node.id.startswith("__"):
             raise _refuse(
@@ -392,13 +414,12 @@ def _check_expression(
                 f"the name '{node.id}' is not allowed",
                 "names starting with __ are never allowed",
             )
-        known = assigned | set(wl.BUILTINS)
-        if isinstance(node.ctx, ast.Load) and node.id not in known:
+        if isinstance(node.ctx, ast.Load) and node.id not in readable:
             raise _refuse(
                 program,
                 node,
                 f"unknown name '{node.id}'",
-                suggestion(node.id, known, "assign it first, or import torch"),
+                suggestion(node.id, readable, "assign it first, or import torch"),
             )
     elif isinstance(node, ast.Attribute):
         span = node_span(node)

@@ -13,6 +13,7 @@ table of its namespace with its size rule.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from enum import Enum
 
@@ -304,7 +305,8 @@ BUILTINS = [
 ]
 
 
-def members(path: str) -> list[str]:
+@functools.cache  # the checker asks for each attribute of a program: made once a path
+def members(path: str) -> frozenset[str]:
     """Every name a namespace path offers, for `did you mean` and the checker."""
     names = list(NAMESPACES.get(path, {}))
     names += SUBMODULES.get(path, ())
@@ -314,12 +316,13 @@ def members(path: str) -> list[str]:
         names += LAYERS
     elif path == "torch.optim":
         names += OPTIMIZERS
-    return sorted(names)
+    return frozenset(names)
 
 
-def attribute_names() -> set[str]:
+@functools.cache
+def attribute_names() -> frozenset[str]:
     """Every attribute name any value may have: what the checker lets through by name."""
-    return (
+    return frozenset(
         set(METHODS)
         | set(TENSOR_ATTRIBUTES)
         | set(NODE_ATTRIBUTES)
