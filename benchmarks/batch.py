@@ -19,6 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from medians import print_medians
+
 
 def _cli() -> list[str]:
     script = shutil.which("autograd-cli")
@@ -69,13 +71,7 @@ def main() -> None:
             for name, argvs in cases.items():
                 times[name].append(_time(argvs))
     base = statistics.median(times["one grad process"])
-    print(f"{'case':<28} {'median s':>9} {'min s':>8} {'max s':>8} {'/ one':>8}")
-    for name, samples in times.items():
-        median = statistics.median(samples)
-        print(
-            f"{name:<28} {median:9.3f} {min(samples):8.3f} {max(samples):8.3f}"
-            f" {median / base:7.2f}x"
-        )
+    print_medians(times, base, "case (base: one grad process)")
     batch_ratio = statistics.median(times[f"run: {args.jobs} jobs, 1 process"]) / base
     verdict = "met" if batch_ratio < 1.5 else "MISSED"
     print(f"goal: the batch under 1.5x one process: {batch_ratio:.2f}x, {verdict}")

@@ -22,6 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from medians import print_medians
+
 
 def _cli() -> list[str]:
     script = shutil.which("autograd-cli")
@@ -79,13 +81,7 @@ def main() -> None:
     same = outputs[serial_name] == outputs[parallel_name] and len(outputs[serial_name]) == 1
     base = statistics.median(times[serial_name])
     print(f"{args.count} grad --check jobs; {args.repeat} runs each, medians")
-    print(f"{'case':<20} {'median s':>9} {'min s':>8} {'max s':>8} {'speed-up':>9}")
-    for name, samples in times.items():
-        median = statistics.median(samples)
-        print(
-            f"{name:<20} {median:9.3f} {min(samples):8.3f} {max(samples):8.3f}"
-            f" {base / median:8.2f}x"
-        )
+    print_medians(times, base, "case", speedup=True)
     print(f"JSON Lines of the two runs byte-identical: {'yes' if same else 'NO'}")
     speedup = base / statistics.median(times[parallel_name])
     verdict = "met" if speedup >= 1.7 else "MISSED"

@@ -16,6 +16,8 @@ import subprocess
 import sys
 import time
 
+from medians import print_medians
+
 GOALS = {"autograd-cli --help": 0.2, "autograd-cli graph": 1.15}
 
 
@@ -46,16 +48,11 @@ def main() -> None:
         for name, argv in commands.items():
             times[name].append(_time(argv))
     floor = statistics.median(times["python -c 'import torch'"])
-    print(f"{'command':<28} {'median s':>9} {'min s':>7} {'max s':>7} {'/ floor':>8}  goal")
-    for name, samples in times.items():
-        median = statistics.median(samples)
-        goal = GOALS.get(name)
-        met = goal is not None and median / floor <= goal
-        verdict = "" if goal is None else f"<= {goal}x " + ("met" if met else "MISSED")
-        print(
-            f"{name:<28} {median:9.3f} {min(samples):7.3f} {max(samples):7.3f}"
-            f" {median / floor:7.2f}x  {verdict}"
-        )
+    print_medians(times, floor, "command")
+    for name, goal in GOALS.items():
+        ratio = statistics.median(times[name]) / floor
+        verdict = "met" if ratio <= goal else "MISSED"
+        print(f"goal: {name} at most {goal}x import torch: {ratio:.2f}x, {verdict}")
 
 
 if __name__ == "__main__":
