@@ -30,9 +30,10 @@ from autograd_cli.errors import (
 from autograd_cli.expr import bounds
 from autograd_cli.program import models
 from autograd_cli.program import whitelist as wl
+from autograd_cli.program.folding import LoopFold, Sink
 from autograd_cli.program.source import Checked, Program, node_focus, node_span
 from autograd_cli.records.source import Source
-from autograd_cli.records.timeline import FoldedSteps, GradChange, StepEvent, Timeline
+from autograd_cli.records.timeline import GradChange, StepEvent, Timeline
 
 if TYPE_CHECKING:
     from autograd_cli.program.recorder import Recorder
@@ -48,9 +49,6 @@ class Limits:
     max_iterations: int = 1_000_000  # loop iterations, all loops together
     max_printed: int = 1_000_000  # characters print() may write
 
-
-#: Loop iterations kept whole in the timeline: the first ones and the last.
-KEEP_FIRST = 2
 
 _BINARY: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
     ast.Add: operator.add,
@@ -138,7 +136,7 @@ class Interpreter:
         self.timeline = timeline
         self.limits = limits
         self.scope: dict[str, Any] = {}
-        self.sink: list[StepEvent | FoldedSteps] | None = timeline.entries
+        self.sink: Sink = timeline.entries
         self.loop: tuple[tuple[str, str], ...] = ()
         self.ops = 0
         self.elements = 0
@@ -149,6 +147,7 @@ class Interpreter:
         self.sources: dict[int, Source] = {}  # id(syntax node) -> its code, see `where`
         self.lines: dict[int, Source] = {}  # line number -> the whole line, see `begin`
         self.keep: list[ast.AST | None] = []
+        self.breaks: dict[int, bool] = {}  # id(a `for`) -> whether its body may `break` it
         self.handlers = self._handlers()
 
     # --- statements -------------------------------------------------------------------------
@@ -271,18 +270,21 @@ class Interpreter:
         self.iterations += count
         outer_sink, outer_loop = self.sink, self.loop
         names = _target_names(node.target)
-        folded = FoldedSteps(node.lineno, 0, 0)
+        fold = LoopFold(node.lineno, outer_sink)
+        breaks = self.breaks.get(id(node))
+        if breaks is None:
+            breaks = self.breaks[id(node)] = _breaks(node.body)
         try:
             for index, item in enumerate(items):
-                keep = index < KEEP_FIRST or index == count - 1
-                if keep and folded.iterations and outer_sink is not None:
-                    outer_sink.append(folded)
-                    folded = FoldedSteps(node.lineno, 0, 0)
-                self.sink = outer_sink if keep else None
-                before = self.timeline.statements
+                # Without a `break`, the last iteration is known: the ones before it fold
+                # without being recorded. With one, any iteration may be the last.
+                sink = fold.iteration(self.timeline.statements, breaks or index == count - 1)
+                if sink is not None and self.sink is None:
+                    self.grads.clear()  # what unrecorded iterations did to `.grad` is folded
+                self.sink = sink
                 self.assign(node.target, item)
-                if keep or _shows_nodes(item):  # a folded iteration's label is never shown,
-                    # but a node's label numbers it (and so every node after it)
+                if self.sink is not None or _shows_nodes(item):  # a folded iteration's label
+                    # is never shown, but a node's label numbers it (and every node after it)
                     self.loop = (*outer_loop, *((n, self.short(self.scope.get(n))) for n in names))
                 try:
                     self.block(node.body)
@@ -290,17 +292,9 @@ class Interpreter:
                     pass
                 except _Break:
                     break
-                finally:
-                    if not keep:
-                        folded = FoldedSteps(
-                            node.lineno,
-                            folded.iterations + 1,
-                            folded.statements + self.timeline.statements - before,
-                        )
         finally:
             self.sink, self.loop = outer_sink, outer_loop
-        if folded.iterations and outer_sink is not None:  # left by break while folded
-            outer_sink.append(folded)
+            fold.end(self.timeline.statements)
 
     def with_block(self, node: ast.With) -> None:
         """Grad modes, entered in order and left in reverse, each an entry of the timeline."""
@@ -1021,6 +1015,18 @@ def _target_names(target: ast.expr) -> list[str]:
 
 def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _breaks(body: list[ast.stmt]) -> bool:
+    """Whether a `break` in `body` leaves the loop it belongs to (not one nested in it)."""
+    stack: list[ast.AST] = list(body)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.Break):
+            return True
+        if not isinstance(node, ast.For | ast.While | ast.expr):
+            stack.extend(ast.iter_child_nodes(node))
+    return False
 
 
 def _shows_nodes(value: Any) -> bool:

@@ -2,12 +2,15 @@
 
 No whitelist and no bounds: it is the user's code on the user's machine. The same recorder
 watches torch; a line tracer (`sys.settrace`, only for frames of this file) tells it which
-line runs and closes each line's entry with the names it bound. `--seed` seeds torch
-first; `sys.exit(n)` ends the run with n.
+line runs and closes each line's entry with the names it bound. Long loops fold as the
+interpreter folds them (`folding.LoopFold`): the file's loops are found with `ast` before
+it runs, and a line event on a loop's header, in the frame running it, starts an
+iteration. `--seed` seeds torch first; `sys.exit(n)` ends the run with n.
 """
 
 from __future__ import annotations
 
+import ast
 import io
 import linecache
 import os
@@ -15,11 +18,13 @@ import sys
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, redirect_stdout
+from dataclasses import dataclass
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from autograd_cli.build.sources import SourceMap
 from autograd_cli.errors import ProgramFailed
+from autograd_cli.program.folding import LoopFold, Sink
 from autograd_cli.program.recorder import Recorder
 from autograd_cli.program.source import Program
 from autograd_cli.records.source import Source
@@ -29,6 +34,75 @@ if TYPE_CHECKING:
     import torch
 
     from autograd_cli.program.run import ProgramRun
+
+
+@dataclass(frozen=True, slots=True)
+class _Loop:
+    """A `for` or `while` of the file, by lines: `header` up to `body` (exclusive) is its
+    header, `body` to `last` its body (an `else:` clause is after the loop, not in it)."""
+
+    header: int
+    body: int
+    last: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Layout:
+    """What the tracer needs to know of the file's lines before it runs."""
+
+    loops: dict[int, _Loop]  # each line of a loop's header -> the loop
+    #: Lines that only steer (`if`, `for`, `while`, `break`, `continue`, `pass`, a
+    #: docstring): the interpreter shows no entry for them, and neither does the tracer
+    #: unless autograd did something there (a tensor as the loop variable, say).
+    quiet: frozenset[int]
+
+
+_STEERING = (ast.For, ast.AsyncFor, ast.While, ast.If, ast.Break, ast.Continue, ast.Pass)
+#: Frames that run inside a line of the file: their torch calls belong to that line's entry
+#: (traced, a comprehension would add an entry per element).
+_INLINE = frozenset({"<listcomp>", "<setcomp>", "<dictcomp>", "<genexpr>"})
+
+
+def layout(text: str) -> _Layout:
+    """The file's loops and quiet lines, read with `ast`. A loop whose body starts on its
+    header's line is not folded: no line event tells its iterations apart. Text that does
+    not parse (a notebook cell's magics) has no loops to fold."""
+    try:
+        tree = ast.parse(text)
+    except SyntaxError:
+        return _Layout({}, frozenset())
+    loops: dict[int, _Loop] = {}
+    quiet: set[int] = set()
+    busy: set[int] = set()
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.stmt):
+            continue
+        if isinstance(node, ast.For | ast.AsyncFor | ast.While) and node.body[0].lineno > (
+            node.lineno
+        ):
+            last = max(s.end_lineno or s.lineno for s in node.body)
+            loop = _Loop(node.lineno, node.body[0].lineno, last)
+            loops.update((line, loop) for line in range(loop.header, loop.body))
+        steering = isinstance(node, _STEERING) or (
+            isinstance(node, ast.Expr)
+            and isinstance(node.value, ast.Constant)
+            and isinstance(node.value.value, str)
+        )
+        (quiet if steering else busy).add(node.lineno)
+    return _Layout(loops, frozenset(quiet - busy))
+
+
+class _Running:
+    """A loop running in a frame: its share of the timeline, and whether its header just
+    ran (the next line of its body starts an iteration; a line after it ends the loop)."""
+
+    __slots__ = ("at_header", "fold", "frame", "loop")
+
+    def __init__(self, frame: FrameType, loop: _Loop, fold: LoopFold) -> None:
+        self.frame = frame
+        self.loop = loop
+        self.fold = fold
+        self.at_header = True
 
 
 class _Tracer:
@@ -47,13 +121,17 @@ class _Tracer:
         self.recorder = recorder
         self.timeline = timeline
         self.steps = steps  # False: follow the lines for the nodes' sources, keep no entries
+        self.layout = layout(program.text) if steps else _Layout({}, frozenset())
+        self.sink: Sink = timeline.entries  # where the next entry goes (a loop's buffer)
+        self.running: list[_Running] = []  # the loops running now, innermost last
         self.lines: dict[int, Source] = {}  # line number -> the line as a node's source
         self.frame: FrameType | None = None
         self.before: dict[str, int] = {}
         self.callers: list[tuple[FrameType | None, StepEvent | None, dict[str, int]]] = []
 
     def global_trace(self, frame: FrameType, event: str, arg: Any) -> Any:
-        if frame.f_code.co_filename != self.filename:
+        code = frame.f_code
+        if code.co_filename != self.filename or code.co_name in _INLINE:
             return None
         # A call from a line of the file (a helper, a custom Function's forward): that line's
         # entry resumes when the call returns, and gets what happens after it.
@@ -64,13 +142,46 @@ class _Tracer:
         if event in ("line", "return"):
             self.close()
         if event == "line":
+            self.follow_loops(frame, frame.f_lineno)
             self.open(frame)
-        elif event == "return" and self.callers:
-            self.frame, step, self.before = self.callers.pop()
-            self.recorder.step = step
-            if self.frame is not None:
-                self.recorder.where = self.line_source(self.frame.f_lineno)
+        elif event == "return":
+            self.leave_loops(frame)  # returned, raised or yielded: its loops are left
+            if self.callers:
+                self.frame, step, self.before = self.callers.pop()
+                self.recorder.step = step
+                if self.frame is not None:
+                    self.recorder.where = self.line_source(self.frame.f_lineno)
         return self.local_trace
+
+    def follow_loops(self, frame: FrameType, line: int) -> None:
+        """Before `line` runs in `frame`: leave the loops it is outside of, enter a loop at
+        its header, or start an iteration if the header just ran."""
+        running = self.running
+        while running and running[-1].frame is frame:
+            if running[-1].loop.header <= line <= running[-1].loop.last:
+                break
+            self.leave(running.pop())
+        top = running[-1] if running and running[-1].frame is frame else None
+        loop = self.layout.loops.get(line)
+        if top is not None and top.loop is loop:
+            top.at_header = True  # the iteration ended (or `continue`d)
+            return
+        if top is not None and top.at_header:  # the first line of the body (a nested loop's
+            top.at_header = False  # header, maybe) starts an iteration
+            self.sink = top.fold.iteration(self.timeline.statements)
+        if loop is not None:
+            running.append(_Running(frame, loop, LoopFold(loop.header, self.sink)))
+
+    def leave_loops(self, frame: FrameType | None = None) -> None:
+        """Leave every loop running in `frame` (None: all of them, the run is over)."""
+        running = self.running
+        while running and (frame is None or running[-1].frame is frame):
+            self.leave(running.pop())
+
+    def leave(self, running: _Running) -> None:
+        """The loop ended: its folded line and its last iteration go where it began."""
+        running.fold.end(self.timeline.statements)
+        self.sink = running.fold.outer
 
     def line_source(self, line: int) -> Source:
         """A line of the file as a node's source: one per line, however often it runs."""
@@ -84,13 +195,30 @@ class _Tracer:
         line = frame.f_lineno
         self.recorder.where = self.line_source(line)
         self.frame = frame
-        if not self.steps:
+        if not self.steps or self.sink is None:
             self.recorder.mode_changes.clear()  # read by no entry
             return
         event = StepEvent(self.timeline.statements, line, self.program.line(line).strip())
-        self.timeline.entries.append(event)
+        self.sink.append(event)
         self.recorder.step = event
-        self.before = {n: id(v) for n, v in frame.f_locals.items()}
+        self.before = self.named(frame)
+
+    def named(self, frame: FrameType) -> dict[str, int]:
+        """The frame's names (name -> id of its value) before a line runs; each named
+        leaf's `.grad` is that name's, so `w.grad.zero_()` is seen as w's (as the
+        interpreter sees it)."""
+        import torch
+
+        owners = self.recorder.grad_owners
+        owners.clear()
+        before = {}
+        for name, value in frame.f_locals.items():
+            before[name] = id(value)
+            if isinstance(value, torch.Tensor) and (value.is_leaf or value.retains_grad):
+                grad = value.grad
+                if grad is not None:
+                    owners[id(grad)] = (name, value)
+        return before
 
     def close(self) -> None:
         import torch
@@ -105,6 +233,21 @@ class _Tracer:
         self.recorder.mode_changes.clear()
         self.recorder.step = None
         self.frame = None
+        sink = self.sink
+        if (
+            event.line in self.layout.quiet
+            and event.index == self.timeline.statements  # nothing ran in between
+            and sink
+            and sink[-1] is event
+            and not _shows(event)
+        ):
+            sink.pop()
+            self.timeline.statements -= 1
+
+    def finish(self) -> None:
+        """The run is over (or the `record` block): close the last entry, leave every loop."""
+        self.close()
+        self.leave_loops()
 
     def name_of(self, tensor: torch.Tensor) -> str | None:
         frame = self.frame
@@ -118,6 +261,19 @@ class _Tracer:
                 else None
             )
         return None
+
+
+def _shows(event: StepEvent) -> bool:
+    """Whether the entry has anything to show besides its line."""
+    return bool(
+        event.bound
+        or event.nodes
+        or event.backward
+        or event.grads
+        or event.modes
+        or event.versions
+        or event.printed
+    )
 
 
 class _Printed(io.TextIOBase):
@@ -179,7 +335,7 @@ def run_trusted(
                 exec(code, namespace)  # the user's own file, run because they said --trust
             finally:
                 sys.settrace(None)
-                tracer.close()
+                tracer.finish()
     except SystemExit as stop:
         status = stop.code
         run.exit_code = status if isinstance(status, int) else (0 if status is None else 1)
@@ -250,7 +406,7 @@ def record(seed: int | None = None) -> Iterator[ProgramRun]:
         finally:
             caller.f_trace = None
             sys.settrace(previous)
-            tracer.close()
+            tracer.finish()
             last = timeline.entries[-1] if timeline.entries else None
             if isinstance(last, StepEvent) and last.line == entry:
                 timeline.entries.pop()

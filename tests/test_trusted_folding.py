@@ -1,0 +1,239 @@
+"""Long loops fold in trusted files as in interpreted programs: the first iterations, one
+folded line, the last, so the timeline does not grow with the number of iterations."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+
+from autograd_cli.program.run import run_program
+from autograd_cli.program.source import read_program
+from autograd_cli.records.timeline import FoldedSteps, StepEvent
+from conftest import Invoke, load_document, run_json
+
+HEAD = "import torch\nw = torch.ones(2, requires_grad=True)\n"
+
+
+def plain(n: int) -> str:
+    return HEAD + f"for i in range({n}):\n    y = (w * i).sum()\n    y.backward()\nprint(w.grad)\n"
+
+
+TRAINING = textwrap.dedent(
+    """\
+    import torch
+    torch.manual_seed(0)
+    w = torch.randn(3, requires_grad=True)
+    x = torch.randn(3)
+    for epoch in range(40):
+        loss = (w * x).sum() ** 2
+        loss.backward()
+        with torch.no_grad():
+            w -= 0.01 * w.grad
+        w.grad.zero_()
+    """
+)
+
+#: Programs both ways of running accept: (name, code).
+LOOPS = [
+    *((f"range({n})", plain(n)) for n in (1, 2, 3, 100)),
+    (
+        "nested",
+        HEAD + "for i in range(5):\n"
+        "    for j in range(4):\n"
+        "        y = (w * j).sum()\n"
+        "        y.backward()\n"
+        "    w.grad.zero_()\n"
+        "print(w.grad)\n",
+    ),
+    (
+        "break",
+        HEAD + "for i in range(10):\n"
+        "    y = (w * i).sum()\n"
+        "    if i == 6:\n"
+        "        break\n"
+        "    y.backward()\n"
+        "print(w.grad)\n",
+    ),
+    (
+        "continue",
+        HEAD + "for i in range(10):\n"
+        "    y = (w * i).sum()\n"
+        "    if i % 2 == 0:\n"
+        "        continue\n"
+        "    y.backward()\n"
+        "print(w.grad)\n",
+    ),
+    (
+        "inner break",
+        HEAD + "for i in range(6):\n"
+        "    for j in range(10):\n"
+        "        if j == 5:\n"
+        "            break\n"
+        "        y = (w * j).sum()\n"
+        "    y.backward()\n"
+        "print(w.grad)\n",
+    ),
+    ("training", TRAINING),
+]
+
+
+def shape(doc: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """What folding decides: each entry's kind, line, number and folded counts."""
+    return [
+        (e["event"], e["line"], e.get("index"), e.get("iterations"), e.get("statements"))
+        for e in doc["events"]
+    ]
+
+
+@pytest.mark.parametrize("code", [code for _, code in LOOPS], ids=[name for name, _ in LOOPS])
+def test_trusted_loops_fold_as_interpreted_ones(cli: Invoke, tmp_path: Path, code: str) -> None:
+    path = tmp_path / "prog.py"
+    path.write_text(code)
+    interpreted = run_json(cli, "step", "-f", str(path))
+    trusted = run_json(cli, "step", "--trust", str(path))
+    assert shape(trusted) == shape(interpreted)
+    assert trusted["statements"] == interpreted["statements"]
+    assert [e["printed"] for e in trusted["events"] if e["event"] == "statement"] == [
+        e["printed"] for e in interpreted["events"] if e["event"] == "statement"
+    ]
+
+
+def test_a_hundred_iterations_keep_the_first_two_and_the_last(cli: Invoke, tmp_path: Path) -> None:
+    path = tmp_path / "prog.py"
+    path.write_text(plain(100))
+    events = run_json(cli, "step", "--trust", str(path))["events"]
+    assert [e["line"] for e in events] == [1, 2, 4, 5, 4, 5, 3, 4, 5, 6]
+    assert events[6] == {"event": "folded", "line": 3, "iterations": 97, "statements": 194}
+    # the last iteration is the 100th: its backward adds 99 to 0 + 1 + ... + 98
+    after = sum(range(99))
+    assert events[8]["backward"][0]["grads"][0]["before"] == [after, after]
+    assert events[8]["index"] == 2 + 2 * 99 + 2
+
+
+def trusted_timeline(tmp_path: Path, code: str) -> list[StepEvent | FoldedSteps]:
+    path = tmp_path / "prog.py"
+    path.write_text(code)
+    run = run_program(read_program(str(path), None), seed=0, trusted=True)
+    assert run.error is None
+    return run.timeline.entries
+
+
+def test_a_trusted_loop_of_ten_thousand_iterations_stays_bounded(tmp_path: Path) -> None:
+    loop = HEAD + "for i in range({n}):\n    y = w * i\n    z = y.sum()\n"
+    few = trusted_timeline(tmp_path, loop.format(n=100))
+    many = trusted_timeline(tmp_path, loop.format(n=10_000))
+    assert len(many) == len(few) == 2 + 2 * 2 + 1 + 2
+    assert many[6] == FoldedSteps(3, 9_997, 2 * 9_997)
+
+
+def test_while_loops_fold_and_keep_the_iteration_that_broke(tmp_path: Path) -> None:
+    code = HEAD + textwrap.dedent(
+        """\
+        n = 0
+        while n < 50:
+            n += 1
+            y = w * n
+        while True:
+            n -= 1
+            if n == 10:
+                break
+        """
+    )
+    entries = trusted_timeline(tmp_path, code)
+    folded = [e for e in entries if isinstance(e, FoldedSteps)]
+    assert folded == [FoldedSteps(4, 47, 94), FoldedSteps(7, 37, 37)]
+    last = entries[-1]
+    assert isinstance(last, StepEvent) and (last.line, last.code) == (8, "n -= 1")
+    assert not any(isinstance(e, StepEvent) and e.code == "break" for e in entries)
+
+
+def test_a_function_called_in_the_loop_is_part_of_each_iteration(tmp_path: Path) -> None:
+    code = textwrap.dedent(
+        """\
+        import torch
+
+
+        def step(w, k):
+            loss = (w * k).sum()
+            loss.backward()
+
+
+        w = torch.ones(2, requires_grad=True)
+        for i in range(20):
+            step(w, i)
+        """
+    )
+    entries = trusted_timeline(tmp_path, code)
+    lines = [e.line for e in entries]
+    assert lines == [1, 4, 9, 11, 5, 6, 11, 5, 6, 10, 11, 5, 6]
+    assert entries[9] == FoldedSteps(10, 17, 17 * 3)
+    last = entries[-1]
+    assert isinstance(last, StepEvent) and last.backward[0].grads[0].after == [190.0, 190.0]
+
+
+def test_a_comprehension_is_one_entry_not_one_per_element(tmp_path: Path) -> None:
+    code = HEAD + "ys = [w * k for k in range(50)]\ntotal = sum(y.sum() for y in ys)\n"
+    entries = trusted_timeline(tmp_path, code)
+    assert [e.line for e in entries] == [1, 2, 3, 4]
+    made = entries[2]
+    assert isinstance(made, StepEvent) and len(made.nodes) == 50 + 1  # 50 MulBackward0, w's
+
+
+def test_a_loop_that_fails_keeps_the_failing_iteration(cli: Invoke, tmp_path: Path) -> None:
+    path = tmp_path / "prog.py"
+    path.write_text(HEAD + "for i in range(30):\n    y = w * i\n    assert i < 20, 'too far'\n")
+    result = cli("step", "--trust", str(path), "--json")
+    assert result.exit_code == 1
+    doc = load_document(result.stdout)
+    folded = [e for e in doc["events"] if e["event"] == "folded"]
+    assert folded == [{"event": "folded", "line": 3, "iterations": 18, "statements": 36}]
+    last = doc["events"][-1]
+    assert (last["line"], last["index"]) == (5, 2 + 2 * 20 + 2)
+    assert doc["failure"]["line"] == 5
+
+
+def test_the_ledger_of_a_trusted_training_loop_folds(cli: Invoke, tmp_path: Path) -> None:
+    path = tmp_path / "train.py"
+    path.write_text(TRAINING)
+    trusted = run_json(cli, "accumulate", "-f", str(path), "--trust")
+    interpreted = run_json(cli, "accumulate", "-f", str(path))
+
+    def rows(doc: dict[str, Any]) -> list[tuple[Any, ...]]:
+        return [(r["call"], r["line"], r["note"], r["change"]["how"]) for r in doc["rows"]]
+
+    assert trusted["calls"] == interpreted["calls"] == 40
+    assert rows(trusted) == rows(interpreted)
+    assert [r[0] for r in rows(trusted) if r[0] is not None] == [1, 2, 3]  # 37 calls folded
+
+
+def test_the_record_api_folds_loops_too() -> None:
+    import autograd_cli
+
+    with autograd_cli.record(seed=0) as run:
+        a = torch.ones(2, requires_grad=True)
+        for k in range(30):
+            b = (a * k).sum()
+            b.backward()
+    entries = run.timeline.entries
+    assert len(entries) == 1 + 2 * 2 + 1 + 2
+    (folded,) = [e for e in entries if isinstance(e, FoldedSteps)]
+    assert (folded.iterations, folded.statements) == (27, 54)
+    assert run.program.line(folded.line).strip() == "for k in range(30):"
+
+
+def test_golden_trusted_step_of_a_folded_loop(
+    cli: Invoke,
+    golden: Callable[[str, str], None],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.chdir(tmp_path)  # the view names the file as given
+    Path("train.py").write_text(TRAINING)
+    done = cli("step", "--trust", "train.py")
+    assert done.exit_code == 0, done.stderr
+    golden("step_trusted_loop.txt", done.stdout)
