@@ -13,9 +13,11 @@ def loss_of(w):
 
 w = torch.tensor(0.0, requires_grad=True)
 opt = torch.optim.SGD([w], lr=0.02)
-for _ in range(100):
+for step in range(100):
     opt.zero_grad()
     loss = loss_of(w)
     loss.backward()
     opt.step()
+    if step % 50 == 0:
+        print(f"step {step}: loss {loss.item():.4f}")
 print(f"w = {w.item():.4f}")

@@ -83,9 +83,17 @@ LOOPS = [
 
 
 def shape(doc: dict[str, Any]) -> list[tuple[Any, ...]]:
-    """What folding decides: each entry's kind, line, number and folded counts."""
+    """What folding decides: each entry's kind, line, number, loop variables and folded
+    counts."""
     return [
-        (e["event"], e["line"], e.get("index"), e.get("iterations"), e.get("statements"))
+        (
+            e["event"],
+            e["line"],
+            e.get("index"),
+            e.get("loop"),
+            e.get("iterations"),
+            e.get("statements"),
+        )
         for e in doc["events"]
     ]
 

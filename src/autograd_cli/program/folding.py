@@ -15,6 +15,9 @@ from autograd_cli.records.timeline import FoldedSteps, StepEvent
 #: Loop iterations kept whole in the timeline: the first ones and the last.
 KEEP_FIRST = 2
 
+#: A loop variable's value in the timeline (`[i=3]`): at most this many characters.
+LOOP_VALUE_WIDTH = 40
+
 #: Where a timeline entry goes: the timeline's list, a buffer, or nowhere (None: not kept).
 Sink = list[StepEvent | FoldedSteps] | None
 
@@ -73,3 +76,8 @@ class LoopFold:
             self.folded.statements + statements - self.statements,
         )
         self.pending, self.buffer = False, None
+
+
+def loop_value(text: str) -> str:
+    """A loop variable's value, as the program would print it, in a few characters."""
+    return text if len(text) <= LOOP_VALUE_WIDTH else text[: LOOP_VALUE_WIDTH - 3] + "..."

@@ -30,7 +30,7 @@ from autograd_cli.errors import (
 from autograd_cli.expr import bounds
 from autograd_cli.program import models
 from autograd_cli.program import whitelist as wl
-from autograd_cli.program.folding import LoopFold, Sink
+from autograd_cli.program.folding import LoopFold, Sink, loop_value
 from autograd_cli.program.source import Checked, Program, node_focus, node_span
 from autograd_cli.records.source import Source
 from autograd_cli.records.timeline import GradChange, StepEvent, Timeline
@@ -918,8 +918,7 @@ class Interpreter:
 
     def short(self, value: Any) -> str:
         """A loop variable's value in a few characters, for the timeline."""
-        text = self.repr(value)
-        return text if len(text) <= 40 else text[:37] + "..."
+        return loop_value(self.repr(value))
 
     def describe(self, value: Any) -> str:
         import torch

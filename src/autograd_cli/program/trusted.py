@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from autograd_cli.build.sources import SourceMap
 from autograd_cli.errors import ProgramFailed
-from autograd_cli.program.folding import LoopFold, Sink
+from autograd_cli.program.folding import LoopFold, Sink, loop_value
 from autograd_cli.program.recorder import Recorder
 from autograd_cli.program.source import Program
 from autograd_cli.records.source import Source
@@ -44,6 +44,7 @@ class _Loop:
     header: int
     body: int
     last: int
+    names: tuple[str, ...]  # a `for`'s loop variables, shown with each iteration's entries
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +82,11 @@ def layout(text: str) -> _Layout:
             node.lineno
         ):
             last = max(s.end_lineno or s.lineno for s in node.body)
-            loop = _Loop(node.lineno, node.body[0].lineno, last)
+            target = node.target if isinstance(node, ast.For | ast.AsyncFor) else None
+            names = (
+                tuple(n.id for n in ast.walk(target) if isinstance(n, ast.Name)) if target else ()
+            )
+            loop = _Loop(node.lineno, node.body[0].lineno, last, names)
             loops.update((line, loop) for line in range(loop.header, loop.body))
         steering = isinstance(node, _STEERING) or (
             isinstance(node, ast.Expr)
@@ -93,16 +98,21 @@ def layout(text: str) -> _Layout:
 
 
 class _Running:
-    """A loop running in a frame: its share of the timeline, and whether its header just
-    ran (the next line of its body starts an iteration; a line after it ends the loop)."""
+    """A loop running in a frame: its share of the timeline, whether its header just ran
+    (the next line of its body starts an iteration; a line after it ends the loop), and the
+    loop variables of this iteration and of the loops around it (`StepEvent.loop`)."""
 
-    __slots__ = ("at_header", "fold", "frame", "loop")
+    __slots__ = ("around", "at_header", "fold", "frame", "loop", "values")
 
-    def __init__(self, frame: FrameType, loop: _Loop, fold: LoopFold) -> None:
+    def __init__(
+        self, frame: FrameType, loop: _Loop, fold: LoopFold, values: tuple[tuple[str, str], ...]
+    ) -> None:
         self.frame = frame
         self.loop = loop
         self.fold = fold
         self.at_header = True
+        self.values = values
+        self.around = values
 
 
 class _Tracer:
@@ -169,8 +179,15 @@ class _Tracer:
         if top is not None and top.at_header:  # the first line of the body (a nested loop's
             top.at_header = False  # header, maybe) starts an iteration
             self.sink = top.fold.iteration(self.timeline.statements)
+            if top.loop.names:
+                scope = frame.f_locals
+                top.values = (
+                    *top.around,
+                    *((n, self.value_text(scope.get(n))) for n in top.loop.names),
+                )
         if loop is not None:
-            running.append(_Running(frame, loop, LoopFold(loop.header, self.sink)))
+            around = running[-1].values if running else ()
+            running.append(_Running(frame, loop, LoopFold(loop.header, self.sink), around))
 
     def leave_loops(self, frame: FrameType | None = None) -> None:
         """Leave every loop running in `frame` (None: all of them, the run is over)."""
@@ -182,6 +199,13 @@ class _Tracer:
         """The loop ended: its folded line and its last iteration go where it began."""
         running.fold.end(self.timeline.statements)
         self.sink = running.fold.outer
+
+    def value_text(self, value: Any) -> str:
+        """A loop variable's value as the interpreter shows it (`str`, a node numbered)."""
+        if hasattr(value, "next_functions") and hasattr(value, "register_prehook"):
+            return loop_value(self.recorder.node_text(value))
+        with self.recorder.pause():
+            return loop_value(str(value) if not isinstance(value, str) else repr(value))
 
     def line_source(self, line: int) -> Source:
         """A line of the file as a node's source: one per line, however often it runs."""
@@ -198,7 +222,8 @@ class _Tracer:
         if not self.steps or self.sink is None:
             self.recorder.mode_changes.clear()  # read by no entry
             return
-        event = StepEvent(self.timeline.statements, line, self.program.line(line).strip())
+        loop = self.running[-1].values if self.running else ()
+        event = StepEvent(self.timeline.statements, line, self.program.line(line).strip(), loop)
         self.sink.append(event)
         self.recorder.step = event
         self.before = self.named(frame)
