@@ -208,3 +208,28 @@ def test_xfail_is_read_from_the_file_and_is_no_option(
     path.write_text(f'[[job]]\ncommand = "grad"\nxfail = "{quoted}"\n', encoding="utf-8")
     (job,) = read_jobs(path)
     assert job.xfail == reason and "xfail" not in job.options
+
+
+TWICE = """import torch
+x = torch.ones(2, requires_grad=True)
+y = (x * x).sum()
+y.backward()
+y.backward()
+"""
+
+
+def test_a_failed_program_is_an_expected_failure_and_a_junit_message(
+    cli: Invoke, tmp_path: Path
+) -> None:
+    """`step` shows a failed program in its view, not on stderr: JUnit still names it."""
+    program = tmp_path / "twice.py"
+    program.write_text(TWICE, encoding="utf-8")
+    step = f'command = "step"\npath = "{program}"\n'
+    jobs = f'[[job]]\nname = "known"\nxfail = true\n{step}\n[[job]]\nname = "plain"\n{step}'
+    report = tmp_path / "report.xml"
+    result = cli("run", str(_write(tmp_path, jobs)), "--json", "--junit-xml", str(report))
+    assert result.exit_code == 1 and result.stderr == ""
+    assert [d["status"] for d in load_lines(result.stdout)] == ["xfailed", "failed"]
+    failure = _suite(report).find("testcase/failure")
+    assert failure is not None
+    assert (failure.get("message") or "").startswith("error: line 5: ")

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from autograd_cli.batch.jobfile import JobSpec
+from autograd_cli.batch.jobfile import JobSpec, shown
 from autograd_cli.errors import EXIT_USAGE, CliError, UsageError, param
 from autograd_cli.records.batch import JobResult
 from autograd_cli.records.reports import CheckRecord, ExpectRecord
@@ -191,7 +191,7 @@ def xfail(job: JobSpec) -> str | None:
     if isinstance(job.xfail, bool):
         return "" if job.xfail else None
     raise UsageError(
-        f"key 'xfail' is {job.xfail!r}: it takes true, false or the reason as a string",
+        f"key 'xfail' is {shown(job.xfail)}: it takes true, false or the reason as a string",
         'e.g. xfail = "the formula is wrong on purpose"',
     )
 

@@ -63,7 +63,7 @@ def read_jobs(path: Path) -> list[JobSpec]:
     tables = data.get("job")
     if tables is not None and not isinstance(tables, list):
         raise UsageError(
-            f"{path}: job is {_shown(tables)}, not a list of [[job]] tables",
+            f"{path}: job is {shown(tables)}, not a list of [[job]] tables",
             "write each job as a [[job]] table (two brackets)",
         )
     if not isinstance(tables, list) or not tables:
@@ -77,7 +77,7 @@ def read_jobs(path: Path) -> list[JobSpec]:
     for index, table in enumerate(tables, start=1):
         if not isinstance(table, dict):
             raise UsageError(
-                f"{path}: job {index} is {_shown(table)}, not a table",
+                f"{path}: job {index} is {shown(table)}, not a table",
                 'write each job as a [[job]] table, e.g. [[job]] command = "grad"',
             )
         command = table.get("command")
@@ -88,7 +88,7 @@ def read_jobs(path: Path) -> list[JobSpec]:
     return jobs
 
 
-def _shown(value: Any) -> str:
+def shown(value: Any) -> str:
     """A TOML value in an error message, cut short: `1`, `'text'`, `{'command': ...`."""
     text = repr(value)
     return text if len(text) <= 40 else text[:37] + "..."

@@ -256,9 +256,16 @@ def _collected_here(output: Path | None) -> Collected | None:
     return collected
 
 
-def said(error: CliError) -> None:
-    """`report(error)`, and keep it for the batch job the command runs as, if it is one."""
+def _report_kept(error: CliError) -> None:
+    """`report(error)`, and `keep` it."""
     report(error)
+    keep(error)
+
+
+def keep(error: CliError) -> None:
+    """Keep the error the command fails with for the batch job it runs as, if it is one:
+    said on stderr by `handled`, or shown by the command itself (a failed program, in
+    `step`'s view and document)."""
     collected = _collected.get()
     if collected is not None:
         collected.error = error
@@ -283,7 +290,7 @@ def _reported(command: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
     try:
         return command(*args, **kwargs)
     except CliError as error:
-        said(error)
+        _report_kept(error)
         raise typer.Exit(error.exit_code) from None
     except (typer.Exit, typer.Abort):
         raise
@@ -296,11 +303,11 @@ def _reported(command: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
     except Exception as error:
         memory = allocation_error(error)
         if memory is not None:  # torch ran out of memory outside an expression
-            said(memory)
+            _report_kept(memory)
             raise typer.Exit(memory.exit_code) from None
         if _state["debug"]:
             raise
-        said(
+        _report_kept(
             CliError(
                 f"internal error ({type(error).__name__}: {error})",
                 "please report it with the command line you ran; --debug shows the traceback",

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from autograd_cli.cli.app import Json, Output, Seed, app, emit_result, handled, view_of
+from autograd_cli.cli.app import Json, Output, Seed, app, emit_result, handled, keep, view_of
 from autograd_cli.cli.options import Code, File, MaxElements, ProgramOptions, Trust
 from autograd_cli.errors import UsageError
 
@@ -49,6 +49,7 @@ def step(
         "step", json, output, lambda: data(run.timeline), view_of("step:step_view", run.timeline)
     )
     if run.error is not None:
+        keep(run.error)  # shown in the view and the document, not on stderr
         raise typer.Exit(run.error.exit_code)
     if run.exit_code:
         raise typer.Exit(run.exit_code)
