@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -233,3 +234,17 @@ def test_a_failed_program_is_an_expected_failure_and_a_junit_message(
     failure = _suite(report).find("testcase/failure")
     assert failure is not None
     assert (failure.get("message") or "").startswith("error: line 5: ")
+
+
+def test_workers_give_the_serial_xfail_report(cli: Invoke, tmp_path: Path) -> None:
+    """Expected failures and a failure's numbers cross from the worker processes whole."""
+    batch = _write(tmp_path, f'{JOBS}\n[[job]]\nname = "off"\n{WRONG}')
+    runs = []
+    for workers in ("1", "2"):
+        report = tmp_path / f"report-{workers}.xml"
+        result = cli("run", str(batch), "--json", "--jobs", workers, "--junit-xml", str(report))
+        junit = re.sub(r'time="[0-9.]+"', 'time=""', report.read_text(encoding="utf-8"))
+        runs.append((result.exit_code, result.stdout, result.stderr, junit))
+    assert runs[0] == runs[1]
+    assert "x: max abs difference 6 at x[1, 0]" in runs[0][3]
+    assert '<skipped type="xfail"' in runs[0][3]
