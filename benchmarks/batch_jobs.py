@@ -1,14 +1,16 @@
 """`run --jobs N` against `run --jobs 1` on a batch where the jobs' own work dominates.
 
-The batch: N `grad --check` jobs of about 0.1 s each (a gradient check of a small
-expression). Timed in one run, interleaved so that drift on a noisy machine hits both alike:
-the serial run, the run on W workers, and the run of the first job alone (the part no
-worker can share: Python, `import torch` and the first job, which loads what the rest
-reuse). Checks that both runs print the same bytes. From the serial part S and the total T
-it gives the speed-up Amdahl's law expects on more cores: T / (S + (T - S) / cores).
+The batch: N `grad --check` jobs of about 0.1 s each on a quiet 2-core machine (a
+gradient check of `--inputs` elements, default 100: with 5 a job took 18 ms there, and the
+part no worker shares was most of the run). Timed in one run, interleaved so that drift
+on a noisy machine hits both alike: the serial run, the run on W workers, and the run of
+the first job alone (the part no worker can share: Python, `import torch` and the first
+job, which loads what the rest reuse). Checks that both runs print the same bytes. From
+the serial part S and the total T it gives the speed-up Amdahl's law expects on more
+cores: T / (S + (T - S) / cores).
 Goal (issue 15): 200 jobs on 2 workers at least 1.7x faster than serial.
 
-    python benchmarks/batch_jobs.py [--count 200] [--workers 2] [--repeat 3]
+    python benchmarks/batch_jobs.py [--count 200] [--inputs 100] [--workers 2] [--repeat 1]
 """
 
 from __future__ import annotations
@@ -30,15 +32,15 @@ def _cli() -> list[str]:
     return [script] if script else [sys.executable, "-m", "autograd_cli"]
 
 
-def batch_file(count: int, path: Path) -> Path:
-    """`count` different gradient checks, each of a few hundred torch calls."""
+def batch_file(count: int, inputs: int, path: Path) -> Path:
+    """`count` different gradient checks of `inputs` to `inputs + 5` elements each."""
     lines = []
     for index in range(count):
         lines += [
             "[[job]]",
             'command = "grad"',
             f'expr = "sum(sin(x) * x**{index % 3 + 2})"',
-            f'var = ["x=randn({index % 6 + 3})"]',
+            f'var = ["x=randn({inputs + index % 6})"]',
             f"seed = {index}",
             "check = true",
             "",
@@ -57,12 +59,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=200, help="jobs in the batch")
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--inputs", type=int, default=100, help="elements each job checks")
+    parser.add_argument("--repeat", type=int, default=1)
     args = parser.parse_args()
     cli = _cli()
     with tempfile.TemporaryDirectory() as folder:
-        batch = batch_file(args.count, Path(folder) / "jobs.toml")
-        first = batch_file(1, Path(folder) / "first.toml")
+        batch = batch_file(args.count, args.inputs, Path(folder) / "jobs.toml")
+        first = batch_file(1, args.inputs, Path(folder) / "first.toml")
         run = [*cli, "run", "--json", "--jobs"]
         cases = {
             "first job alone": [*run, "1", str(first)],
