@@ -388,12 +388,8 @@ class Recorder:
         leaves = [n.variable for n in nodes if hasattr(n, "variable")]
         before = [self.grad_numbers(leaf) for leaf in leaves]
         order: list[Any] = []
-        handles = [n.register_prehook(_appender(order, n)) for n in nodes]
-        try:
+        with self.engine_order(root.grad_fn, nodes, order, one_root=kind == "backward"):
             yield
-        finally:
-            for handle in handles:
-                handle.remove()
         accumulators = [n for n in nodes if hasattr(n, "variable")]
         ran = {id(node): step for step, node in enumerate(order)}
         changes = sorted(  # in the order backward filled them; leaves it never reached last
@@ -415,6 +411,40 @@ class Recorder:
                 create_graph=create,
             )
         )
+
+    @staticmethod
+    @contextmanager
+    def engine_order(
+        root: Any, nodes: list[Any], order: list[Any], one_root: bool
+    ) -> Iterator[None]:
+        """Fill `order` with the nodes backward runs, in the engine's order.
+
+        One backward from one root: the engine itself says its order, once, from a hook on
+        the root (`_current_graph_task_execution_order`, which needs the backward run
+        without device threads: on the CPU it runs on the calling thread either way), so
+        a long training loop pays one hook a backward instead of one a node. Several roots
+        (`torch.autograd.grad` of a list): a pre-hook on every node records each as it runs.
+        """
+        import torch
+
+        if one_root:
+
+            def whole(grad_outputs: Any) -> None:
+                order.extend(torch._C._current_graph_task_execution_order())  # type: ignore[attr-defined]
+
+            handle = root.register_prehook(whole)
+            try:
+                with torch.autograd.set_multithreading_enabled(False):
+                    yield
+            finally:
+                handle.remove()
+            return
+        handles = [n.register_prehook(_appender(order, n)) for n in nodes]
+        try:
+            yield
+        finally:
+            for handle in handles:
+                handle.remove()
 
 
 def _parameters_of(receiver: Any) -> list[torch.Tensor]:
