@@ -56,6 +56,8 @@ class _Layout:
     #: docstring): the interpreter shows no entry for them, and neither does the tracer
     #: unless autograd did something there (a tensor as the loop variable, say).
     quiet: frozenset[int]
+    #: No `def`, `class` or `lambda`: the module's frame is the file's only frame.
+    flat: bool = False
 
 
 _STEERING = (ast.For, ast.AsyncFor, ast.While, ast.If, ast.Break, ast.Continue, ast.Pass)
@@ -75,7 +77,10 @@ def layout(text: str) -> _Layout:
     loops: dict[int, _Loop] = {}
     quiet: set[int] = set()
     busy: set[int] = set()
+    flat = True
     for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Lambda):
+            flat = False
         if not isinstance(node, ast.stmt):
             continue
         if isinstance(node, ast.For | ast.AsyncFor | ast.While) and node.body[0].lineno > (
@@ -94,7 +99,7 @@ def layout(text: str) -> _Layout:
             and isinstance(node.value.value, str)
         )
         (quiet if steering else busy).add(node.lineno)
-    return _Layout(loops, frozenset(quiet - busy))
+    return _Layout(loops, frozenset(quiet - busy), flat)
 
 
 class _Running:
@@ -138,11 +143,19 @@ class _Tracer:
         self.frame: FrameType | None = None
         self.before: dict[str, int] = {}
         self.callers: list[tuple[FrameType | None, StepEvent | None, dict[str, int]]] = []
+        #: Set by `run_trusted`: a file run as a whole whose module frame is its only frame.
+        self.flat = False
 
     def global_trace(self, frame: FrameType, event: str, arg: Any) -> Any:
         code = frame.f_code
         if code.co_filename != self.filename or code.co_name in _INLINE:
             return None
+        if self.flat and code.co_name == "<module>":
+            # No other frame of the file will start, so the process's other calls (torch's,
+            # several hundred a loop iteration) need not reach a Python function: the C
+            # builtin `getattr(frame, "call", None)` answers None to each. The module's
+            # frame keeps this tracer for its lines.
+            sys.settrace(getattr)
         # A call from a line of the file (a helper, a custom Function's forward): that line's
         # entry resumes when the call returns, and gets what happens after it.
         self.callers.append((self.frame, self.recorder.step, self.before))
@@ -345,6 +358,7 @@ def run_trusted(
     tracer: _Tracer
     recorder = Recorder(sources, lambda t: tracer.name_of(t))
     tracer = _Tracer(program, filename, recorder, timeline, steps)
+    tracer.flat = tracer.layout.flat
     recorder.watch = watch
     recorder.scope = namespace
     run = ProgramRun(program, namespace, timeline, sources, recorder)
