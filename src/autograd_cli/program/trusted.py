@@ -130,7 +130,10 @@ class _Tracer:
         recorder: Recorder,
         timeline: Timeline,
         steps: bool = True,
+        whole_file: bool = False,
     ):
+        """`whole_file`: the file runs as a whole (`run_trusted`), so when it defines no
+        function its module's frame is its only frame (`record()` traces a caller's cell)."""
         self.program = program
         self.filename = filename
         self.recorder = recorder
@@ -143,8 +146,7 @@ class _Tracer:
         self.frame: FrameType | None = None
         self.before: dict[str, int] = {}
         self.callers: list[tuple[FrameType | None, StepEvent | None, dict[str, int]]] = []
-        #: Set by `run_trusted`: a file run as a whole whose module frame is its only frame.
-        self.flat = False
+        self.flat = whole_file and self.layout.flat
 
     def global_trace(self, frame: FrameType, event: str, arg: Any) -> Any:
         code = frame.f_code
@@ -357,8 +359,7 @@ def run_trusted(
     sources = SourceMap()
     tracer: _Tracer
     recorder = Recorder(sources, lambda t: tracer.name_of(t))
-    tracer = _Tracer(program, filename, recorder, timeline, steps)
-    tracer.flat = tracer.layout.flat
+    tracer = _Tracer(program, filename, recorder, timeline, steps, whole_file=True)
     recorder.watch = watch
     recorder.scope = namespace
     run = ProgramRun(program, namespace, timeline, sources, recorder)
