@@ -3,6 +3,7 @@ folded line, the last, so the timeline does not grow with the number of iteratio
 
 from __future__ import annotations
 
+import json
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
@@ -245,3 +246,19 @@ def test_golden_trusted_step_of_a_folded_loop(
     done = cli("step", "--trust", "train.py")
     assert done.exit_code == 0, done.stderr
     golden("step_trusted_loop.txt", done.stdout)
+
+
+@pytest.mark.parametrize("command", ["graph", "grad"])
+def test_a_file_without_functions_gives_each_node_its_line(
+    cli: Invoke, tmp_path: Path, command: str
+) -> None:
+    # Without def, class or lambda the tracer leaves every call outside the file's lines
+    # untraced, also when no timeline is kept (graph, grad): the nodes' sources are the
+    # same as in a file whose functions keep the tracer on every call.
+    flat = tmp_path / "flat.py"
+    flat.write_text(TRAINING)
+    nested = tmp_path / "nested.py"
+    nested.write_text(flat.read_text() + "\n\ndef unused():\n    pass\n")
+    docs = [run_json(cli, command, "--trust", "-f", str(p)) for p in (flat, nested)]
+    assert docs[0] == docs[1]
+    assert "loss = (w * x).sum() ** 2" in json.dumps(docs[0])

@@ -139,7 +139,9 @@ class _Tracer:
         self.recorder = recorder
         self.timeline = timeline
         self.steps = steps  # False: follow the lines for the nodes' sources, keep no entries
-        self.layout = layout(program.text) if steps else _Layout({}, frozenset())
+        found = layout(program.text)
+        # Without entries no loop is folded and no line is quiet; flatness still counts.
+        self.layout = found if steps else _Layout({}, frozenset(), found.flat)
         self.sink: Sink = timeline.entries  # where the next entry goes (a loop's buffer)
         self.running: list[_Running] = []  # the loops running now, innermost last
         self.lines: dict[int, Source] = {}  # line number -> the line as a node's source
