@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 _STALE = re.compile(r"is at version (\d+); expected version (\d+)")
 _SHAPE = re.compile(r"\[torch\.\w+ \[([\d, ]*)\]\]")
 _RAW = "_raw_saved_"
+_SEQUENCES = (tuple, list)  # a saved TensorList; built once, not per node
 _attributes: dict[type, tuple[tuple[str, str], ...]] = {}  # node class -> (name, attribute)
 
 
@@ -137,7 +138,7 @@ def first_saved(order: list[Any]) -> tuple[list[int], bool]:
             except RuntimeError as error:
                 freed = freed or stale_of(error) is None
                 continue
-            for item in value if isinstance(value, tuple | list) else (value,):
+            for item in value if isinstance(value, _SEQUENCES) else (value,):
                 if isinstance(item, torch.Tensor):
                     storage = _storage(item)
                     if storage is not None and storage[0] not in seen:
@@ -168,7 +169,7 @@ def saved_tensors(
                 else:
                     records.append(SavedRecord(name, stale[1], None, 0, stale=stale[0]))
                 continue
-            items = list(enumerate(value)) if isinstance(value, tuple | list) else [(None, value)]
+            items = list(enumerate(value)) if isinstance(value, _SEQUENCES) else [(None, value)]
             for index, tensor in items:
                 if not isinstance(tensor, torch.Tensor):
                     continue  # an undefined (None) tensor: torch saved nothing

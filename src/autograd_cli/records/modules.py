@@ -1,7 +1,9 @@
 """Records of a model: its modules, their parameters, and what each holds for backward.
 
 Plain Python, like every record: `inspection.modules` fills them from the hooks it ran,
-`render.modules` reads them without torch.
+`render.modules` reads them without torch. The records a view makes by the hundred
+(a parameter's, a module's figures) are slotted and not frozen: a frozen dataclass sets
+each field through `object.__setattr__`, which made a parameter's record cost 4x.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ class ModuleRecord:
         return f"{self.path} ({self.cls})" if self.path else f"({self.cls})"
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class UpdateRecord:
     """What the last optimizer step did to one parameter: |w_after - w_before| / |w_before|."""
 
@@ -52,7 +54,7 @@ class UpdateRecord:
         return self.update_norm / self.weight_norm if self.weight_norm > 0 else None
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class ParameterRecord:
     """One parameter: its qualified name (`0.weight`), owner module, and gradient health.
 
@@ -119,7 +121,7 @@ def judged(parameters: list[ParameterRecord], limits: Thresholds) -> list[Parame
     return [replace(p, flags=tuple(flags(p, limits))) for p in parameters]
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class ModuleStats:
     """One module with everything below it: what the module view shows on its row."""
 
@@ -131,7 +133,7 @@ class ModuleStats:
     grad_norm: float | None  # over every parameter's .grad below it; None: none has one
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class OpSaved:
     """One op name over the whole graph: its nodes and the storages they saved first."""
 

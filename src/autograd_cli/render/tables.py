@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
+from rich.segment import Segment
 from rich.style import Style
 from rich.table import Table
 from rich.text import Text
@@ -63,6 +64,7 @@ class PaddedRows(RowBlocks):
         if options.max_width < NARROW or sum(widths) + 2 * (len(widths) - 1) > options.max_width:
             yield from super().__rich_console__(console, options)
             return
+        newline = Segment.line()
         for row in zip(*grid, strict=True):
             line = Text()
             for index, (text, width, rjust) in enumerate(zip(row, widths, right, strict=True)):
@@ -74,7 +76,9 @@ class PaddedRows(RowBlocks):
                 line.append_text(text)
                 if not rjust:
                     line.append(pad)
-            yield line
+            # Segments, not the Text: it fits, so Rich's wrapping of each line is not needed.
+            yield from line.render(console)
+            yield newline
 
 
 def _cell(cell: RenderableType) -> Text:
