@@ -226,3 +226,18 @@ def test_streamed_text_exports_have_every_node() -> None:
     assert re.findall(r"^  n\d+ -> n\d+;$", dot, re.MULTILINE) == flowing
     (leaves,) = re.findall(r"^  class (\S+) leaf$", mermaid, re.MULTILINE)
     assert len(leaves.split(",")) == BATCH + 5 and dot.endswith("}\n")
+
+
+def test_dot_labels_of_alike_nodes_are_each_their_own() -> None:
+    """Nodes that differ only in their id share the rest of their label (made once): each
+    still gets its own id, and a node with a name of its own keeps it."""
+    x = torch.ones(2, requires_grad=True)
+    y = x * 2.0
+    named = y * 3.0
+    root = (named * 4.0).sum()
+    dot = to_dot(trace(root, {"x": x, "named": named}))
+    labels = dict(re.findall(r'^  n(\d+) \[label="([^"]*)"', dot, re.MULTILINE))
+    assert labels["2"] == "#2 MulBackward0\\n= named\\n(2,) float32"
+    assert labels["1"] == "#1 MulBackward0\\n(2,) float32"
+    assert labels["3"] == "#3 MulBackward0\\n(2,) float32"
+    assert labels["4"].startswith("#4 AccumulateGrad\\nx\\n")

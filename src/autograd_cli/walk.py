@@ -23,6 +23,7 @@ def walk(
     *,
     key: Callable[[Any], Hashable] | None = None,
     known: Container[Hashable] = (),
+    numbers: dict[Hashable, int] | None = None,
 ) -> Iterator[tuple[Any, Edges]]:
     """Each node reachable from `root` (None: none) with its edges, in preorder.
 
@@ -30,9 +31,11 @@ def walk(
     keep their graph alive); by default the nodes are their own keys. A node whose key is
     in `known` is not visited, nor what is reached only through it: a recorder that has
     claimed part of a graph walks only the new part. `known` is read as the walk goes, so
-    the consumer may add to it.
+    the consumer may add to it. `numbers`, an empty dict, is filled as the walk goes:
+    each node's key -> its position in the walk (the root's is 0), so a consumer that
+    numbers the nodes keeps no table of its own beside the walk's.
     """
-    visited: set[Hashable] = set()
+    visited: dict[Hashable, int] = {} if numbers is None else numbers
     stack = [] if root is None else [root]
     pop, push = stack.pop, stack.extend  # bound once: the loop runs once per node
     while stack:
@@ -40,7 +43,7 @@ def walk(
         identity = node if key is None else key(node)
         if identity in visited or identity in known:
             continue
-        visited.add(identity)
+        visited[identity] = len(visited)
         edges = node.next_functions
         yield node, edges
         if edges:  # a leaf's AccumulateGrad has none

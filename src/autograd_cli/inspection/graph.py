@@ -154,21 +154,24 @@ def _records(
     node until the end, when every node has its id.
     """
     order: list[Any] = []
-    ids: dict[Any, int] = {}
+    ids: dict[Any, int] = {}  # filled by the walk
     nodes: list[NodeRecord] = []
     edges: list[EdgeRecord] = []
     shapes: dict[tuple[int, ...], tuple[int, ...]] = {}  # one tuple per distinct shape
     dtypes: dict[Any, str] = {}
     # Bound methods in locals: a few percent on a loop that runs once per node.
-    add_node, add_edge = nodes.append, edges.append
-    for node, nexts in walk(root):
-        node_id = ids[node] = len(order)
-        order.append(node)
-        name = _names.get(type(node)) or short_name(node)
-        leaf = None
+    add_node, add_edge, add_order = nodes.append, edges.append, order.append
+    name_of, known_shape = _names.get, shapes.get
+    for node, nexts in walk(root, numbers=ids):
+        node_id = len(order)
+        add_order(node)
+        name = name_of(type(node)) or short_name(node)
+        leaf = shape = dtype = None
         if name == "AccumulateGrad":
             variable = node.variable
             size, dt = variable.shape, variable.dtype
+            # a torch.Size hashes and compares as the tuple it is: no tuple made per leaf
+            shape = known_shape(size)
             if leaf_names:
                 leaf = leaf_names.get(id(variable))
         else:
@@ -176,11 +179,12 @@ def _records(
             meta = node._input_metadata
             size = dt = None
             if meta:
-                size, dt = meta[0].shape, meta[0].dtype
-        shape = dtype = None
+                first = meta[0]
+                size, dt = first.shape, first.dtype  # the shape as a list
         if size is not None:
-            shape = tuple(size)
-            shape = shapes.setdefault(shape, shape)
+            if shape is None:
+                shape = tuple(size)
+                shape = shapes.setdefault(shape, shape)
             dtype = dtypes.get(dt) or dtypes.setdefault(dt, dtype_name(dt))
         tensor = node_names.get(node) if node_names else None
         add_node(NodeRecord(node_id, name, shape, dtype, leaf, tensor))

@@ -42,6 +42,33 @@ def _attributes(node: NodeRecord) -> str:
     return f'label="{label}"'
 
 
+class _Alike:
+    """The attributes of nodes that differ only in their id, each kind made once.
+
+    Most nodes of a big graph carry nothing of their own beyond op, shape, dtype and
+    module (no name, gradient or saved tensors): their label is `#<id> ` and then the
+    same text, so that text and the attributes after it are made once per kind.
+    """
+
+    def __init__(self) -> None:
+        self._tails: dict[tuple[object, ...], str] = {}
+
+    def attributes(self, node: NodeRecord) -> str:
+        if (
+            node.leaf is not None
+            or node.tensor is not None
+            or node.grad is not None
+            or node.output_grads is not None
+            or node.saved
+        ):
+            return _attributes(node)
+        key = (node.name, node.shape, node.dtype, node.module)
+        tail = self._tails.get(key)
+        if tail is None:  # what follows `label="#<id> ` in this node's attributes
+            tail = self._tails[key] = _attributes(node)[len(f'label="#{node.id} ') :]
+        return f'label="#{node.id} {tail}'
+
+
 def dot_chunks(graph: GraphRecord, options: ViewOptions | None = None) -> Iterator[str]:
     """The DOT source in pieces, as they are made (`render.stream`); `to_dot` joins them."""
     options = options or ViewOptions()
@@ -51,18 +78,19 @@ def dot_chunks(graph: GraphRecord, options: ViewOptions | None = None) -> Iterat
         if cut is not None:
             yield f"  // cut: {cut.nodes} of {cut.of} nodes not shown ({', '.join(cut.by)})\n"
         clusters: dict[int, tuple[str, list[NodeRecord]]] = {}  # module index -> its nodes
+        attributes = _Alike().attributes
         for batch in batches(shown.nodes):
             lines = []
             for node in batch:
                 if node.module is None:
-                    lines.append(f"  n{node.id} [{_attributes(node)}];\n")
+                    lines.append(f"  n{node.id} [{attributes(node)}];\n")
                 else:
                     clusters.setdefault(node.module.index, (node.module.label, []))[1].append(node)
             yield "".join(lines)
         for index, (label, members) in sorted(clusters.items()):
             # one cluster per module (the innermost that made the node), in module order
             yield f'  subgraph cluster_m{index} {{\n    label="{escape(label)}";\n'
-            yield "".join(f"    n{node.id} [{_attributes(node)}];\n" for node in members)
+            yield "".join(f"    n{node.id} [{attributes(node)}];\n" for node in members)
             yield "  }\n"
         for edges in batches(shown.edges):
             yield "".join(f"  n{e.src} -> n{e.dst};\n" for e in edges if e.dst is not None)
