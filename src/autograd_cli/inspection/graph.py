@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 from autograd_cli.errors import UsageError
 from autograd_cli.gcpause import paused_gc
 from autograd_cli.records.graph import EdgeRecord, GraphRecord, NodeRecord
-from autograd_cli.walk import nodes, walk
+from autograd_cli.walk import Edges, nodes, walk
 
 if TYPE_CHECKING:
     import torch
@@ -150,8 +150,8 @@ def _records(
     This is the hot path of a million-node graph, where what torch hands over per node
     (its edges, its output's metadata) costs the most, so each is asked for once.
     A leaf's shape comes from its tensor, cheaper to reach than `_input_metadata`. Each
-    shape is kept once (one tuple for every node of that shape). An edge holds its child
-    node until the end, when every node has its id.
+    shape is kept once (one tuple for every node of that shape). Edges are made at the
+    end, when every node has its id.
     """
     order: list[Any] = []
     ids: dict[Any, int] = {}  # filled by the walk
@@ -159,6 +159,7 @@ def _records(
     edges: list[EdgeRecord] = []
     shapes: dict[tuple[int, ...], tuple[int, ...]] = {}  # one tuple per distinct shape
     dtypes: dict[Any, str] = {}
+    pending: list[tuple[int, Edges]] = []  # a node's edges, made once every node has an id
     # Bound methods in locals: a few percent on a loop that runs once per node.
     add_node, add_edge, add_order = nodes.append, edges.append, order.append
     name_of, known_shape = _names.get, shapes.get
@@ -188,9 +189,11 @@ def _records(
             dtype = dtypes.get(dt) or dtypes.setdefault(dt, dtype_name(dt))
         tensor = node_names.get(node) if node_names else None
         add_node(NodeRecord(node_id, name, shape, dtype, leaf, tensor))
+        if nexts:
+            pending.append((node_id, nexts))
+    number = ids.__getitem__
+    for node_id, nexts in pending:  # every node has its number now
         for position, (child, input_nr) in enumerate(nexts):
-            add_edge(EdgeRecord(node_id, child, input_nr, position))  # dst: an id below
-    for edge in edges:
-        if edge.dst is not None:
-            edge.dst = ids[edge.dst]
+            dst = None if child is None else number(child)
+            add_edge(EdgeRecord(node_id, dst, input_nr, position))
     return order, ids, nodes, edges
