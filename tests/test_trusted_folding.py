@@ -262,3 +262,32 @@ def test_a_file_without_functions_gives_each_node_its_line(
     docs = [run_json(cli, command, "--trust", "-f", str(p)) for p in (flat, nested)]
     assert docs[0] == docs[1]
     assert "loss = (w * x).sum() ** 2" in json.dumps(docs[0])
+
+
+def test_the_tracer_s_own_tensor_reads_are_not_the_program_s_torch_calls(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Keeping the timeline reads every named tensor's .grad and .is_leaf at each line: those
+    # reads run outside the recorder's mode, so the mode sees the same calls with or
+    # without a timeline (the program's own), and the timeline is as before.
+    from autograd_cli.program.recorder import Recorder
+
+    path = tmp_path / "train.py"
+    path.write_text(TRAINING)
+    program = read_program(str(path), None)
+    seen: list[str] = []
+    dispatch = Recorder.dispatch
+
+    def counted(self: Recorder, func: Any, args: Any, kwargs: Any) -> Any:
+        seen.append(getattr(func, "__name__", ""))
+        return dispatch(self, func, args, kwargs)
+
+    monkeypatch.setattr(Recorder, "dispatch", counted)
+    calls = []
+    for steps in (False, True):
+        seen.clear()
+        run = run_program(program, seed=0, trusted=True, steps=steps)
+        assert run.error is None
+        calls.append(list(seen))
+    assert calls[0] == calls[1]
+    assert calls[1].count("backward") == 40

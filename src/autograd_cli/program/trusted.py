@@ -149,6 +149,9 @@ class _Tracer:
         self.before: dict[str, int] = {}
         self.callers: list[tuple[FrameType | None, StepEvent | None, dict[str, int]]] = []
         self.flat = whole_file and self.layout.flat
+        import torch
+
+        self.untraced = torch._C.DisableTorchFunction
 
     def global_trace(self, frame: FrameType, event: str, arg: Any) -> Any:
         code = frame.f_code
@@ -166,19 +169,28 @@ class _Tracer:
         return self.local_trace
 
     def local_trace(self, frame: FrameType, event: str, arg: Any) -> Any:
-        if event in ("line", "return"):
-            self.close()
+        if event == "line" or event == "return":
+            # The tracer's own reads of the file's tensors (`.grad`, `.is_leaf`, a new
+            # tensor's state) are not the program's torch calls: outside the recorder's
+            # mode they cost a C attribute read each, not a Python call of the mode.
+            with self.untraced():
+                self.follow(frame, event)
+        return self.local_trace
+
+    def follow(self, frame: FrameType, event: str) -> None:
+        """A line of the file starts (its entry opens, the last one closes), or a frame of
+        it returns."""
+        self.close()
         if event == "line":
             self.follow_loops(frame, frame.f_lineno)
             self.open(frame)
-        elif event == "return":
+        else:
             self.leave_loops(frame)  # returned, raised or yielded: its loops are left
             if self.callers:
                 self.frame, step, self.before = self.callers.pop()
                 self.recorder.step = step
                 if self.frame is not None:
                     self.recorder.where = self.line_source(self.frame.f_lineno)
-        return self.local_trace
 
     def follow_loops(self, frame: FrameType, line: int) -> None:
         """Before `line` runs in `frame`: leave the loops it is outside of, enter a loop at
