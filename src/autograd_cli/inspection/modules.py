@@ -301,13 +301,15 @@ class ModuleRecorder:
         found = self._known.parameters.get(id(tensor))
         return None if found is None else found.name
 
-    def owner(self, node: Any, name: str | None = None) -> int | None:
-        """The index of the module that created `node` (whose op is `name`, when known),
-        or None (made outside every module)."""
+    def owner(self, node: Any, name: str | None = None, number: int | None = None) -> int | None:
+        """The index of the module that created `node` (whose op is `name` and whose
+        `_sequence_nr()` is `number`, when known), or None (made outside every module)."""
         if (name or short_name(node)) == "AccumulateGrad":
             param = self._known.parameters.get(id(node.variable))
             return None if param is None else param.module
-        position = bisect.bisect_left(self._seqs, node._sequence_nr()) - 1
+        if number is None:
+            number = node._sequence_nr()
+        position = bisect.bisect_left(self._seqs, number) - 1
         found = self._owners[position] if position >= 0 else -1
         return None if found < 0 else found
 
@@ -351,6 +353,7 @@ class ModuleRecorder:
         per_node: list[int] = []
         owners: list[int | None] = []
         ops: list[str] = []
+        numbers: list[int] | None = None
         freed = at_backward = False
         if root is not None and root.grad_fn is not None:
             if node_records:
@@ -359,8 +362,8 @@ class ModuleRecorder:
                 ops = [n.name for n in graph.nodes]
             else:
                 with paused_gc():  # as `traced` does: a record a node, no cycles
-                    walk, owners, ops = self._bare(root.grad_fn)
-            per_node, freed = first_saved(walk[0])
+                    walk, owners, ops, numbers = self._bare(root.grad_fn)
+            per_node, freed = first_saved(walk[0], numbers)
             if freed and self._at_backward:  # counted when backward() began, before it freed
                 per_node = [self._at_backward.get(n._sequence_nr(), 0) for n in walk[0]]
                 freed, at_backward = False, True
@@ -372,18 +375,23 @@ class ModuleRecorder:
         model.at_backward = at_backward
         return graph, model
 
-    def _bare(self, root: Any) -> tuple[Walk, list[int | None], list[str]]:
-        """The walk of `root`'s graph with each node's owner and op name, in one pass."""
+    def _bare(self, root: Any) -> tuple[Walk, list[int | None], list[str], list[int]]:
+        """The walk of `root`'s graph with each node's owner, op name and number
+        (`_sequence_nr()`), in one pass."""
         order: list[Any] = []
         owners: list[int | None] = []
         ops: list[str] = []
+        numbers: list[int] = []
         owner = self.owner
         for node, _ in walk(root):
             order.append(node)
             name = short_name(node)
             ops.append(name)
-            owners.append(owner(node, name))
-        return (order, dict.fromkeys(order, 0)), owners, ops  # `release` drops them root first
+            number = node._sequence_nr()
+            numbers.append(number)
+            owners.append(owner(node, name, number))
+        # `release` drops the nodes root first
+        return (order, dict.fromkeys(order, 0)), owners, ops, numbers
 
     def _model(self, owners: list[int | None], ops: list[str], saved: list[int]) -> ModelRecord:
         """The model's figures from each node's owner, op name and first-saved bytes."""
@@ -458,8 +466,6 @@ class ModuleRecorder:
         return [self._health(p, any_grad) for p in params]
 
     def _health(self, param: _Parameter, any_grad: bool) -> ParameterRecord:
-        import torch
-
         tensor = param.tensor
         found = self._updates.get(id(tensor))
         update = (
@@ -476,6 +482,8 @@ class ModuleRecorder:
                 "frozen" if not tensor.requires_grad else "unused" if any_grad else "no_backward"
             )
         else:
+            import torch
+
             with torch.no_grad():
                 lookup = self._known.records[param.module].cls in _LOOKUPS
                 facts = _grad_facts(grad.detach().double(), tensor, lookup)

@@ -116,23 +116,26 @@ def _storage(tensor: torch.Tensor) -> tuple[int, int] | None:
     return storage._cdata, storage.nbytes()
 
 
-def first_saved(order: list[Any]) -> tuple[list[int], bool]:
+def first_saved(order: list[Any], numbers: list[int] | None = None) -> tuple[list[int], bool]:
     """Per node, in `order`: the bytes of the storages it was the first to save; and
     whether any node's saved tensors were already freed by backward.
 
     Each storage counts once, for the earliest-created node that saves it (torch numbers
     nodes in creation order), so a ReLU's output counts for the ReLU, not for the Linear
     after it; and the figures add up to the graph's total however they are grouped.
+    `numbers`: the nodes' `_sequence_nr()`, when the caller has read them already.
     """
     import torch
 
     seen: set[int] = set()
     result = [0] * len(order)
     freed = False
-    numbers = [node._sequence_nr() for node in order]
+    if numbers is None:
+        numbers = [node._sequence_nr() for node in order]
     for position in sorted(range(len(order)), key=numbers.__getitem__):
         node = order[position]
-        for _, attribute in saved_attributes(node):
+        attributes = _attributes.get(type(node))
+        for _, attribute in saved_attributes(node) if attributes is None else attributes:
             try:
                 value = getattr(node, attribute)
             except RuntimeError as error:
