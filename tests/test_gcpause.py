@@ -1,0 +1,56 @@
+"""The collector's pause around bulk record building: what it leaves behind."""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterator
+
+import pytest
+
+from autograd_cli.gcpause import paused_gc
+
+
+@pytest.fixture
+def collector_on() -> Iterator[None]:
+    was = gc.isenabled()
+    gc.enable()
+    yield
+    if not was:
+        gc.disable()
+
+
+@pytest.mark.usefixtures("collector_on")
+def test_what_the_pause_made_ends_in_the_oldest_generation() -> None:
+    with paused_gc():
+        assert not gc.isenabled()
+        made = [[index] for index in range(1000)]  # lists: tracked by the collector
+    assert gc.isenabled()
+    oldest = {id(found) for found in gc.get_objects(generation=2)}
+    assert all(id(record) in oldest for record in made)
+    youngest = {id(found) for found in gc.get_objects(generation=0)}
+    assert not any(id(record) in youngest for record in made)
+
+
+@pytest.mark.usefixtures("collector_on")
+def test_objects_the_process_froze_stay_frozen() -> None:
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        with paused_gc():
+            made = [[index] for index in range(10)]
+        assert gc.get_freeze_count() == frozen and gc.isenabled()
+        assert made  # the records themselves took the usual way, still alive
+    finally:
+        gc.unfreeze()
+
+
+def test_a_collector_switched_off_stays_off() -> None:
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        with paused_gc():
+            pass
+        assert not gc.isenabled()
+    finally:
+        if was:
+            gc.enable()
