@@ -134,28 +134,47 @@ RULES: dict[type, Rule] = {
     ),
 }
 
-#: (JSON name, getter) pairs; the name `INLINE` marks a record whose fields stand in place.
-Plan = list[tuple[str, Callable[[Any], object]]]
-INLINE = ""
-_plans: dict[type, Plan] = {}
+
+@dataclass(frozen=True)
+class _Plan:
+    """How one record type becomes a JSON object; made once per type.
+
+    `fields` reads every field written in one call (an `attrgetter` of them all), so a
+    record of a million-node graph costs that call and a dict, plus a `data` call only
+    for a field that is not a plain value (None, str, int, float, bool).
+    """
+
+    names: tuple[str, ...]  # JSON names of the fields, the tag's key first if any
+    fields: Callable[[Any], tuple[Any, ...]]
+    tag: tuple[Any, ...]  # (the tag's value,) or ()
+    computed: tuple[tuple[str, Callable[[Any], object]], ...]  # written after the fields
+    inline: bool  # a name starting with INLINE is a record whose fields stand in its place
+
+
+INLINE = "\0"
+_plans: dict[type, _Plan] = {}
 _PLAIN = (str, int, float, bool)
+_SCALARS = frozenset(_PLAIN)  # exactly these types (a subclass, an IntEnum say, takes `data`)
 
 
-def _plan(kind: type) -> Plan:
-    """The (JSON name, getter) pairs of one record type, in order: made once per type."""
+def _plan(kind: type) -> _Plan:
+    """The plan of one record type: its fields in order, its `Rule` applied."""
     rule = RULES.get(kind, Rule())
     names = [f.name for f in dataclasses.fields(kind)] if dataclasses.is_dataclass(kind) else []
     if not names and not rule.computed:
         raise TypeError(f"no JSON form for {kind.__name__}")
-    plan: Plan = [
-        (INLINE if name in rule.inline else rule.names.get(name, name), operator.attrgetter(name))
-        for name in names
-        if name not in rule.skip
-    ]
-    plan += list(rule.computed.items())
-    if rule.tag is not None:
-        key, value = rule.tag
-        plan.insert(0, (key, lambda _: value))
+    kept = [name for name in names if name not in rule.skip]
+    getter = operator.attrgetter(*kept) if kept else lambda _: ()
+    json_names = tuple(
+        INLINE + name if name in rule.inline else rule.names.get(name, name) for name in kept
+    )
+    plan = _Plan(
+        names=((rule.tag[0],) if rule.tag else ()) + json_names,
+        fields=(lambda r: (getter(r),)) if len(kept) == 1 else getter,
+        tag=(rule.tag[1],) if rule.tag else (),
+        computed=tuple(rule.computed.items()),
+        inline=bool(rule.inline),
+    )
     _plans[kind] = plan
     return plan
 
@@ -167,27 +186,43 @@ def data(value: object) -> Any:
     Lists of numbers (tensor values) are passed through, not copied: `json.dumps` writes
     tuples as arrays too.
     """
-    if value is None or isinstance(value, _PLAIN):
-        return value
-    if isinstance(value, list | tuple):
-        if not value or isinstance(value[0], _PLAIN):
+    kind = type(value)
+    plan = _plans.get(kind)  # a record seen before: straight to its fields
+    if plan is None or kind is Summary:
+        if value is None or isinstance(value, _PLAIN):
             return value
-        return [data(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): data(v) for k, v in value.items()}
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, Summary) and value.values is not None:
-        return value.values  # a document shows every value the inspection kept
-    plan = _plans.get(type(value)) or _plan(type(value))
-    found: dict[str, Any] = {}
-    for name, get in plan:
-        if name == INLINE:
-            inner = data(get(value))
-            found.update((k, v) for k, v in inner.items() if k not in found)
-        else:
-            found[name] = data(get(value))
+        if isinstance(value, list | tuple):
+            if not value or isinstance(value[0], _PLAIN):
+                return value
+            return [data(v) for v in value]
+        if isinstance(value, dict):
+            return {str(k): data(v) for k, v in value.items()}
+        if isinstance(value, Enum):
+            return value.value
+        if isinstance(value, Summary) and value.values is not None:
+            return value.values  # a document shows every value the inspection kept
+        plan = plan or _plan(kind)
+    found = dict(zip(plan.names, plan.tag + plan.fields(value), strict=True))
+    for name, item in found.items():
+        if item is not None and type(item) not in _SCALARS:
+            found[name] = data(item)  # a value changes, never a key: safe while iterating
+    if plan.inline:
+        found = _inlined(found)
+    for name, compute in plan.computed:
+        found[name] = data(compute(value))
     return found
+
+
+def _inlined(found: dict[str, Any]) -> dict[str, Any]:
+    """The inline records' fields in their place; a field of the outer record wins over
+    an inner one of the same name, which keeps its place."""
+    result: dict[str, Any] = {}
+    for name, item in found.items():
+        if name.startswith(INLINE):
+            result.update((k, v) for k, v in item.items() if k not in result)
+        else:
+            result[name] = item
+    return result
 
 
 # --- the graph document, streamed -------------------------------------------------------
@@ -210,7 +245,9 @@ def graph_chunks(graph: GraphRecord, options: ViewOptions | None = None) -> Iter
         yield '],"edges":['
         yield from _joined(shown.edges)
         plan = _plans.get(GraphRecord) or _plan(GraphRecord)
-        tail = {name: data(get(shown)) for name, get in plan if name not in _STREAMED}
+        own = zip(plan.names, plan.fields(shown), strict=True)
+        tail = {name: data(value) for name, value in own if name not in _STREAMED}
+        tail.update((name, data(compute(shown))) for name, compute in plan.computed)
         yield "]," + dumps({**tail, "cut": data(cut)})[1:]
 
 
