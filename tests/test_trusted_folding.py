@@ -291,3 +291,31 @@ def test_the_tracer_s_own_tensor_reads_are_not_the_program_s_torch_calls(
         calls.append(list(seen))
     assert calls[0] == calls[1]
     assert calls[1].count("backward") == 40
+
+
+def test_torch_calls_of_a_file_without_functions_run_untraced(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # No line of such a file can run inside a torch call, so torch's Python and the
+    # recorder's run with no trace function set (Python's slow path off); a file with a
+    # function keeps its tracer on for them, since its code may run inside (a hook).
+    import sys
+
+    from autograd_cli.program.recorder import Recorder
+
+    traced: list[bool] = []
+    dispatch = Recorder.dispatch
+
+    def seen(self: Recorder, func: Any, args: Any, kwargs: Any) -> Any:
+        traced.append(sys.gettrace() is not None)
+        return dispatch(self, func, args, kwargs)
+
+    monkeypatch.setattr(Recorder, "dispatch", seen)
+    code = HEAD + "try:\n    w @ w.reshape(1, 2)\nexcept RuntimeError:\n    pass\ny = w * 2\n"
+    lines = []
+    for text, inside in ((code, False), (code + "\n\ndef unused():\n    pass\n", True)):
+        traced.clear()
+        lines.append([e.line for e in trusted_timeline(tmp_path, text)])
+        assert set(traced) == {inside}
+    # after a torch call that raised, the file's lines are followed as before
+    assert lines[0] == [1, 2, 3, 4, 5, 7] and lines[1] == [*lines[0], 10]  # 10: the def

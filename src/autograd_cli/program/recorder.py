@@ -11,6 +11,7 @@ order and every `.grad` before and after. The runner tells it where the program 
 from __future__ import annotations
 
 import functools
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -110,6 +111,10 @@ class Recorder:
         if self.modules is not None:
             self.modules.where = self.source  # so it knows where each module was called
         self._mode: Any = None
+        self._paused = _Paused(self)
+        #: No line a tracer follows can run inside a torch call (a trusted file without
+        #: functions): torch calls run with the line tracer off.
+        self.untraced = False
 
     # --- node numbering -----------------------------------------------------------------
 
@@ -163,6 +168,7 @@ class Recorder:
         """Watch every torch call inside the block."""
         mode_type = _base()
         recorder = self
+        gettrace, settrace = sys.gettrace, sys.settrace
 
         class _Mode(mode_type):  # type: ignore[misc, valid-type]
             def __torch_function__(
@@ -172,20 +178,24 @@ class Recorder:
                 args: tuple[Any, ...] = (),
                 kwargs: dict[str, Any] | None = None,
             ) -> Any:
-                return recorder.dispatch(func, args, kwargs or {})
+                if not recorder.untraced:
+                    return recorder.dispatch(func, args, kwargs or {})
+                # While a trace function is set, Python runs every line of every frame
+                # on its slow tracing path, torch's and ours too: off for the call.
+                trace = gettrace()
+                settrace(None)
+                try:
+                    return recorder.dispatch(func, args, kwargs or {})
+                finally:
+                    settrace(trace)
 
         self._mode = _Mode()
         with self._mode:
             yield
 
-    @contextmanager
-    def pause(self) -> Iterator[None]:
+    def pause(self) -> _Paused:
         """Torch calls of the tool's own (printing a tensor) are not the program's."""
-        self.paused += 1
-        try:
-            yield
-        finally:
-            self.paused -= 1
+        return self._paused
 
     def dispatch(self, func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """One torch call: run it, and note what it did to the graph and to `.grad`.
@@ -445,6 +455,23 @@ class Recorder:
         finally:
             for handle in handles:
                 handle.remove()
+
+
+class _Paused:
+    """`with recorder.pause():` as a plain object, not a generator: the recorder reads a
+    gradient several times a loop iteration, and a generator's context costs more than
+    the read."""
+
+    __slots__ = ("recorder",)
+
+    def __init__(self, recorder: Recorder) -> None:
+        self.recorder = recorder
+
+    def __enter__(self) -> None:
+        self.recorder.paused += 1
+
+    def __exit__(self, *exc: object) -> None:
+        self.recorder.paused -= 1
 
 
 def _parameters_of(receiver: Any) -> list[torch.Tensor]:

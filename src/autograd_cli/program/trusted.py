@@ -149,6 +149,7 @@ class _Tracer:
         self.before: dict[str, int] = {}
         self.callers: list[tuple[FrameType | None, StepEvent | None, dict[str, int]]] = []
         self.flat = whole_file and self.layout.flat
+        recorder.untraced = self.flat  # no line of the file runs inside a torch call
         import torch
 
         self.untraced = torch._C.DisableTorchFunction
