@@ -301,23 +301,32 @@ class ModuleRecorder:
         found = self._known.parameters.get(id(tensor))
         return None if found is None else found.name
 
-    def owner(self, node: Any, name: str | None = None, number: int | None = None) -> int | None:
-        """The index of the module that created `node` (whose op is `name` and whose
-        `_sequence_nr()` is `number`, when known), or None (made outside every module)."""
-        if (name or short_name(node)) == "AccumulateGrad":
-            param = self._known.parameters.get(id(node.variable))
-            return None if param is None else param.module
-        if number is None:
-            number = node._sequence_nr()
-        position = bisect.bisect_left(self._seqs, number) - 1
-        found = self._owners[position] if position >= 0 else -1
-        return None if found < 0 else found
+    def owners_of(
+        self, order: list[Any], names: list[str], numbers: list[int] | None = None
+    ) -> list[int | None]:
+        """The index of the module that created each node, None for a node made outside
+        every module; given each node's op name and, when read already, its number
+        (`_sequence_nr()`). One loop for all: it runs once per node of the graph."""
+        params, starts, spans = self._known.parameters, self._seqs, self._owners
+        find = bisect.bisect_left
+        found: list[int | None] = []
+        add = found.append
+        for position, (node, name) in enumerate(zip(order, names, strict=True)):
+            if name == "AccumulateGrad":  # no number of its own: its parameter's module
+                param = params.get(id(node.variable))
+                add(None if param is None else param.module)
+                continue
+            number = node._sequence_nr() if numbers is None else numbers[position]
+            span = find(starts, number) - 1
+            index = spans[span] if span >= 0 else -1
+            add(None if index < 0 else index)
+        return found
 
     def label(self, order: list[Any], nodes: list[NodeRecord]) -> None:
         """Give each node record its module, and each parameter's AccumulateGrad its name."""
         records = self._known.records
-        for node, record in zip(order, nodes, strict=True):
-            index = self.owner(node, record.name)
+        owners = self.owners_of(order, [record.name for record in nodes])
+        for node, record, index in zip(order, nodes, owners, strict=True):
             record.module = None if index is None else records[index]
             if record.leaf is None and record.name == "AccumulateGrad":
                 param = self._known.parameters.get(id(node.variable))
@@ -377,19 +386,15 @@ class ModuleRecorder:
 
     def _bare(self, root: Any) -> tuple[Walk, list[int | None], list[str], list[int]]:
         """The walk of `root`'s graph with each node's owner, op name and number
-        (`_sequence_nr()`), in one pass."""
+        (`_sequence_nr()`)."""
         order: list[Any] = []
-        owners: list[int | None] = []
         ops: list[str] = []
         numbers: list[int] = []
-        owner = self.owner
         for node, _ in walk(root):
             order.append(node)
-            name = short_name(node)
-            ops.append(name)
-            number = node._sequence_nr()
-            numbers.append(number)
-            owners.append(owner(node, name, number))
+            ops.append(short_name(node))
+            numbers.append(node._sequence_nr())
+        owners = self.owners_of(order, ops, numbers)
         # `release` drops the nodes root first
         return (order, dict.fromkeys(order, 0)), owners, ops, numbers
 
