@@ -51,7 +51,7 @@ def test_a_command_loads_its_own_module_alone() -> None:
     out = subprocess.run(
         [sys.executable, "-c", COMMAND_PROBE, "graph"], capture_output=True, text=True, check=True
     )
-    assert out.stdout.strip() == "['app', 'graph', 'options', 'parsing', 'worker']"
+    assert out.stdout.strip() == "['app', 'coercion', 'graph', 'options', 'parsing', 'worker']"
 
 
 def test_help_lists_every_command_with_its_help() -> None:

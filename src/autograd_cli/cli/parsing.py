@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 import typer
 from typer.core import TyperCommand, TyperGroup
 
+from autograd_cli.cli.coercion import install
 from autograd_cli.errors import EXIT_USAGE, UsageError, did_you_mean
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -55,21 +56,22 @@ def option_error(error: Exception) -> UsageError | None:
     return UsageError(message[:1].lower() + message[1:], hint)
 
 
-def _flags_take_no_value(params: list[Any]) -> list[Any]:
+def _prepared(params: list[Any]) -> list[Any]:
+    """Flags shown without a value; plain values checked without pydantic (`coercion`)."""
     for param in params:
         if getattr(param, "is_flag", False) and param.metavar is None:
             param.metavar = ""
-    return params
+    return install(params)
 
 
 class Command(TyperCommand):
     def get_params(self, ctx: Any) -> list[Any]:
-        return _flags_take_no_value(super().get_params(ctx))
+        return _prepared(super().get_params(ctx))
 
 
 class Group(TyperGroup):
     def get_params(self, ctx: Any) -> list[Any]:
-        return _flags_take_no_value(super().get_params(ctx))
+        return _prepared(super().get_params(ctx))
 
     def main(
         self,
