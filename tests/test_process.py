@@ -183,3 +183,17 @@ def test_exports_load_no_rich(args: list[str]) -> None:
     out = subprocess.run([sys.executable, "-c", JSON_PROBE, *args], capture_output=True, text=True)
     assert out.returncode == 0 and out.stdout.endswith("\n")
     assert out.stderr.strip() == "[]"
+
+
+def test_a_json_batch_loads_no_rich(tmp_path: Path) -> None:
+    """`run --json` writes JSON Lines only: its start-up, which no worker shares, loads no
+    Rich (nor its summary table, nor the JUnit writer)."""
+    jobs = tmp_path / "jobs.toml"
+    jobs.write_text(
+        '[[job]]\ncommand = "grad"\nexpr = "sum(x * x)"\nvar = ["x=randn(3)"]\ncheck = true\n',
+        encoding="utf-8",
+    )
+    args = ["run", "--json", "--jobs", "1", str(jobs)]
+    out = subprocess.run([sys.executable, "-c", JSON_PROBE, *args], capture_output=True, text=True)
+    assert out.returncode == 0 and '"status":"passed"' in out.stdout
+    assert out.stderr.strip() == "[]"

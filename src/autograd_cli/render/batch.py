@@ -1,17 +1,20 @@
-"""Batch results: the summary table, JSON Lines documents and a JUnit XML report."""
+"""Batch results: the summary table, JSON Lines documents and a JUnit XML report.
+
+Rich (the table) and the XML writer are imported by the function that uses them: `run
+--json` writes JSON Lines only, and its start-up is the part of a batch no worker shares.
+"""
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET
 from collections.abc import Sequence
-from typing import Any
-
-from rich.table import Table
-from rich.text import Text
+from typing import TYPE_CHECKING, Any
 
 from autograd_cli.records.batch import JobResult
 from autograd_cli.records.reports import CheckRecord, ExpectRecord
 from autograd_cli.render.json import document, dumps
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 _STYLE = {
     "passed": "green",
@@ -24,6 +27,9 @@ _STYLE = {
 
 
 def summary_table(results: Sequence[JobResult]) -> Table:
+    from rich.table import Table
+    from rich.text import Text
+
     table = Table("#", "job", "command", "status", "time (s)", title="Summary")
     for r in results:
         table.add_row(
@@ -77,6 +83,8 @@ def junit_xml(results: Sequence[JobResult], suite: str) -> str:
     Expected failures as pytest's junitxml writes them: one that failed is skipped
     (`<skipped type="xfail">`), one that passed a <failure> (pytest's strict xfail).
     """
+    import xml.etree.ElementTree as ET
+
     statuses = [r.status for r in results]
     root = ET.Element("testsuites")
     node = ET.SubElement(
