@@ -30,8 +30,10 @@ from autograd_cli.program.device import Device
 from autograd_cli.records.modules import Thresholds, judged
 
 if TYPE_CHECKING:
+    import torch
     from rich.console import RenderableType
 
+    from autograd_cli.build.computation import Computation
     from autograd_cli.records.modules import ModelRecord
     from autograd_cli.records.reports import GradReport
 
@@ -121,9 +123,7 @@ def grad(
 
     A program's model also gets one row per parameter, with health flags.
     """
-    from autograd_cli.inspection.expect import compare_expected, parse_expectation
     from autograd_cli.inspection.grads import inspect_grads
-    from autograd_cli.program.run import evaluate_in
     from autograd_cli.render.json import data
 
     if not expect and (rtol is not None or atol is not None):
@@ -144,11 +144,7 @@ def grad(
     ran = computation.program is not None  # a program ran its own backward
     v = None if ran else options.evaluate(computation, vector)
     # Every formula is read before backward runs: a bad one fails before any output.
-    expected = []
-    for text in expect or []:
-        name, formula = parse_expectation(text, list(computation.tensors))
-        value = evaluate_in(computation, formula) if ran else options.evaluate(computation, formula)
-        expected.append((name, formula, value))
+    expected = _expectations(expect or [], computation, options, ran)
     notes: list[CliWarning] = []
     result = inspect_grads(
         computation,
@@ -161,6 +157,8 @@ def grad(
         notes=notes,
     )
     if expected:
+        from autograd_cli.inspection.expect import compare_expected
+
         result.expect = compare_expected(
             computation,
             expected,
@@ -203,6 +201,25 @@ def grad(
                 *(e for e in result.expect or [] if not e.passed),
             ],
         )
+
+
+def _expectations(
+    texts: list[str], computation: Computation, options: ComputationOptions, ran: bool
+) -> list[tuple[str, str, torch.Tensor]]:
+    """Each `--expect NAME=EXPR` read and evaluated: (name, formula, value). The modules
+    that read them are imported only when one is given (a batch's first job pays for
+    every import, and no worker shares that time)."""
+    if not texts:
+        return []
+    from autograd_cli.inspection.expect import parse_expectation
+    from autograd_cli.program.run import evaluate_in
+
+    expected = []
+    for text in texts:
+        name, formula = parse_expectation(text, list(computation.tensors))
+        value = evaluate_in(computation, formula) if ran else options.evaluate(computation, formula)
+        expected.append((name, formula, value))
+    return expected
 
 
 def _refuse_for_programs(**given: object) -> None:
