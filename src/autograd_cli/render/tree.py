@@ -20,7 +20,6 @@ from autograd_cli.records.tensors import format_shape
 from autograd_cli.render.blocks import Indented, Underlined
 from autograd_cli.render.labels import crop, grad_summary, saved_summary
 from autograd_cli.render.limits import Cut, Limits, StepKind, ViewOptions, bounded_walk
-from autograd_cli.render.tables import op_table
 
 CONSTANT_LABEL = Text("None  (constant: this input needs no gradient)", style="dim italic")
 
@@ -187,6 +186,8 @@ def tree_view(graph: GraphRecord, options: ViewOptions | None = None) -> Rendera
         parts.append(section)
     if cut is not None:
         parts.append(cut_line(cut))
-    if graph.saved_bytes is not None:
+    if graph.saved_bytes is not None:  # --saved: the default view loads no table (Rich's)
+        from autograd_cli.render.tables import op_table
+
         parts += [Text(), op_table(graph)]
     return Group(*parts)
