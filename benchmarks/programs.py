@@ -9,7 +9,8 @@ command does, keeping no timeline entries (`steps=False`); `step` runs it keepin
 then builds the timeline's document. The baseline is the same text compiled and run by
 Python after `torch.manual_seed(0)`, compiled on every run as `python FILE` compiles its
 main script (Python caches no .pyc for it), as autograd-cli parses and checks it on every
-run.
+run. The baseline, `grad` and `step` of a program are timed round by round, interleaved,
+so that drift on a shared machine hits them alike.
 
 Run: python benchmarks/programs.py [--iterations N] [--repeat R]
 """
@@ -45,14 +46,18 @@ print(loss.item())
 """
 
 
-def median_s(run: Callable[[], object], repeat: int) -> float:
-    run()  # warm up: torch initialises lazily
-    times = []
+def medians_s(runs: dict[str, Callable[[], object]], repeat: int) -> dict[str, float]:
+    """Each run's median seconds, the runs interleaved round by round, so that drift on a
+    shared machine hits the baseline and the cases alike."""
+    for run in runs.values():
+        run()  # warm up: torch initialises lazily
+    times: dict[str, list[float]] = {name: [] for name in runs}
     for _ in range(repeat):
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        for name, run in runs.items():
+            start = time.perf_counter()
+            run()
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(samples) for name, samples in times.items()}
 
 
 def bare(text: str) -> Callable[[], object]:
@@ -88,20 +93,31 @@ def main() -> None:
         (f"loop x{args.iterations:,}", loop_text, args.repeat),
     ):
         program = from_text(text, name)
-        base = median_s(bare(text), repeat)
-        grad = median_s(functools.partial(run_program, program, seed=0, steps=False), repeat)
-        step = median_s(functools.partial(timeline_doc, program, False), repeat)
-        rows.append((name, "interpreted", base, grad, step))
+        found = medians_s(
+            {
+                "base": bare(text),
+                "grad": functools.partial(run_program, program, seed=0, steps=False),
+                "step": functools.partial(timeline_doc, program, False),
+            },
+            repeat,
+        )
+        rows.append((name, "interpreted", found["base"], found["grad"], found["step"]))
 
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "loop.py"
         path.write_text(loop_text.replace("print(loss.item())", ""), "utf-8")
         program = read_program(str(path), None)
-        base = median_s(bare(program.text), args.repeat)
-        trusted_run = functools.partial(run_program, program, seed=0, trusted=True, steps=False)
-        grad = median_s(trusted_run, args.repeat)
-        step = median_s(functools.partial(timeline_doc, program, True), args.repeat)
-        rows.append((f"loop x{args.iterations:,}", "trusted", base, grad, step))
+        found = medians_s(
+            {
+                "base": bare(program.text),
+                "grad": functools.partial(run_program, program, seed=0, trusted=True, steps=False),
+                "step": functools.partial(timeline_doc, program, True),
+            },
+            args.repeat,
+        )
+        rows.append(
+            (f"loop x{args.iterations:,}", "trusted", found["base"], found["grad"], found["step"])
+        )
 
     print(f"{'program':<16}{'mode':<13}{'plain s':>9}{'run s':>9}{'x':>7}{'+step s':>9}{'x':>7}")
     for name, mode, base, grad, step in rows:
