@@ -319,3 +319,19 @@ def test_torch_calls_of_a_file_without_functions_run_untraced(
         assert set(traced) == {inside}
     # after a torch call that raised, the file's lines are followed as before
     assert lines[0] == [1, 2, 3, 4, 5, 7] and lines[1] == [*lines[0], 10]  # 10: the def
+
+
+def test_a_trusted_run_gives_the_process_its_own_trace_function_back(tmp_path: Path) -> None:
+    """A debugger's or a coverage tool's trace function is set again after the file ran."""
+    import sys
+
+    def theirs(frame: Any, event: str, arg: Any) -> None:
+        return None
+
+    before = sys.gettrace()
+    sys.settrace(theirs)
+    try:
+        trusted_timeline(tmp_path, HEAD + "y = (w * 2).sum()\n")
+        assert sys.gettrace() is theirs
+    finally:
+        sys.settrace(before)

@@ -383,13 +383,14 @@ def run_trusted(
     if sys.path:
         sys.path[0] = os.path.dirname(filename)
     torch.manual_seed(seed)
+    previous = sys.gettrace()  # a debugger's or coverage's, in a process that has one
     try:
         with recorder.active(), redirect_stdout(_Printed(recorder)):
             sys.settrace(tracer.global_trace)
             try:
                 exec(code, namespace)  # the user's own file, run because they said --trust
             finally:
-                sys.settrace(None)
+                sys.settrace(previous)
                 tracer.finish()
     except SystemExit as stop:
         status = stop.code
