@@ -11,6 +11,8 @@ from __future__ import annotations
 import functools
 import json
 import os
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -107,3 +109,29 @@ def load_document(text: str) -> Any:
 def load_lines(text: str) -> list[Any]:
     """JSON Lines (`run --json`), each checked against the schema."""
     return [load_document(line) for line in text.splitlines() if line.strip()]
+
+
+#: The command line run on the probe's arguments, then the names of every module it
+#: imported, as one JSON list on the last line of stderr.
+_MODULES_PROBE = """
+import json, sys
+from autograd_cli.cli import app
+sys.argv = ["autograd-cli", *sys.argv[1:]]
+try:
+    app()
+except SystemExit as done:
+    assert not done.code, done.code
+print(json.dumps(sorted(sys.modules)), file=sys.stderr)
+"""
+
+
+def run_in_fresh_python(*args: str) -> tuple[subprocess.CompletedProcess[str], set[str]]:
+    """`autograd-cli ARGS` in a Python of its own (this one has imported everything
+    already), and the modules it imported. It must succeed and write nothing else to
+    stderr."""
+    out = subprocess.run(
+        [sys.executable, "-c", _MODULES_PROBE, *args], capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stderr
+    (line,) = out.stderr.splitlines()
+    return out, set(json.loads(line))

@@ -7,8 +7,6 @@ check leaves to it.
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from enum import Enum
 from pathlib import Path
 from typing import Any
@@ -20,6 +18,7 @@ from hypothesis import strategies as st
 
 from autograd_cli.cli import COMMANDS, app
 from autograd_cli.cli.coercion import _FLOAT, _INT, UNDECIDED, Quick
+from conftest import run_in_fresh_python
 
 
 def _params() -> list[tuple[str, Any]]:
@@ -120,18 +119,6 @@ def test_an_enum_value_and_a_path_are_decided_without_typer(tmp_path: Path) -> N
     assert Quick(path.type_descriptor).decide(str(batch), path, None) == batch
 
 
-PROBE = """
-import sys
-from autograd_cli.cli import app
-sys.argv = ["autograd-cli", *sys.argv[1:]]
-try:
-    app()
-except SystemExit as done:
-    assert not done.code, done.code
-print("pydantic" in sys.modules, file=sys.stderr)
-"""
-
-
 @pytest.mark.parametrize(
     "args",
     [["graph"], ["grad", "--expr", "sum(x * x)", "--var", "x=randn(3)", "--seed", "7"]],
@@ -139,6 +126,5 @@ print("pydantic" in sys.modules, file=sys.stderr)
 )
 def test_plain_options_load_no_pydantic(args: list[str]) -> None:
     """Start-up: importing pydantic costs more than the rest of the command line."""
-    out = subprocess.run([sys.executable, "-c", PROBE, *args], capture_output=True, text=True)
-    assert out.returncode == 0, out.stderr
-    assert out.stderr.strip() == "False"
+    _, modules = run_in_fresh_python(*args)
+    assert "pydantic" not in modules

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import load_document
+from conftest import load_document, run_in_fresh_python
 
 HELP_PROBE = """
 import sys
@@ -140,18 +140,6 @@ def test_help_paragraphs_are_single_lines() -> None:
             assert "\n" not in paragraph.strip(), f"{name}: {paragraph!r}"
 
 
-JSON_PROBE = """
-import sys
-from autograd_cli.cli import app
-sys.argv = ["autograd-cli", *sys.argv[1:]]
-try:
-    app()
-except SystemExit as done:
-    assert not done.code, done.code
-print(sorted(m for m in sys.modules if m == "rich" or m.startswith("rich.")), file=sys.stderr)
-"""
-
-
 TUTORIAL = str(Path(__file__).parents[1] / "examples" / "tutorial.py")
 
 
@@ -180,9 +168,9 @@ TUTORIAL = str(Path(__file__).parents[1] / "examples" / "tutorial.py")
 def test_exports_load_no_rich(args: list[str]) -> None:
     """A document for a script: no terminal to draw for, so Rich is not even imported, by
     any command's `--json`."""
-    out = subprocess.run([sys.executable, "-c", JSON_PROBE, *args], capture_output=True, text=True)
-    assert out.returncode == 0 and out.stdout.endswith("\n")
-    assert out.stderr.strip() == "[]"
+    out, modules = run_in_fresh_python(*args)
+    assert out.stdout.endswith("\n")
+    assert not _rich(modules)
 
 
 def test_a_json_batch_loads_no_rich(tmp_path: Path) -> None:
@@ -194,6 +182,10 @@ def test_a_json_batch_loads_no_rich(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     args = ["run", "--json", "--jobs", "1", str(jobs)]
-    out = subprocess.run([sys.executable, "-c", JSON_PROBE, *args], capture_output=True, text=True)
-    assert out.returncode == 0 and '"status":"passed"' in out.stdout
-    assert out.stderr.strip() == "[]"
+    out, modules = run_in_fresh_python(*args)
+    assert '"status":"passed"' in out.stdout
+    assert not _rich(modules)
+
+
+def _rich(modules: set[str]) -> list[str]:
+    return sorted(m for m in modules if m == "rich" or m.startswith("rich."))
