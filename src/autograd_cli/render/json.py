@@ -202,7 +202,14 @@ def data(value: object) -> Any:
         if isinstance(value, Summary) and value.values is not None:
             return value.values  # a document shows every value the inspection kept
         plan = plan or _plan(kind)
+    return _record(value, plan)
+
+
+def _record(value: object, plan: _Plan, skip: tuple[str, ...] = ()) -> dict[str, Any]:
+    """A record's JSON object by its plan, without the fields named in `skip`."""
     found = dict(zip(plan.names, plan.tag + plan.fields(value), strict=True))
+    for name in skip:
+        del found[name]
     for name, item in found.items():
         if item is not None and type(item) not in _SCALARS:
             found[name] = data(item)  # a value changes, never a key: safe while iterating
@@ -244,10 +251,7 @@ def graph_chunks(graph: GraphRecord, options: ViewOptions | None = None) -> Iter
         yield from _joined(shown.nodes)
         yield '],"edges":['
         yield from _joined(shown.edges)
-        plan = _plans.get(GraphRecord) or _plan(GraphRecord)
-        own = zip(plan.names, plan.fields(shown), strict=True)
-        tail = {name: data(value) for name, value in own if name not in _STREAMED}
-        tail.update((name, data(compute(shown))) for name, compute in plan.computed)
+        tail = _record(shown, _plans.get(GraphRecord) or _plan(GraphRecord), _STREAMED)
         yield "]," + dumps({**tail, "cut": data(cut)})[1:]
 
 
