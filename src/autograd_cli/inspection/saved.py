@@ -134,8 +134,7 @@ def first_saved(order: list[Any], numbers: list[int] | None = None) -> tuple[lis
         numbers = [node._sequence_nr() for node in order]
     for position in sorted(range(len(order)), key=numbers.__getitem__):
         node = order[position]
-        attributes = _attributes.get(type(node))
-        for _, attribute in saved_attributes(node) if attributes is None else attributes:
+        for _, attribute in saved_attributes(node):
             try:
                 value = getattr(node, attribute)
             except RuntimeError as error:
