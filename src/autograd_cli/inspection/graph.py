@@ -31,9 +31,15 @@ def short_name(node: Any) -> str:
     return name
 
 
+_dtype_names: dict[Any, str] = {}  # str(dtype) costs twice a lookup, per node or parameter
+
+
 def dtype_name(dtype: torch.dtype) -> str:
     """`torch.float32` -> `float32`, the spelling `--dtype` takes."""
-    return str(dtype).removeprefix("torch.")
+    name = _dtype_names.get(dtype)
+    if name is None:
+        name = _dtype_names[dtype] = str(dtype).removeprefix("torch.")
+    return name
 
 
 class TraceOptions(TypedDict, total=False):
@@ -158,11 +164,10 @@ def _records(
     nodes: list[NodeRecord] = []
     edges: list[EdgeRecord] = []
     shapes: dict[tuple[int, ...], tuple[int, ...]] = {}  # one tuple per distinct shape
-    dtypes: dict[Any, str] = {}
     pending: list[tuple[int, Edges]] = []  # a node's edges, made once every node has an id
     # Bound methods in locals: a few percent on a loop that runs once per node.
     add_node, add_edge, add_order = nodes.append, edges.append, order.append
-    name_of, known_shape = _names.get, shapes.get
+    name_of, known_shape, known_dtype = _names.get, shapes.get, _dtype_names.get
     for node, nexts in walk(root, numbers=ids):
         node_id = len(order)
         add_order(node)
@@ -186,7 +191,7 @@ def _records(
             if shape is None:
                 shape = tuple(size)
                 shape = shapes.setdefault(shape, shape)
-            dtype = dtypes.get(dt) or dtypes.setdefault(dt, dtype_name(dt))
+            dtype = known_dtype(dt) or dtype_name(dt)
         tensor = node_names.get(node) if node_names else None
         add_node(NodeRecord(node_id, name, shape, dtype, leaf, tensor))
         if nexts:

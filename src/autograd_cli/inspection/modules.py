@@ -467,10 +467,13 @@ class ModuleRecorder:
     def parameters(self) -> list[ParameterRecord]:
         """Every parameter in module order, with its gradient's health as `.grad` is now."""
         params = sorted(self._known.parameters.values(), key=lambda p: p.module)
-        any_grad = any(p.tensor.grad is not None for p in params)
-        return [self._health(p, any_grad) for p in params]
+        grads = [p.tensor.grad for p in params]
+        any_grad = any(grad is not None for grad in grads)
+        return [self._health(p, grad, any_grad) for p, grad in zip(params, grads, strict=True)]
 
-    def _health(self, param: _Parameter, any_grad: bool) -> ParameterRecord:
+    def _health(
+        self, param: _Parameter, grad: torch.Tensor | None, any_grad: bool
+    ) -> ParameterRecord:
         tensor = param.tensor
         found = self._updates.get(id(tensor))
         update = (
@@ -479,7 +482,6 @@ class ModuleRecorder:
             else UpdateRecord(found.steps, found.update_norm, found.weight_norm)
         )
         facts: dict[str, Any] = {}
-        grad = tensor.grad
         if tensor.is_meta:
             facts["missing"] = "meta"
         elif grad is None:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
+from rich.cells import cell_len
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.segment import Segment
 from rich.style import Style
@@ -44,41 +45,60 @@ class RowBlocks:
 
 class PaddedRows(RowBlocks):
     """A table of one-line cells, printed as padded lines when it fits the width: what
-    Rich's `Table` (no box, no edge padding) prints for it, without measuring and rendering
-    each cell as a renderable of its own, which costs a module view with a few rows more
-    than walking the whole graph. Wider than the terminal, it is the `Table` itself (which
-    wraps), and narrower than `NARROW`, one block per row.
+    Rich's `Table` (no box, no edge padding) prints for it, made straight as segments: the
+    unstyled text between two styled cells is one segment, a styled cell its own. Measuring
+    and rendering each cell as a renderable of its own, as `Table` does, costs a module view
+    with a few rows more than walking the whole graph, and Rich's printing costs per segment.
+    Wider than the terminal, it is the `Table` itself (which wraps), and narrower than
+    `NARROW`, one block per row.
     """
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         columns = self.table.columns
         header = Style.parse(str(self.table.header_style or ""))
-        grid = [
-            [_cell(column.header).copy(), *(_cell(cell) for cell in column.cells)]
-            for column in columns
-        ]
-        for cells in grid:
-            cells[0].stylize(header)
-        widths = [max(text.cell_len for text in cells) for cells in grid]
-        right = [column.justify == "right" for column in columns]
+        grid = [[_styled(column.header, header), *column.cells] for column in columns]
+        widths = [max(map(_cell_width, cells)) for cells in grid]
         if options.max_width < NARROW or sum(widths) + 2 * (len(widths) - 1) > options.max_width:
             yield from super().__rich_console__(console, options)
             return
-        newline = Segment.line()
+        right = [column.justify == "right" for column in columns]
         for row in zip(*grid, strict=True):
-            line = Text()
-            for index, (text, width, rjust) in enumerate(zip(row, widths, right, strict=True)):
-                pad = " " * (width - text.cell_len)
+            plain: list[str] = []  # unstyled text runs up to the next styled cell: one segment
+            for index, (cell, width, rjust) in enumerate(zip(row, widths, right, strict=True)):
+                pad = " " * (width - _cell_width(cell))
                 if index:
-                    line.append("  ")
+                    plain.append("  ")
                 if rjust:
-                    line.append(pad)
-                line.append_text(text)
+                    plain.append(pad)
+                if not isinstance(cell, Text):
+                    plain.append(str(cell))
+                elif cell.style or cell.spans:
+                    yield Segment("".join(plain))
+                    plain.clear()
+                    yield from _segments(cell, console)
+                else:
+                    plain.append(cell.plain)
                 if not rjust:
-                    line.append(pad)
-            # Segments, not the Text: it fits, so Rich's wrapping of each line is not needed.
-            yield from line.render(console)
-            yield newline
+                    plain.append(pad)
+            plain.append("\n")
+            yield Segment("".join(plain))
+
+
+def _segments(text: Text, console: Console) -> Iterable[Segment]:
+    if text.spans:
+        return text.render(console)
+    # `Text.render` leaves out the style of a text without spans: the caller applies it
+    return (Segment(text.plain, console.get_style(text.style)),)
+
+
+def _styled(cell: RenderableType, style: Style) -> Text:
+    text = _cell(cell).copy()
+    text.stylize(style)
+    return text
+
+
+def _cell_width(cell: RenderableType) -> int:
+    return cell.cell_len if isinstance(cell, Text) else cell_len(str(cell))
 
 
 def _cell(cell: RenderableType) -> Text:
