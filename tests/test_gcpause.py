@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from autograd_cli.gcpause import paused_gc
+from autograd_cli.gcpause import BULK, paused_gc
 
 
 @pytest.fixture
@@ -23,7 +23,7 @@ def collector_on() -> Iterator[None]:
 def test_what_the_pause_made_ends_in_the_oldest_generation() -> None:
     with paused_gc():
         assert not gc.isenabled()
-        made = [[index] for index in range(1000)]  # lists: tracked by the collector
+        made = [[index] for index in range(BULK)]  # lists: tracked by the collector
     assert gc.isenabled()
     oldest = {id(found) for found in gc.get_objects(generation=2)}
     assert all(id(record) in oldest for record in made)
@@ -32,12 +32,28 @@ def test_what_the_pause_made_ends_in_the_oldest_generation() -> None:
 
 
 @pytest.mark.usefixtures("collector_on")
+def test_a_small_pause_leaves_its_objects_young_and_counts_no_frozen_object(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def counted() -> int:
+        raise AssertionError("a walk over every frozen object, for a few records")
+
+    gc.collect()  # the youngest generation starts empty
+    monkeypatch.setattr(gc, "get_freeze_count", counted)
+    with paused_gc():
+        made = [[index] for index in range(100)]
+    assert gc.isenabled()
+    youngest = {id(found) for found in gc.get_objects(generation=0)}
+    assert all(id(record) in youngest for record in made)
+
+
+@pytest.mark.usefixtures("collector_on")
 def test_objects_the_process_froze_stay_frozen() -> None:
     gc.freeze()
     try:
         frozen = gc.get_freeze_count()
         with paused_gc():
-            made = [[index] for index in range(10)]
+            made = [[index] for index in range(BULK)]
         assert gc.get_freeze_count() == frozen and gc.isenabled()
         assert made  # the records themselves took the usual way, still alive
     finally:
