@@ -2,8 +2,10 @@
 
 One writer for every document: `data` turns the records the inspection layer filled into
 JSON data, field by field (field names are the JSON names), with a `Rule` for the few
-records whose JSON differs; the graph's document is streamed a batch of records at a
-time. A command's document is `document(command, warnings, **fields)`.
+records whose JSON differs. The graph's document, which can hold millions of records, is
+streamed a batch at a time and its records written straight to text from the same plans
+(`_texts`), the bytes `json.dumps` of their data would write. A command's document is
+`document(command, warnings, **fields)`.
 
 Every document carries `"schema"`, `"command"`, `"version"` and `"warnings"`; docs/json.md
 lists the fields. Two rules hold for every field: an optional one is always present (null
@@ -14,12 +16,15 @@ when it does not apply), and a number that is not finite is a string (`"NaN"`,
 from __future__ import annotations
 
 import dataclasses
+import functools
+import itertools
 import json
 import math
 import operator
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
+from json.encoder import encode_basestring_ascii
 from typing import Any
 
 from autograd_cli import __version__
@@ -99,9 +104,10 @@ RULES: dict[type, Rule] = {
     Source: Rule(skip=frozenset({"focus"}), computed={"text": lambda s: s.text}),
     Summary: Rule(skip=frozenset({"values"})),  # written only when there are no values
     SavedRecord: Rule(names={"nbytes": "bytes"}),
-    NodeRecord: Rule(computed={"saved_bytes": lambda n: n.saved_bytes}),
+    # a property by `attrgetter`: no Python call of its own for each of a million records
+    NodeRecord: Rule(computed={"saved_bytes": operator.attrgetter("saved_bytes")}),
     EdgeRecord: Rule(
-        names={"src": "from", "dst": "to"}, computed={"constant": lambda e: e.constant}
+        names={"src": "from", "dst": "to"}, computed={"constant": operator.attrgetter("constant")}
     ),
     GraphRecord: Rule(skip=frozenset({"_out"}), computed={"ops": GraphRecord.ops}),
     ModuleRecord: Rule(names={"cls": "class"}, skip=frozenset({"signature"})),
@@ -139,9 +145,10 @@ RULES: dict[type, Rule] = {
 class _Plan:
     """How one record type becomes a JSON object; made once per type.
 
-    `fields` reads every field written in one call (an `attrgetter` of them all), so a
-    record of a million-node graph costs that call and a dict, plus a `data` call only
-    for a field that is not a plain value (None, str, int, float, bool).
+    `fields` reads every field written in one call (an `attrgetter` of them all): as
+    data, a record costs that call and a dict, plus a `data` call only for a field that
+    is not a plain value (None, str, int, float, bool); as text, a batch of records costs
+    that call each and one pass over each field's column (`_objects`).
     """
 
     names: tuple[str, ...]  # JSON names of the fields, the tag's key first if any
@@ -149,6 +156,10 @@ class _Plan:
     tag: tuple[Any, ...]  # (the tag's value,) or ()
     computed: tuple[tuple[str, Callable[[Any], object]], ...]  # written after the fields
     inline: bool  # a name starting with INLINE is a record whose fields stand in its place
+    #: The object as text, the tag written in and `%s` for each field's value, the
+    #: computed ones last (`_objects`); None where the object is not one value per key in
+    #: that order (inline records, a computed key that replaces a field's value).
+    template: str | None
 
 
 INLINE = "\0"
@@ -165,18 +176,34 @@ def _plan(kind: type) -> _Plan:
         raise TypeError(f"no JSON form for {kind.__name__}")
     kept = [name for name in names if name not in rule.skip]
     getter = operator.attrgetter(*kept) if kept else lambda _: ()
-    json_names = tuple(
+    json_names = ((rule.tag[0],) if rule.tag else ()) + tuple(
         INLINE + name if name in rule.inline else rule.names.get(name, name) for name in kept
     )
+    keys = json_names + tuple(rule.computed)
     plan = _Plan(
-        names=((rule.tag[0],) if rule.tag else ()) + json_names,
+        names=json_names,
         fields=(lambda r: (getter(r),)) if len(kept) == 1 else getter,
         tag=(rule.tag[1],) if rule.tag else (),
         computed=tuple(rule.computed.items()),
         inline=bool(rule.inline),
+        template=None if rule.inline or len(set(keys)) < len(keys) else _template(keys, rule.tag),
     )
     _plans[kind] = plan
     return plan
+
+
+def _template(keys: Sequence[str], tag: tuple[str, str] | None) -> str:
+    """`{"a":%s,"b":%s}`: the keys (the tag's first) as `json.dumps` writes them, compact,
+    with the tag's value written in."""
+    values = ["%s"] * len(keys)
+    if tag is not None:
+        values[0] = _literal(tag[1])
+    return "{" + ",".join(_literal(k) + ":" + v for k, v in zip(keys, values, strict=True)) + "}"
+
+
+def _literal(text: str) -> str:
+    """A JSON string as it stands in a template: `%` doubled."""
+    return encode_basestring_ascii(text).replace("%", "%%")
 
 
 def data(value: object) -> Any:
@@ -232,6 +259,98 @@ def _inlined(found: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
+# --- records as text, for the streamed graph ------------------------------------------
+#
+# A million-node document spent most of its time building a dict per record and then
+# having `json.dumps` take each apart again. The graph's records are written straight to
+# text instead, from the same plans, and column by column: a batch's values of one field
+# are mostly of one type (every `id` an int, every `leaf` None), so each column is checked
+# once and turned into text by one `map` over a C function, not a Python call per value.
+# The bytes are those `dumps(data(value))` writes, which the tests check.
+
+#: Turns a sequence of values of one type into their texts, in order.
+_Write = Callable[[Sequence[Any]], list[str]]
+
+
+def _texts(values: Sequence[object]) -> list[str]:
+    """Each value as JSON text: what `dumps(data(value))` writes, without the newline."""
+    kinds = list(map(type, values))
+    if len(distinct := set(kinds)) == 1:
+        return _writers[kinds[0]](values)
+    # several types (an optional field: None and ints, say): each type's values written
+    # together, then each value's text taken, in order, from its own type's texts
+    written: dict[type, Iterator[str]] = {}
+    for kind in distinct:
+        mine = itertools.compress(values, map(operator.is_, kinds, itertools.repeat(kind)))
+        written[kind] = iter(_writers[kind](list(mine)))
+    return list(map(next, map(written.__getitem__, kinds)))
+
+
+def _objects(records: Sequence[object], plan: _Plan, template: str) -> list[str]:
+    """Records of one type as the JSON objects their plan makes: the texts of each
+    field's column, then of each computed one, filled into the template row by row."""
+    columns = [_texts(column) for column in zip(*map(plan.fields, records), strict=True)]
+    columns += [_texts(list(map(compute, records))) for _, compute in plan.computed]
+    rows = zip(*columns, strict=True) if columns else [()] * len(records)  # `{}` has no column
+    return list(map(template.__mod__, rows))
+
+
+def _arrays(arrays: Sequence[Sequence[object]]) -> list[str]:
+    """Tuples and lists as JSON arrays: all their items as one column, then cut apart."""
+    items = _texts(list(itertools.chain.from_iterable(arrays)))
+    ends = list(itertools.accumulate(map(len, arrays)))
+    pieces = map(items.__getitem__, map(slice, [0, *ends], ends))
+    return list(map("[%s]".__mod__, map(",".join, pieces)))
+
+
+def _each(write: Callable[[Any], str]) -> _Write:
+    return lambda values: list(map(write, values))
+
+
+def _float(number: float) -> str:
+    text = float.__repr__(number)
+    return _NONFINITE_TEXT.get(text, text)
+
+
+def _as_data(value: object) -> str:
+    return dumps(data(value))[:-1]
+
+
+class _Writers(dict[type, _Write]):
+    """How the values of each type become text, found by a value's exact type.
+
+    A type met the first time gets its writer from `__missing__`: a record its plan's
+    template, when its object is one value per key; anything else (a dict, an enum, a
+    `Summary`, a subclass of a plain type) what `data` makes of it.
+    """
+
+    def __missing__(self, kind: type) -> _Write:
+        write = _each(_as_data)
+        if dataclasses.is_dataclass(kind) and kind is not Summary:  # a Summary may be values
+            plan = _plans.get(kind) or _plan(kind)
+            if plan.template is not None:
+                write = functools.partial(_objects, plan=plan, template=plan.template)
+        self[kind] = write
+        return write
+
+
+_NONFINITE_TEXT = {text: encode_basestring_ascii(name) for text, name in NONFINITE.items()}
+
+#: The plain types exactly, written as `json.dumps` writes them (ensure_ascii, the float
+#: repr, NaN and inf spelled as `dumps` spells them).
+_writers = _Writers(
+    {
+        str: _each(encode_basestring_ascii),
+        int: _each(int.__repr__),
+        float: _each(_float),
+        bool: _each({True: "true", False: "false"}.__getitem__),
+        type(None): lambda values: ["null"] * len(values),
+        tuple: _arrays,
+        list: _arrays,
+    }
+)
+
+
 # --- the graph document, streamed -------------------------------------------------------
 
 
@@ -240,7 +359,7 @@ def graph_chunks(graph: GraphRecord, options: ViewOptions | None = None) -> Iter
     the graph record's fields, `root` first and the nodes and edges a batch at a time,
     then the view's `cut`.
 
-    Memory stays flat beyond the records: only one batch of nodes or edges is ever a dict.
+    Memory stays flat beyond the records: only one batch of nodes or edges is ever text.
     """
     options = options or ViewOptions()
     shown, cut = bounded(graph, options.limits)
@@ -262,7 +381,7 @@ def _joined(records: Sequence[object]) -> Iterator[str]:
     """The records as the inside of a JSON array, a batch at a time."""
     separator = ""
     for batch in batches(records):
-        yield separator + dumps([data(r) for r in batch])[1 : -len("]\n")]
+        yield separator + ",".join(_texts(batch))
         separator = ","
 
 

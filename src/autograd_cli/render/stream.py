@@ -12,8 +12,9 @@ from typing import TypeVar
 
 T = TypeVar("T")
 
-#: Records made into text at a time: enough for the per-batch work (a `json.dumps`, a
-#: `join`) to pay off, few enough that a batch's text is a few hundred kilobytes at most.
+#: Records made into text at a time: enough for the per-batch work (a pass over each
+#: field's column, a `join`) to pay off, few enough that a batch's text is a few hundred
+#: kilobytes at most.
 BATCH = 2048
 
 
