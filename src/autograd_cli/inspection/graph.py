@@ -169,7 +169,7 @@ def _records(
     add_node, add_edge, add_order = nodes.append, edges.append, order.append
     name_of, known_shape, known_dtype = _names.get, shapes.get, _dtype_names.get
     for node, nexts in walk(root, numbers=ids):
-        node_id = len(order)
+        node_id = ids[node]  # the walk's own int, which the edges to this node share too
         add_order(node)
         name = name_of(type(node)) or short_name(node)
         leaf = shape = dtype = None
