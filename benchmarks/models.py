@@ -61,10 +61,14 @@ def render_text(renderable: Any) -> str:
 
 def median_times(functions: dict[str, Callable[[], object]], repeat: int) -> dict[str, float]:
     """Each function's median over `repeat` rounds, the functions taking turns in each
-    round: on a shared machine the load then weighs on all of them alike."""
+    round: on a shared machine the load then weighs on all of them alike. Each round starts
+    with the next function, so none always runs right after the same other one (whose
+    memory traffic would always leave it the same caches)."""
     times: dict[str, list[float]] = {name: [] for name in functions}
-    for _ in range(repeat):
-        for name, function in functions.items():
+    order = list(functions.items())
+    for round_ in range(repeat):
+        turn = round_ % len(order)
+        for name, function in order[turn:] + order[:turn]:
             start = time.perf_counter()
             function()
             times[name].append(time.perf_counter() - start)
