@@ -199,6 +199,8 @@ class ProgramOptions:
                 program, seed=seed, limits=limits, trusted=self.trust, watch=watch, steps=steps
             )
         run.modules = modules
+        for warning in run.warnings:
+            warn(warning)
         if run.error is not None and self.device is Device.meta and run.error.hint is None:
             run.error.hint = META_HINT
         failure = run.timeline.failure

@@ -8,11 +8,11 @@ graph node, and the tensors backward ran on. Every command on a program starts h
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from autograd_cli.build.sources import SourceMap
-from autograd_cli.errors import ProgramFailed, UsageError, param
+from autograd_cli.errors import CliWarning, ProgramFailed, UsageError, param
 from autograd_cli.program.interpreter import Interpreter, Limits
 from autograd_cli.program.recorder import Recorder
 from autograd_cli.program.source import Program, check_program, parse_program
@@ -38,6 +38,9 @@ class ProgramRun:
     error: ProgramFailed | None = None  # the failure, as the CLI reports it
     exit_code: int = 0  # what a trusted file gave sys.exit()
     modules: ModuleRecorder | None = None  # the nn.Modules it ran, when they were recorded
+    #: What the run deserves a look for, though it ran (a trusted file that took the line
+    #: tracer's place); the CLI says each on stderr.
+    warnings: list[CliWarning] = field(default_factory=list)
 
     def tensors(self) -> dict[str, torch.Tensor]:
         """Every name bound to a tensor at the end, in the order the program bound them."""

@@ -23,7 +23,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from autograd_cli.build.sources import SourceMap
-from autograd_cli.errors import ProgramFailed
+from autograd_cli.errors import CliWarning, ProgramFailed
 from autograd_cli.program.folding import LoopFold, Sink, loop_value
 from autograd_cli.program.recorder import Recorder
 from autograd_cli.program.source import Program
@@ -299,6 +299,21 @@ class _Tracer:
             sink.pop()
             self.timeline.statements -= 1
 
+    def replaced(self) -> CliWarning | None:
+        """A warning if the code set a trace function of its own (`sys.settrace`): Python
+        then stops calling this tracer, so the timeline silently ends where that happened."""
+        if sys.gettrace() in (self.global_trace, getattr):  # `getattr`: see global_trace
+            return None
+        last = self.recorder.where  # the line that ran last while this tracer followed
+        where = f" after line {last.line}" if last is not None and last.line else ""
+        return CliWarning(
+            f"the code replaced the line tracer with sys.settrace(), so its steps were not "
+            f"followed{where}: the timeline and the nodes' lines stop there",
+            "leave sys.settrace() out of the code while autograd-cli runs it; to debug "
+            "or measure coverage, run the debugger or coverage tool on autograd-cli itself",
+            code="trace_replaced",
+        )
+
     def finish(self) -> None:
         """The run is over (or the `record` block): close the last entry, leave every loop."""
         self.close()
@@ -390,8 +405,11 @@ def run_trusted(
             try:
                 exec(code, namespace)  # the user's own file, run because they said --trust
             finally:
+                replaced = tracer.replaced()
                 sys.settrace(previous)
                 tracer.finish()
+                if replaced is not None:
+                    run.warnings.append(replaced)
     except SystemExit as stop:
         status = stop.code
         run.exit_code = status if isinstance(status, int) else (0 if status is None else 1)
@@ -460,9 +478,12 @@ def record(seed: int | None = None) -> Iterator[ProgramRun]:
         try:
             yield run
         finally:
+            replaced = tracer.replaced()
             caller.f_trace = None
             sys.settrace(previous)
             tracer.finish()
+            if replaced is not None:
+                run.warnings.append(replaced)
             last = timeline.entries[-1] if timeline.entries else None
             if isinstance(last, StepEvent) and last.line == entry:
                 timeline.entries.pop()
