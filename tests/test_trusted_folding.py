@@ -80,6 +80,26 @@ LOOPS = [
         "print(w.grad)\n",
     ),
     ("training", TRAINING),
+    # One-line loops: every line event is on the loop's line; a `for` has one more
+    *(
+        (
+            f"one-line for, range({n})",
+            HEAD + f"y = w.sum()\nfor i in range({n}): y = y * 2\ny.backward()\nprint(w.grad)\n",
+        )
+        for n in (0, 1, 2, 3, 100)
+    ),
+    (
+        "one-line loops in a loop",
+        HEAD + "for i in range(4):\n"
+        "    y = w.sum()\n"
+        "    for j in range(i): y = y * j\n"
+        "    y.backward()\n"
+        "print(w.grad)\n",
+    ),
+    (
+        "one-line for over a tensor, broken",
+        HEAD + "for row in torch.ones(5, 2): z = (w * row).sum(); break\nz.backward()\n",
+    ),
 ]
 
 
@@ -335,3 +355,47 @@ def test_a_trusted_run_gives_the_process_its_own_trace_function_back(tmp_path: P
         assert sys.gettrace() is theirs
     finally:
         sys.settrace(before)
+
+
+def test_a_one_line_while_folds_as_the_same_loop_on_two_lines(tmp_path: Path) -> None:
+    """`while` is not interpreted: the loop written on one line is held to the same loop
+    written on two, whose body has lines of its own."""
+    body = HEAD + "y = w.sum()\nk = 0\n{loop}\ny.backward()\n"
+    one = trusted_timeline(tmp_path, body.format(loop="while k < 50: y = y * 2; k = k + 1"))
+    two = trusted_timeline(tmp_path, body.format(loop="while k < 50:\n    y = y * 2; k = k + 1"))
+
+    def shape(entries: list[StepEvent | FoldedSteps]) -> list[tuple[Any, ...]]:
+        return [
+            (e.index, e.code, e.nodes)
+            if isinstance(e, StepEvent)
+            else ("folded", e.iterations, e.statements)
+            for e in entries
+        ]
+
+    assert shape(one) == shape(two)
+    assert ("folded", 47, 47) in shape(one)
+
+
+def test_a_one_line_loop_calling_a_function_of_the_file_keeps_the_order(tmp_path: Path) -> None:
+    """The function's lines run inside an iteration: each comes after its iteration's
+    entry, which is known to be an iteration as soon as the body calls out."""
+    code = (
+        "import torch\n"
+        "def double(v):\n"
+        "    return v * 2\n"
+        "y = torch.ones(2, requires_grad=True)\n"
+        "for i in range(3): y = double(y)\n"
+        "y.sum().backward()\n"
+    )
+    entries = trusted_timeline(tmp_path, code)
+    steps = [e for e in entries if isinstance(e, StepEvent)]
+    assert [(e.line, e.loop) for e in steps[3:9]] == [
+        (5, (("i", "0"),)),
+        (3, (("i", "0"),)),
+        (5, (("i", "1"),)),
+        (3, (("i", "1"),)),
+        (5, (("i", "2"),)),
+        (3, (("i", "2"),)),
+    ]
+    assert [e.index for e in steps] == sorted(e.index for e in steps)
+    assert steps[9].line == 6

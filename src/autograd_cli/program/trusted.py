@@ -39,12 +39,20 @@ if TYPE_CHECKING:
 @dataclass(frozen=True, slots=True)
 class _Loop:
     """A `for` or `while` of the file, by lines: `header` up to `body` (exclusive) is its
-    header, `body` to `last` its body (an `else:` clause is after the loop, not in it)."""
+    header, `body` to `last` its body (an `else:` clause is after the loop, not in it).
+
+    A loop written on one line (`for i in range(3): y = y * 2`) has `code`, its body's
+    statements as written: each line event on that line then starts an iteration, and the
+    entry of each iteration shows its body, as an interpreted program's does."""
 
     header: int
     body: int
     last: int
     names: tuple[str, ...]  # a `for`'s loop variables, shown with each iteration's entries
+    code: str | None = None  # a one-line loop's body
+    #: A one-line `for` ends with one more line event on its line, before the iterator
+    #: runs out; a `while` tests at the end of each iteration and has none.
+    is_for: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,8 +76,9 @@ _INLINE = frozenset({"<listcomp>", "<setcomp>", "<dictcomp>", "<genexpr>"})
 
 def layout(text: str) -> _Layout:
     """The file's loops and quiet lines, read with `ast`. A loop whose body starts on its
-    header's line is not folded: no line event tells its iterations apart. Text that does
-    not parse (a notebook cell's magics) has no loops to fold."""
+    header's line is followed only when the whole loop is that one line; one that goes on
+    below is not folded: no line event tells its iterations apart. Text that does not
+    parse (a notebook cell's magics) has no loops to fold."""
     try:
         tree = ast.parse(text)
     except SyntaxError:
@@ -93,6 +102,16 @@ def layout(text: str) -> _Layout:
             )
             loop = _Loop(node.lineno, node.body[0].lineno, last, names)
             loops.update((line, loop) for line in range(loop.header, loop.body))
+        elif isinstance(node, ast.For | ast.While) and node.end_lineno == node.lineno:
+            body = "; ".join(ast.get_source_segment(text, s) or "" for s in node.body)
+            target = node.target if isinstance(node, ast.For) else None
+            names = (
+                tuple(n.id for n in ast.walk(target) if isinstance(n, ast.Name)) if target else ()
+            )
+            is_for = isinstance(node, ast.For)
+            loops[node.lineno] = _Loop(
+                node.lineno, node.lineno, node.lineno, names, body, is_for=is_for
+            )
         steering = isinstance(node, _STEERING) or (
             isinstance(node, ast.Expr)
             and isinstance(node.value, ast.Constant)
@@ -107,7 +126,7 @@ class _Running:
     (the next line of its body starts an iteration; a line after it ends the loop), and the
     loop variables of this iteration and of the loops around it (`StepEvent.loop`)."""
 
-    __slots__ = ("around", "at_header", "fold", "frame", "loop", "values")
+    __slots__ = ("around", "at_header", "fold", "frame", "held", "loop", "values")
 
     def __init__(
         self, frame: FrameType, loop: _Loop, fold: LoopFold, values: tuple[tuple[str, str], ...]
@@ -118,6 +137,9 @@ class _Running:
         self.at_header = True
         self.values = values
         self.around = values
+        #: A one-line loop's last entry, kept back until the next line event tells whether
+        #: it was an iteration (another event on the loop's line) or the iterator running out
+        self.held: StepEvent | None = None
 
 
 class _Tracer:
@@ -204,7 +226,10 @@ class _Tracer:
         top = running[-1] if running and running[-1].frame is frame else None
         loop = self.layout.loops.get(line)
         if top is not None and top.loop is loop:
-            top.at_header = True  # the iteration ended (or `continue`d)
+            if top.loop.code is not None:
+                self.iterated(top)
+            else:
+                top.at_header = True  # the iteration ended (or `continue`d)
             return
         if top is not None and top.at_header:  # the first line of the body (a nested loop's
             top.at_header = False  # header, maybe) starts an iteration
@@ -227,8 +252,33 @@ class _Tracer:
 
     def leave(self, running: _Running) -> None:
         """The loop ended: its folded line and its last iteration go where it began."""
+        held = running.held
+        if held is not None:
+            # A `for`'s last event only found the iterator empty: kept if it did something
+            # (a generator's torch calls after its last value), as a `while`'s last is.
+            if running.loop.is_for and not _shows(held):
+                running.held = None
+                self.timeline.statements -= 1  # it was the last entry opened
+            else:
+                self.iterated(running)
         running.fold.end(self.timeline.statements)
         self.sink = running.fold.outer
+
+    def iterated(self, running: _Running) -> None:
+        """A one-line loop's held entry was an iteration: into the timeline (or folded) with
+        the loop variables it ran with, which the loop sets after its line event."""
+        held, running.held = running.held, None
+        if held is None:
+            return
+        self.sink = running.fold.iteration(held.index - 1)
+        if running.loop.names:
+            scope = running.frame.f_locals
+            running.values = held.loop = (
+                *running.around,
+                *((n, self.value_text(scope.get(n))) for n in running.loop.names),
+            )
+        if self.sink is not None:
+            self.sink.append(held)
 
     def value_text(self, value: Any) -> str:
         """A loop variable's value as the interpreter shows it (`str`, a node numbered)."""
@@ -252,9 +302,17 @@ class _Tracer:
         if not self.steps or self.sink is None:
             self.recorder.mode_changes.clear()  # read by no entry
             return
-        loop = self.running[-1].values if self.running else ()
-        event = StepEvent(self.timeline.statements, line, self.program.line(line).strip(), loop)
-        self.sink.append(event)
+        top = self.running[-1] if self.running else None
+        if top is not None and top.held is not None and top.frame is not frame:
+            self.iterated(top)  # the loop's body called a function of the file: an iteration
+        loop = top.values if top is not None else ()
+        if top is not None and top.loop.code is not None and top.loop.header == line:
+            # a one-line loop's iteration, or its end: held back until the next line says
+            event = StepEvent(self.timeline.statements, line, top.loop.code, loop)
+            top.held = event
+        else:
+            event = StepEvent(self.timeline.statements, line, self.program.line(line).strip(), loop)
+            self.sink.append(event)
         self.recorder.step = event
         self.before = self.named(frame)
 
