@@ -96,22 +96,13 @@ def layout(text: str) -> _Layout:
             node.lineno
         ):
             last = max(s.end_lineno or s.lineno for s in node.body)
-            target = node.target if isinstance(node, ast.For | ast.AsyncFor) else None
-            names = (
-                tuple(n.id for n in ast.walk(target) if isinstance(n, ast.Name)) if target else ()
-            )
-            loop = _Loop(node.lineno, node.body[0].lineno, last, names)
+            loop = _Loop(node.lineno, node.body[0].lineno, last, _loop_names(node))
             loops.update((line, loop) for line in range(loop.header, loop.body))
         elif isinstance(node, ast.For | ast.While) and node.end_lineno == node.lineno:
             body = "; ".join(ast.get_source_segment(text, s) or "" for s in node.body)
-            target = node.target if isinstance(node, ast.For) else None
-            names = (
-                tuple(n.id for n in ast.walk(target) if isinstance(n, ast.Name)) if target else ()
-            )
+            line = node.lineno
             is_for = isinstance(node, ast.For)
-            loops[node.lineno] = _Loop(
-                node.lineno, node.lineno, node.lineno, names, body, is_for=is_for
-            )
+            loops[line] = _Loop(line, line, line, _loop_names(node), body, is_for=is_for)
         steering = isinstance(node, _STEERING) or (
             isinstance(node, ast.Expr)
             and isinstance(node.value, ast.Constant)
@@ -119,6 +110,13 @@ def layout(text: str) -> _Layout:
         )
         (quiet if steering else busy).add(node.lineno)
     return _Layout(loops, frozenset(quiet - busy), flat)
+
+
+def _loop_names(loop: ast.For | ast.AsyncFor | ast.While) -> tuple[str, ...]:
+    """A `for`'s loop variables (`i`, or `i, x` unpacked); a `while` has none."""
+    if isinstance(loop, ast.While):
+        return ()
+    return tuple(n.id for n in ast.walk(loop.target) if isinstance(n, ast.Name))
 
 
 class _Running:
