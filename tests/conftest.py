@@ -15,9 +15,10 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import pytest
+import typer
 from hypothesis import settings
 from jsonschema import Draft202012Validator
 from typer.testing import CliRunner, Result
@@ -135,3 +136,27 @@ def run_in_fresh_python(*args: str) -> tuple[subprocess.CompletedProcess[str], s
     assert out.returncode == 0, out.stderr
     (line,) = out.stderr.splitlines()
     return out, set(json.loads(line))
+
+
+def demo_command() -> Any:
+    """A Typer command `go` of every kind of parameter a batch job's keys map to (an
+    argument, a repeated option, a value, flags, a dashed name), beside a second command,
+    as the parser holds it: what the batch engine reads a job's keys against."""
+    demo = typer.Typer()
+
+    @demo.command()
+    def go(
+        target: Annotated[str, typer.Argument()],
+        var: Annotated[list[str] | None, typer.Option("--var")] = None,
+        times: Annotated[int, typer.Option("--times")] = 1,
+        check: Annotated[bool, typer.Option("--check")] = False,
+        zero_after: Annotated[int, typer.Option("--zero-after")] = 0,
+        json: Annotated[bool, typer.Option("--json")] = False,
+    ) -> None:
+        pass
+
+    @demo.command()
+    def other() -> None:
+        pass
+
+    return typer.main.get_command(demo).commands["go"]  # type: ignore[attr-defined]

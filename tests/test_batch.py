@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from pathlib import Path
-from typing import Annotated
 
 import pytest
-import typer
 
 from autograd_cli.batch.engine import job_argv
 from autograd_cli.cli.app import write_output
 from autograd_cli.errors import UsageError
-from conftest import Invoke, load_document, load_lines, run_json
+from conftest import Invoke, demo_command, load_document, load_lines, run_json
 
 JOBS = """
 [[job]]
@@ -138,26 +136,6 @@ def test_job_cannot_run_run(cli: Invoke, tmp_path: Path) -> None:
     assert result.exit_code == 2 and "job needs a command" in result.stderr
 
 
-def _demo_command() -> object:
-    demo = typer.Typer()
-
-    @demo.command()
-    def go(
-        target: Annotated[str, typer.Argument()],
-        var: Annotated[list[str] | None, typer.Option("--var")] = None,
-        times: Annotated[int, typer.Option("--times")] = 1,
-        check: Annotated[bool, typer.Option("--check")] = False,
-        zero_after: Annotated[int, typer.Option("--zero-after")] = 0,
-    ) -> None:
-        pass
-
-    @demo.command()
-    def other() -> None:
-        pass
-
-    return typer.main.get_command(demo).commands["go"]  # type: ignore[attr-defined]
-
-
 def test_keys_become_the_same_command_line() -> None:
     options = {
         "target": "x",
@@ -166,12 +144,12 @@ def test_keys_become_the_same_command_line() -> None:
         "check": True,
         "zero_after": 2,
     }
-    assert job_argv(options, "go", _demo_command()) == [
+    assert job_argv(options, "go", demo_command()) == [
         *("--var", "x=randn(3)", "--var", "y=x*2"),
         *("--times", "3", "--check", "--zero-after", "2"),
         *("--", "x"),
     ]
-    assert job_argv({"check": False}, "go", _demo_command()) == []
+    assert job_argv({"check": False}, "go", demo_command()) == []
 
 
 @pytest.mark.parametrize(
@@ -185,7 +163,7 @@ def test_keys_become_the_same_command_line() -> None:
 )
 def test_bad_keys(options: dict[str, object], message: str) -> None:
     with pytest.raises(UsageError, match=message):
-        job_argv(options, "go", _demo_command())
+        job_argv(options, "go", demo_command())
 
 
 def test_atomic_write_keeps_old_file_on_failure(tmp_path: Path) -> None:

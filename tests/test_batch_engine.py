@@ -6,10 +6,9 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 import pytest
-import typer
 from hypothesis import given
 from hypothesis import strategies as st
 from typer.testing import CliRunner
@@ -19,27 +18,7 @@ from autograd_cli.batch.jobfile import JobSpec
 from autograd_cli.cli import app
 from autograd_cli.errors import CliError, UsageError
 from autograd_cli.render.batch import job_line, junit_xml
-from conftest import load_lines
-
-
-def _go() -> Any:
-    demo = typer.Typer()
-
-    @demo.command()
-    def go(
-        target: Annotated[str, typer.Argument()],
-        var: Annotated[list[str] | None, typer.Option("--var")] = None,
-        times: Annotated[int, typer.Option("--times")] = 1,
-        check: Annotated[bool, typer.Option("--check")] = False,
-        json: Annotated[bool, typer.Option("--json")] = False,
-    ) -> None:
-        pass
-
-    @demo.command()
-    def other() -> None:
-        pass
-
-    return typer.main.get_command(demo).commands["go"]  # type: ignore[attr-defined]
+from conftest import demo_command, load_lines
 
 
 class StandIn:
@@ -56,7 +35,7 @@ class StandIn:
         return ["go"]
 
     def command(self, name: str) -> Any:
-        return _go()
+        return demo_command()
 
     def invoke(self, argv: list[str], capture: bool, documents: bool) -> Invoked:
         self.calls.append(("invoke", (argv, capture, documents)))
@@ -111,7 +90,10 @@ def test_a_bad_job_is_said_in_the_command_lines_words() -> None:
     assert ran.result.exit_code == 2 and ran.result.headline == (
         "error: unknown key 'nope' for command 'go'"
     )
-    assert ran.stderr.splitlines()[1] == "[job-1] hint: valid keys: check, target, times, var"
+    assert (
+        ran.stderr.splitlines()[1]
+        == "[job-1] hint: valid keys: check, target, times, var, zero-after"
+    )
     nameless = run_job(JobSpec(2, "x", None, {}), False, stand_in.commands())
     assert nameless.result.headline == "error: job needs a command, one of: go"
 
@@ -127,11 +109,11 @@ def test_serial_jobs_are_announced_before_they_run() -> None:
 
 
 def test_extra_keys_are_the_engines_not_the_jobs() -> None:
-    assert job_argv({"check": True}, "go", _go(), {"json": True}) == ["--check", "--json"]
+    assert job_argv({"check": True}, "go", demo_command(), {"json": True}) == ["--check", "--json"]
     with pytest.raises(UsageError, match="unknown key 'json'"):
-        job_argv({"json": True}, "go", _go())
+        job_argv({"json": True}, "go", demo_command())
     with pytest.raises(UsageError, match="cannot be trusted") as refused:
-        job_argv({"trust": True}, "go", _go())
+        job_argv({"trust": True}, "go", demo_command())
     assert refused.value.spelled(lambda name: f"--{name}")[1] == (
         "run your own file with `autograd-cli step --trust FILE`, outside the batch"
     )
@@ -151,11 +133,15 @@ def test_job_argv_parses_back_to_the_job(
 ) -> None:
     """What the parser reads from a job's command line is the job's options, whatever the
     values hold (dashes, `=`, spaces)."""
-    command = _go()
+    command = demo_command()
     options = {"target": target, "var": var, "times": times, "check": check}
     argv = job_argv(options, "go", command, {"json": True})
     parsed = command.make_context("go", argv).params
-    assert {**parsed, "var": list(parsed["var"] or [])} == {**options, "json": True}
+    assert {**parsed, "var": list(parsed["var"] or [])} == {
+        **options,
+        "json": True,
+        "zero_after": 0,
+    }
 
 
 BATCH = """
