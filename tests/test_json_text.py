@@ -36,7 +36,7 @@ from autograd_cli.render.json import _texts, data, document, dumps, to_json
 from autograd_cli.render.limits import ViewOptions
 
 #: Everything JSON escapes or spells apart: quotes, backslashes, control characters,
-#: non-ASCII (one and two UTF-16 units), lone surrogates, and the `%` of the templates.
+#: non-ASCII (one and two UTF-16 units), lone surrogates, and JSON's own punctuation.
 AWKWARD = '"\\/\x00\x01\x1f\x7f\b\f\n\r\t\u2028é\U0001f642\ud800\udfff%s%%{}:,'
 TEXT = st.text() | st.text(alphabet=st.sampled_from(AWKWARD))
 INT = st.integers()

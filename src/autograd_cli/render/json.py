@@ -21,7 +21,7 @@ import itertools
 import json
 import math
 import operator
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from json.encoder import encode_basestring_ascii
@@ -156,10 +156,11 @@ class _Plan:
     tag: tuple[Any, ...]  # (the tag's value,) or ()
     computed: tuple[tuple[str, Callable[[Any], object]], ...]  # written after the fields
     inline: bool  # a name starting with INLINE is a record whose fields stand in its place
-    #: The object as text, the tag written in and `%s` for each field's value, the
-    #: computed ones last (`_objects`); None where the object is not one value per key in
-    #: that order (inline records, a computed key that replaces a field's value).
-    template: str | None
+    #: The object's text around its values (`_objects`): before the first (the tag's key
+    #: and value included), between each two, after the last, the computed ones last;
+    #: None where the object is not one value per key in that order (inline records, a
+    #: computed key that replaces a field's value).
+    pieces: tuple[str, ...] | None
 
 
 INLINE = "\0"
@@ -186,24 +187,24 @@ def _plan(kind: type) -> _Plan:
         tag=(rule.tag[1],) if rule.tag else (),
         computed=tuple(rule.computed.items()),
         inline=bool(rule.inline),
-        template=None if rule.inline or len(set(keys)) < len(keys) else _template(keys, rule.tag),
+        pieces=None if rule.inline or len(set(keys)) < len(keys) else _pieces(keys, rule.tag),
     )
     _plans[kind] = plan
     return plan
 
 
-def _template(keys: Sequence[str], tag: tuple[str, str] | None) -> str:
-    """`{"a":%s,"b":%s}`: the keys (the tag's first) as `json.dumps` writes them, compact,
-    with the tag's value written in."""
-    values = ["%s"] * len(keys)
-    if tag is not None:
-        values[0] = _literal(tag[1])
-    return "{" + ",".join(_literal(k) + ":" + v for k, v in zip(keys, values, strict=True)) + "}"
-
-
-def _literal(text: str) -> str:
-    """A JSON string as it stands in a template: `%` doubled."""
-    return encode_basestring_ascii(text).replace("%", "%%")
+def _pieces(keys: Sequence[str], tag: tuple[str, str] | None) -> tuple[str, ...]:
+    """`{"a":`, `,"b":`, `}`: the text around the values of an object with these keys,
+    written as `json.dumps` writes them, compact; the tag's value is not a value but text."""
+    pieces = ["{"]
+    for i, key in enumerate(keys):
+        pieces[-1] += ("," if i else "") + encode_basestring_ascii(key) + ":"
+        if tag is not None and i == 0:
+            pieces[-1] += encode_basestring_ascii(tag[1])
+        else:
+            pieces.append("")
+    pieces[-1] += "}"
+    return tuple(pieces)
 
 
 def data(value: object) -> Any:
@@ -274,9 +275,10 @@ _Write = Callable[[Sequence[Any]], list[str]]
 
 def _texts(values: Sequence[object]) -> list[str]:
     """Each value as JSON text: what `dumps(data(value))` writes, without the newline."""
+    distinct = set(map(type, values))
+    if len(distinct) == 1:
+        return _writers[distinct.pop()](values)
     kinds = list(map(type, values))
-    if len(distinct := set(kinds)) == 1:
-        return _writers[kinds[0]](values)
     # several types (an optional field: None and ints, say): each type's values written
     # together, then each value's text taken, in order, from its own type's texts
     written: dict[type, Iterator[str]] = {}
@@ -286,13 +288,16 @@ def _texts(values: Sequence[object]) -> list[str]:
     return list(map(next, map(written.__getitem__, kinds)))
 
 
-def _objects(records: Sequence[object], plan: _Plan, template: str) -> list[str]:
+def _objects(records: Sequence[object], plan: _Plan, pieces: tuple[str, ...]) -> list[str]:
     """Records of one type as the JSON objects their plan makes: the texts of each
-    field's column, then of each computed one, filled into the template row by row."""
+    field's column, then of each computed one, joined with the text around them row by
+    row (a join of pieces: no format string to parse for each record)."""
     columns = [_texts(column) for column in zip(*map(plan.fields, records), strict=True)]
     columns += [_texts(list(map(compute, records))) for _, compute in plan.computed]
-    rows = zip(*columns, strict=True) if columns else [()] * len(records)  # `{}` has no column
-    return list(map(template.__mod__, rows))
+    parts: list[Iterable[str]] = [itertools.repeat(pieces[0], len(records))]
+    for column, piece in zip(columns, pieces[1:], strict=True):
+        parts += [column, itertools.repeat(piece, len(records))]
+    return list(map("".join, zip(*parts, strict=True)))
 
 
 def _arrays(arrays: Sequence[Sequence[object]]) -> list[str]:
@@ -320,7 +325,7 @@ class _Writers(dict[type, _Write]):
     """How the values of each type become text, found by a value's exact type.
 
     A type met the first time gets its writer from `__missing__`: a record its plan's
-    template, when its object is one value per key; anything else (a dict, an enum, a
+    pieces, when its object is one value per key; anything else (a dict, an enum, a
     `Summary`, a subclass of a plain type) what `data` makes of it.
     """
 
@@ -328,8 +333,8 @@ class _Writers(dict[type, _Write]):
         write = _each(_as_data)
         if dataclasses.is_dataclass(kind) and kind is not Summary:  # a Summary may be values
             plan = _plans.get(kind) or _plan(kind)
-            if plan.template is not None:
-                write = functools.partial(_objects, plan=plan, template=plan.template)
+            if plan.pieces is not None:
+                write = functools.partial(_objects, plan=plan, pieces=plan.pieces)
         self[kind] = write
         return write
 
