@@ -14,7 +14,7 @@ from collections.abc import Iterator
 
 from autograd_cli.gcpause import paused_gc
 from autograd_cli.records.graph import GraphRecord, NodeRecord
-from autograd_cli.render.labels import node_lines
+from autograd_cli.render.labels import Alike, node_lines
 from autograd_cli.render.limits import ViewOptions, bounded
 from autograd_cli.render.stream import batches
 
@@ -42,33 +42,6 @@ def _attributes(node: NodeRecord) -> str:
     return f'label="{label}"'
 
 
-class _Alike:
-    """The attributes of nodes that differ only in their id, each kind made once.
-
-    Most nodes of a big graph carry nothing of their own beyond op, shape, dtype and
-    module (no name, gradient or saved tensors): their label is `#<id> ` and then the
-    same text, so that text and the attributes after it are made once per kind.
-    """
-
-    def __init__(self) -> None:
-        self._tails: dict[tuple[object, ...], str] = {}
-
-    def attributes(self, node: NodeRecord) -> str:
-        if (
-            node.leaf is not None
-            or node.tensor is not None
-            or node.grad is not None
-            or node.output_grads is not None
-            or node.saved
-        ):
-            return _attributes(node)
-        key = (node.name, node.shape, node.dtype, node.module)
-        tail = self._tails.get(key)
-        if tail is None:  # what follows `label="#<id> ` in this node's attributes
-            tail = self._tails[key] = _attributes(node)[len(f'label="#{node.id} ') :]
-        return f'label="#{node.id} {tail}'
-
-
 def dot_chunks(graph: GraphRecord, options: ViewOptions | None = None) -> Iterator[str]:
     """The DOT source in pieces, as they are made (`render.stream`); `to_dot` joins them."""
     options = options or ViewOptions()
@@ -78,7 +51,7 @@ def dot_chunks(graph: GraphRecord, options: ViewOptions | None = None) -> Iterat
         if cut is not None:
             yield f"  // cut: {cut.nodes} of {cut.of} nodes not shown ({', '.join(cut.by)})\n"
         clusters: dict[int, tuple[str, list[NodeRecord]]] = {}  # module index -> its nodes
-        attributes = _Alike().attributes
+        attributes = Alike(_attributes, 'label="#').text  # most nodes' labels made once a kind
         for batch in batches(shown.nodes):
             lines = []
             for node in batch:

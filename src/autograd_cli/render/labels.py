@@ -7,6 +7,7 @@ its colours to the same words.
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Callable
 
 from autograd_cli.records.grads import GradRecord
 from autograd_cli.records.graph import NodeRecord, SavedRecord
@@ -137,6 +138,37 @@ def node_lines(node: NodeRecord) -> list[str]:
     if node.saved:  # (a comprehension costs a call even when empty: this runs per node)
         lines += [f"saved {s.name} {saved_summary(s)}" for s in node.saved]
     return lines
+
+
+class Alike:
+    """A format's text of each node, made once for nodes that differ only in their id.
+
+    Most nodes of a big graph carry nothing of their own beyond op, shape, dtype and
+    module (no name, gradient or saved tensors): their text is `<lead><id> ` (the label's
+    first line begins `#<id> `; `lead` is what comes before the id, the `#` as the format
+    writes it) and then the same rest, so that rest is made once per kind of node.
+    `text` makes a node's whole text, which starts with that.
+    """
+
+    def __init__(self, text: Callable[[NodeRecord], str], lead: str) -> None:
+        self._text = text
+        self._lead = lead
+        self._tails: dict[tuple[object, ...], str] = {}
+
+    def text(self, node: NodeRecord) -> str:
+        if (
+            node.leaf is not None
+            or node.tensor is not None
+            or node.grad is not None
+            or node.output_grads is not None
+            or node.saved
+        ):
+            return self._text(node)
+        key = (node.name, node.shape, node.dtype, node.module)
+        tail = self._tails.get(key)
+        if tail is None:  # what follows `<lead><id> ` in this kind's text
+            tail = self._tails[key] = self._text(node)[len(f"{self._lead}{node.id} ") :]
+        return f"{self._lead}{node.id} {tail}"  # an f-string: measured faster than a `%`
 
 
 def underline(source: str, span: Span, width: int) -> tuple[str, str]:

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 from autograd_cli.gcpause import paused_gc
 from autograd_cli.records.graph import GraphRecord, NodeRecord
-from autograd_cli.render.labels import node_lines
+from autograd_cli.render.labels import Alike, node_lines
 from autograd_cli.render.limits import ViewOptions, bounded
 from autograd_cli.render.stream import batches
 
@@ -49,6 +49,7 @@ def mermaid_chunks(graph: GraphRecord, options: ViewOptions | None = None) -> It
             yield f"  %% cut: {cut.nodes} of {cut.of} nodes not shown ({', '.join(cut.by)})\n"
         subgraphs: dict[int, tuple[str, list[NodeRecord]]] = {}  # module index -> its nodes
         classes: dict[str, None] = {}  # the classes used, in order of first use
+        label = Alike(_label, "#35;").text  # `#<id> `, its # escaped: made once a kind
         for batch in batches(shown.nodes):
             lines = []
             for node in batch:
@@ -56,13 +57,13 @@ def mermaid_chunks(graph: GraphRecord, options: ViewOptions | None = None) -> It
                 if name is not None:
                     classes.setdefault(name)
                 if node.module is None:
-                    lines.append(f"  {_node(node)}\n")
+                    lines.append(f'  n{node.id}["{label(node)}"]\n')
                 else:
                     subgraphs.setdefault(node.module.index, (node.module.label, []))[1].append(node)
             yield "".join(lines)
         for index, (title, members) in sorted(subgraphs.items()):  # in module order
             yield f'  subgraph m{index}["{escape(title)}"]\n'
-            yield "".join(f"    {_node(node)}\n" for node in members)
+            yield "".join(f'    n{node.id}["{label(node)}"]\n' for node in members)
             yield "  end\n"
         for edges in batches(shown.edges):
             yield "".join(f"  n{e.src} --> n{e.dst}\n" for e in edges if e.dst is not None)
@@ -78,9 +79,8 @@ def mermaid_chunks(graph: GraphRecord, options: ViewOptions | None = None) -> It
             yield f" {name}\n"
 
 
-def _node(node: NodeRecord) -> str:
-    label = escape("\n".join(node_lines(node)))  # line breaks become <br/> too
-    return f'n{node.id}["{label}"]'
+def _label(node: NodeRecord) -> str:
+    return escape("\n".join(node_lines(node)))  # line breaks become <br/> too
 
 
 def to_mermaid(graph: GraphRecord, options: ViewOptions | None = None) -> str:
