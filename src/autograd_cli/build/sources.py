@@ -43,6 +43,29 @@ class InPlaceChange:
     version: int
 
 
+def grad_fn_of(tensor: torch.Tensor) -> Any:
+    """`tensor.grad_fn`, or None where torch forbids reading it.
+
+    A view made under `no_grad` whose base then changed in place cannot be read: torch
+    raises on its `.grad_fn`, its `.is_leaf` and any use of it under grad mode. A program
+    that never uses it again is still valid (`nn.Embedding(n, d, padding_idx=0)` makes one
+    as it zeroes its padding row), so watching the program must not be what touches it.
+    """
+    try:
+        return tensor.grad_fn
+    except RuntimeError:
+        return None
+
+
+def readable(tensor: torch.Tensor) -> bool:
+    """Whether torch lets anyone read the tensor's `grad_fn` (see `grad_fn_of`)."""
+    try:
+        tensor.grad_fn  # noqa: B018 - reading it is the test
+    except RuntimeError:
+        return False
+    return True
+
+
 def node_key(node: Any) -> tuple[int, int]:
     """A node's identity that does not keep it alive (nodes take no weak references).
 
@@ -71,7 +94,7 @@ class SourceMap:
         """Claim for `source` every node reachable from `output` not claimed before; return
         them, in the order they were claimed (the output's own node first)."""
         claimed: list[Any] = []
-        start = output.grad_fn
+        start = grad_fn_of(output)
         if start is None or node_key(start) in self._by_node:  # no new node: no walk
             return claimed
         for node, _ in walk(start, key=node_key, known=self._by_node):

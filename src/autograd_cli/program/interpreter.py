@@ -18,6 +18,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from autograd_cli.build.sources import readable
 from autograd_cli.errors import (
     ProgramFailed,
     UsageError,
@@ -335,7 +336,7 @@ class Interpreter:
             case ast.Name(id=name):
                 self.scope[name] = value
                 event = self.recorder.step
-                if event is not None and isinstance(value, torch.Tensor):
+                if event is not None and isinstance(value, torch.Tensor) and readable(value):
                     event.bound = [b for b in event.bound if b.name != name]
                     event.bound.append(self.recorder.state(name, value))
             case ast.Tuple(elts=elts) | ast.List(elts=elts):
@@ -573,7 +574,7 @@ class Interpreter:
         result = self.run_torch(node, target, tuple(args), kwargs)
         if op.name in ("max", "min") and isinstance(result, tuple) and hasattr(result, "values"):
             return result
-        if isinstance(result, torch.Tensor) and result.grad_fn is None and result.is_leaf:
+        if isinstance(result, torch.Tensor) and readable(result) and result.grad_fn is None:
             self.recorder.sources.define_leaf(result, self.where(node))
         if op.target == "Tensor.detach" or op.name == "detach":
             self.recorder.sources.cut("detach", result, self.where(node), (args[0],))
@@ -983,7 +984,11 @@ class Interpreter:
         for call in event.backward:
             changed.update(c.tensor for c in call.grads)
         for name, value in self.scope.items():
-            if not isinstance(value, torch.Tensor) or not (value.is_leaf or value.retains_grad):
+            if (
+                not isinstance(value, torch.Tensor)
+                or not readable(value)
+                or not (value.is_leaf or value.retains_grad)
+            ):
                 continue
             with self.recorder.pause():
                 grad = value.grad if value.requires_grad or value.grad is not None else None

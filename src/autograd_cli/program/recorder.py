@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from autograd_cli.build.sources import SourceMap, node_key
+from autograd_cli.build.sources import SourceMap, grad_fn_of, node_key
 from autograd_cli.inspection.graph import dtype_name, short_name
 from autograd_cli.inspection.modules import active_modules
 from autograd_cli.inspection.tensors import numbers
@@ -148,7 +148,7 @@ class Recorder:
 
     def claim(self, tensor: torch.Tensor) -> None:
         """Every node new since the last claim, for the code running now."""
-        if tensor.grad_fn is None:
+        if grad_fn_of(tensor) is None:
             return
         claimed = self.sources.record(tensor, self.source())
         if not claimed:

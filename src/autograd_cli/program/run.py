@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from autograd_cli.build.sources import SourceMap
+from autograd_cli.build.sources import SourceMap, readable
 from autograd_cli.errors import CliWarning, ProgramFailed, UsageError, param
 from autograd_cli.program.interpreter import Interpreter, Limits
 from autograd_cli.program.recorder import Recorder
@@ -43,10 +43,11 @@ class ProgramRun:
     warnings: list[CliWarning] = field(default_factory=list)
 
     def tensors(self) -> dict[str, torch.Tensor]:
-        """Every name bound to a tensor at the end, in the order the program bound them."""
+        """Every name bound to a tensor at the end, in the order the program bound them;
+        not one torch forbids reading (see `readable`): the program itself could not use it."""
         import torch
 
-        return {n: v for n, v in self.scope.items() if isinstance(v, torch.Tensor)}
+        return {n: v for n, v in self.scope.items() if isinstance(v, torch.Tensor) and readable(v)}
 
     def name_of(self, tensor: torch.Tensor) -> str | None:
         for name, value in self.scope.items():
@@ -238,7 +239,7 @@ def watch_last_backward(
         named = {
             n: t
             for n, t in recorder.scope.items()
-            if isinstance(t, torch.Tensor) and t is not root_tensor
+            if isinstance(t, torch.Tensor) and t is not root_tensor and readable(t)
         }
         computation = Computation(root_tensor, name, named, _no_rebuild, sources=recorder.sources)
         watched.append(

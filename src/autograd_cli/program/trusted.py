@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
-from autograd_cli.build.sources import SourceMap
+from autograd_cli.build.sources import SourceMap, readable
 from autograd_cli.errors import CliWarning, ProgramFailed
 from autograd_cli.program.folding import LoopFold, Sink, loop_value
 from autograd_cli.program.recorder import Recorder
@@ -325,7 +325,11 @@ class _Tracer:
         before = {}
         for name, value in frame.f_locals.items():
             before[name] = id(value)
-            if isinstance(value, torch.Tensor) and (value.is_leaf or value.retains_grad):
+            if (
+                isinstance(value, torch.Tensor)
+                and readable(value)
+                and (value.is_leaf or value.retains_grad)
+            ):
                 grad = value.grad
                 if grad is not None:
                     owners[id(grad)] = (name, value)
@@ -338,7 +342,11 @@ class _Tracer:
         if event is None or frame is None:
             return
         for name, value in frame.f_locals.items():
-            if isinstance(value, torch.Tensor) and self.before.get(name) != id(value):
+            if (
+                isinstance(value, torch.Tensor)
+                and self.before.get(name) != id(value)
+                and readable(value)
+            ):
                 event.bound.append(self.recorder.state(name, value))
         event.modes.extend(self.recorder.mode_changes)
         self.recorder.mode_changes.clear()
