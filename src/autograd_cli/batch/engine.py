@@ -115,11 +115,17 @@ def _option(key: str, name: str, option: Any, value: Any) -> list[str]:
     spelled = "--" + name
     if getattr(option, "is_flag", False):
         if not isinstance(value, bool):
-            raise UsageError(f"key {key!r} is a flag: write {key} = true or false")
+            raise UsageError(
+                f"key {key!r} is a flag: write {key} = true or false",
+                "a flag's value is a TOML boolean, without quotes",
+            )
         return [spelled] if value else []
     if isinstance(value, list):
         if not getattr(option, "multiple", False):
-            raise UsageError(f"key {key!r} takes one value, not a list")
+            raise UsageError(
+                f"key {key!r} takes one value, not a list",
+                "only an option the command line takes more than once takes a list",
+            )
         return [word for item in value for word in (spelled, str(item))]
     return [spelled, str(value).lower() if isinstance(value, bool) else str(value)]
 
@@ -144,7 +150,10 @@ def run_job(job: JobSpec, json: bool, commands: Commands, capture: bool = False)
     try:
         reason = xfail(job)  # an invalid job that is expected to fail still says so
         if job.command is None or job.command not in names:
-            raise UsageError(f"job needs a command, one of: {', '.join(sorted(names))}")
+            raise UsageError(
+                f"job needs a command, one of: {', '.join(sorted(names))}",
+                'give it a command key, e.g. command = "grad"',
+            )
         # A job that asks for text (graph's `format = "dot"`) runs as asked: its text goes
         # into its JSON Lines line instead of a JSON document being forced on it.
         as_json = json and not asks_for_text(job)
@@ -220,7 +229,10 @@ def check_outputs(jobs: Sequence[JobSpec], commands: Commands) -> None:
             try:
                 commands.writable(str(value))
             except UsageError as error:
-                raise UsageError(f"job {job.index} ({job.name}): {error.message}") from None
+                raise UsageError(
+                    f"job {job.index} ({job.name}): {error.message}",
+                    error.hint or "give the job's output a file that can be written, or -",
+                ) from None
 
 
 def run_jobs(

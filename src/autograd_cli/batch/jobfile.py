@@ -26,6 +26,9 @@ from autograd_cli.errors import UsageError
 #: bounds the batch (10^5 invalid jobs took a minute just to report).
 MAX_JOBS = 1_000
 
+#: What a batch file looks like, in one line.
+_FORM_HINT = 'each job is a [[job]] table of key = value lines, e.g. [[job]] command = "grad"'
+
 #: Keys of a job table that are not options of its command.
 RESERVED = ("name", "command", "xfail")
 
@@ -46,9 +49,12 @@ def read_jobs(path: Path) -> list[JobSpec]:
     except FileNotFoundError:
         raise UsageError(f"no such batch file: {path}", "give the path of a .toml file") from None
     except (OSError, UnicodeDecodeError) as error:
-        raise UsageError(f"cannot read {path}: {error}") from None
+        raise UsageError(
+            f"cannot read {path}: {error}",
+            "a batch file is UTF-8 text you can read: check the path and its permissions",
+        ) from None
     except tomllib.TOMLDecodeError as error:
-        raise UsageError(f"{path} is not valid TOML: {error}") from None
+        raise UsageError(f"{path} is not valid TOML: {error}", _FORM_HINT) from None
     except RecursionError:  # tomllib reads nested arrays and tables recursively
         raise UsageError(
             f"{path}: values are nested too deeply to read",

@@ -449,6 +449,10 @@ def _umask() -> int:
 _TEMP_NAME_CHARS = 64
 
 
+#: What to do when the file system refuses a write that the checks before the work allowed.
+_WRITE_HINT = "free some space on that file system, or give another file; - is stdout"
+
+
 def write_output(path: Path, text: str | Iterator[str]) -> None:
     """The one writer of every output file (`-o`, `--junit-xml`, a job's `output`).
 
@@ -466,7 +470,9 @@ def write_output(path: Path, text: str | Iterator[str]) -> None:
             with open(path, "w", encoding="utf-8", newline="") as file:
                 file.writelines([text] if isinstance(text, str) else text)
         except OSError as error:
-            raise UsageError(f"cannot write {_shown(path)}: {_reason(error)}") from None
+            raise UsageError(
+                f"cannot write {_shown(path)}: {_reason(error)}", _WRITE_HINT
+            ) from None
         return
     try:
         mode = target.stat().st_mode & 0o7777 if target.exists() else 0o666 & ~_umask()
@@ -474,7 +480,7 @@ def write_output(path: Path, text: str | Iterator[str]) -> None:
             dir=target.parent, prefix=f".{target.name[:_TEMP_NAME_CHARS]}.", suffix=".tmp"
         )
     except OSError as error:
-        raise UsageError(f"cannot write {_shown(path)}: {_reason(error)}") from None
+        raise UsageError(f"cannot write {_shown(path)}: {_reason(error)}", _WRITE_HINT) from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as file:
             file.writelines([text] if isinstance(text, str) else text)
@@ -486,7 +492,9 @@ def write_output(path: Path, text: str | Iterator[str]) -> None:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
         if isinstance(error, OSError):
-            raise UsageError(f"cannot write {_shown(path)}: {_reason(error)}") from None
+            raise UsageError(
+                f"cannot write {_shown(path)}: {_reason(error)}", _WRITE_HINT
+            ) from None
         raise
 
 

@@ -125,7 +125,7 @@ def _shard(value: str) -> Shard:
 @app.command()
 @handled
 def run(
-    file: Annotated[Path, typer.Argument(help="A TOML file of [[job]] tables.")],
+    file: Annotated[Path, typer.Argument(help="A TOML file of [\\[job]] tables.")],
     json: Json = False,
     junit_xml: Annotated[
         str | None,

@@ -56,6 +56,7 @@ _NUMBER_OPS: dict[str, Callable[[Any, Any], Any]] = {
     "@": operator.matmul,
 }
 
+_INDEX_HINT = "an index into a dimension of size n runs from -n to n-1"
 _MATMUL_HINT = "for a @ b, the last dim of a must equal the first (1-d b) or second-to-last of b"
 #: What torch raises for bad arguments; anything else is a bug and surfaces as one.
 _TORCH_ERRORS = (RuntimeError, TypeError, ValueError, IndexError, OverflowError)
@@ -145,7 +146,11 @@ class Evaluator:
                 index = tuple(
                     _bounded(self.index(i, scope), tensor.shape, dim) for dim, i in enumerate(items)
                 )
-                return self.run(node, node.span, operator.getitem, (tensor, index))
+                try:
+                    return self.run(node, node.span, operator.getitem, (tensor, index))
+                except UsageError as error:
+                    hint = error.hint or _INDEX_HINT
+                    raise UsageError(error.message, hint, span=error.span) from None
         raise AssertionError(f"the parser made a node the evaluator does not know: {node!r}")
 
     # --- values that are not tensors ------------------------------------------------------

@@ -32,7 +32,13 @@ from autograd_cli.expr import bounds
 from autograd_cli.program import models
 from autograd_cli.program import whitelist as wl
 from autograd_cli.program.folding import LoopFold, Sink, loop_value
-from autograd_cli.program.source import Checked, Program, node_focus, node_span
+from autograd_cli.program.source import (
+    REFUSED_HINT,
+    Checked,
+    Program,
+    node_focus,
+    node_span,
+)
 from autograd_cli.records.source import Source
 from autograd_cli.records.timeline import GradChange, StepEvent, Timeline
 
@@ -893,7 +899,10 @@ class Interpreter:
         line = self.line_of(node)
         span = node_span(node) if node is not None else None
         return UsageError(
-            f"line {line}: {message}", hint, source=self.program.line(line), span=span
+            f"line {line}: {message}",
+            hint or REFUSED_HINT,
+            source=self.program.line(line),
+            span=span,
         )
 
     # --- values in words ----------------------------------------------------------------------

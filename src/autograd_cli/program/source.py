@@ -136,9 +136,12 @@ def parse_program(program: Program, *, bounded: bool = True) -> ast.Module:
 def at(
     program: Program, line: int, span: tuple[int, int] | None, message: str, hint: str | None
 ) -> UsageError:
-    """A usage error about line `line` (with the columns `span` underlined, when known)."""
+    """A usage error about line `line` (with the columns `span` underlined, when known);
+    without a hint of its own, the one every refusal of a program shares."""
     code = program.line(line)
-    return UsageError(f"line {line}: {message}", hint, source=code if span else None, span=span)
+    return UsageError(
+        f"line {line}: {message}", hint or REFUSED_HINT, source=code if span else None, span=span
+    )
 
 
 def node_span(node: ast.AST) -> tuple[int, int] | None:
@@ -189,6 +192,8 @@ def _check_brackets(program: Program) -> None:
 # --- the checker ------------------------------------------------------------------------
 
 _TRUST_HINT = f"run your own file as Python with {param('trust')} (it then runs with no bounds)"
+#: The hint of a refusal that has none of its own.
+REFUSED_HINT = f"docs/programs.md lists what a program may contain; {_TRUST_HINT}"
 
 _STATEMENTS = (
     ast.Import,
