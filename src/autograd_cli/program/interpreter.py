@@ -916,7 +916,7 @@ class Interpreter:
     def repr(self, value: Any) -> str:
         if _is_node(value):
             return self.recorder.node_text(value)
-        if isinstance(value, tuple | list):
+        if type(value) in (tuple, list):  # not torch's named tuples: they print themselves
             inner = ", ".join(self.repr(v) for v in value)
             if isinstance(value, tuple):
                 return f"({inner},)" if len(value) == 1 else f"({inner})"

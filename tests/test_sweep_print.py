@@ -1,0 +1,17 @@
+"""`print` in a program shows what plain Python shows."""
+
+from __future__ import annotations
+
+from conftest import Invoke, load_document
+
+
+def test_print_of_max_with_a_dim_is_torchs(cli: Invoke) -> None:
+    """`x.max(1)` is torch's named tuple (`torch.return_types.max`): printed as torch does."""
+    import torch
+
+    code = "import torch\nx = torch.tensor([[1.0, 3.0], [4.0, 2.0]])\nprint(x.max(1))"
+    result = cli("step", "--code", code, "--json")
+    assert result.exit_code == 0, result.stderr
+    printed = [line for e in load_document(result.stdout)["events"] for line in e["printed"]]
+    expected = str(torch.tensor([[1.0, 3.0], [4.0, 2.0]]).max(1))
+    assert printed == expected.splitlines()
