@@ -93,3 +93,12 @@ def test_a_job_output_that_is_a_directory_gives_a_hint(cli: Invoke, tmp_path: Pa
     assert result.exit_code == 2
     assert len(_errors(result.stderr)) == 1
     assert len(_hints(result.stderr)) == 1
+
+
+def test_file_and_code_together_gives_a_hint(cli: Invoke, tmp_path: Path) -> None:
+    path = tmp_path / "p.py"
+    path.write_text("import torch\n", encoding="utf-8")
+    result = cli("step", "--file", str(path), "--code", "import torch")
+    assert result.exit_code == 2
+    assert _errors(result.stderr) == ["error: give --file or --code, not both"]
+    assert len(_hints(result.stderr)) == 1

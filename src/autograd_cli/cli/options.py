@@ -170,7 +170,11 @@ class ProgramOptions:
         """Read, check and run the program; a failed program is reported by the caller.
         `steps`: keep the timeline's entries (only the views that show them need them)."""
         if self.file is not None and self.code is not None:
-            raise UsageError("give --file or --code, not both")
+            raise UsageError(
+                "give --file or --code, not both",
+                "--file FILE reads a program from a file (- for standard input), --code from "
+                "the command line",
+            )
         if self.trust and self.file in (None, "-"):
             raise UsageError(
                 "--trust runs a file of yours as Python; --code and standard input are "
