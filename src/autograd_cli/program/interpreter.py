@@ -517,6 +517,8 @@ class Interpreter:
                 return getattr(obj, attr)
         elif models.is_module(obj) or models.is_optimizer(obj):
             return models.member(self, obj, attr, node)
+        elif type(obj).__module__ == "torch.return_types" and attr in wl.RESULT_FIELDS:
+            return getattr(obj, attr)
         raise self.refuse(node, f"{self.describe(obj)} has no attribute '{attr}' a program may use")
 
     # --- calls --------------------------------------------------------------------------------

@@ -92,7 +92,7 @@ TORCH: dict[str, Op] = {
         *(_table(n, f"{n}") for n in _SHARED.split()),
         *_ops(Grow.BROADCAST, "add sub mul div neg square maximum minimum where isclose exp2"),
         *_ops(Grow.BROADCAST, "log1p expm1 sign floor ceil round atan asin acos sinh cosh"),
-        *_ops(Grow.INPUT, "flatten cumsum argmax argmin logsumexp var std"),
+        *_ops(Grow.INPUT, "flatten cumsum argmax argmin logsumexp var std permute nansum"),
         *_ops(Grow.CAT, "cat stack"),
         *_ops(Grow.OUTER, "outer"),
         *_ops(Grow.SCALAR, "allclose equal manual_seed is_grad_enabled numel"),
@@ -135,7 +135,8 @@ METHODS: dict[str, Op] = {
         *_ops(
             Grow.INPUT,
             "clone double float half long int bool flatten contiguous cpu cumsum argmax argmin "
-            "logsumexp var std reshape_as view_as expand_as requires_grad_ retain_grad tolist",
+            "logsumexp var std reshape_as view_as expand_as requires_grad_ retain_grad tolist "
+            "permute nansum",
             "Tensor.",
         ),
         *_ops(Grow.REPEAT, "repeat expand", "Tensor."),
@@ -161,6 +162,9 @@ TENSOR_ATTRIBUTES = {
 }
 #: What a program may assign: `x.grad = None`, `x.requires_grad = True`.
 TENSOR_SETTABLE = ("grad", "requires_grad")
+
+#: The fields of what `x.max(dim)`, `x.min(dim)` and the like return (torch.return_types).
+RESULT_FIELDS = ("values", "indices")
 
 #: A grad_fn node: `y.grad_fn.name()`, `.next_functions`, AccumulateGrad's `.variable`.
 NODE_ATTRIBUTES = ("next_functions", "variable", "metadata")
@@ -331,4 +335,5 @@ def attribute_names() -> frozenset[str]:
         | set(MODULE_METHODS)
         | set(OPTIMIZER_METHODS)
         | set(MODULE_ATTRIBUTES)
+        | set(RESULT_FIELDS)
     )
