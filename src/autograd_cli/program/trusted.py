@@ -232,12 +232,7 @@ class _Tracer:
         if top is not None and top.at_header:  # the first line of the body (a nested loop's
             top.at_header = False  # header, maybe) starts an iteration
             self.sink = top.fold.iteration(self.timeline.statements)
-            if top.loop.names:
-                scope = frame.f_locals
-                top.values = (
-                    *top.around,
-                    *((n, self.value_text(scope.get(n))) for n in top.loop.names),
-                )
+            self.read_loop_values(top)
         if loop is not None:
             around = running[-1].values if running else ()
             running.append(_Running(frame, loop, LoopFold(loop.header, self.sink), around))
@@ -269,14 +264,20 @@ class _Tracer:
         if held is None:
             return
         self.sink = running.fold.iteration(held.index - 1)
+        self.read_loop_values(running)
+        held.loop = running.values
+        if self.sink is not None:
+            self.sink.append(held)
+
+    def read_loop_values(self, running: _Running) -> None:
+        """The loop variables of the iteration that just started, read from its frame,
+        after those of the loops around it."""
         if running.loop.names:
             scope = running.frame.f_locals
-            running.values = held.loop = (
+            running.values = (
                 *running.around,
                 *((n, self.value_text(scope.get(n))) for n in running.loop.names),
             )
-        if self.sink is not None:
-            self.sink.append(held)
 
     def value_text(self, value: Any) -> str:
         """A loop variable's value as the interpreter shows it (`str`, a node numbered)."""
