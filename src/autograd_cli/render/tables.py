@@ -56,16 +56,21 @@ class PaddedRows(RowBlocks):
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         columns = self.table.columns
         header = Style.parse(str(self.table.header_style or ""))
-        grid = [[_styled(column.header, header), *column.cells] for column in columns]
-        widths = [max(map(_cell_width, cells)) for cells in grid]
+        grid = [  # each column's cells with their widths, measured once
+            [(cell, _cell_width(cell)) for cell in (_styled(column.header, header), *column.cells)]
+            for column in columns
+        ]
+        widths = [max(used for _, used in cells) for cells in grid]
         if options.max_width < NARROW or sum(widths) + 2 * (len(widths) - 1) > options.max_width:
             yield from super().__rich_console__(console, options)
             return
         right = [column.justify == "right" for column in columns]
         for row in zip(*grid, strict=True):
             plain: list[str] = []  # unstyled text runs up to the next styled cell: one segment
-            for index, (cell, width, rjust) in enumerate(zip(row, widths, right, strict=True)):
-                pad = " " * (width - _cell_width(cell))
+            for index, ((cell, used), width, rjust) in enumerate(
+                zip(row, widths, right, strict=True)
+            ):
+                pad = " " * (width - used)
                 if index:
                     plain.append("  ")
                 if rjust:
