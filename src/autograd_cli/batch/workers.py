@@ -9,12 +9,15 @@ not fight over them.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import signal
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from typing import TypeVar
+
+from autograd_cli.gcpause import freeze_once
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -29,9 +32,13 @@ def cores() -> int:
 
 
 def one_torch_thread() -> None:
-    """Every job of a batch runs on one intra-op thread, in workers and serial runs alike."""
+    """Every job of a batch runs on one intra-op thread, in workers and serial runs alike.
+
+    The first thing a batch does with torch: what its import made is then exempted from
+    the garbage collector's scans (`gcpause.freeze_once`)."""
     import torch
 
+    freeze_once()
     torch.set_num_threads(1)
 
 
@@ -53,6 +60,9 @@ def in_order(function: Callable[[T], R], items: Sequence[T], workers: int) -> It
         yield from map(function, items)
         return
     width = os.get_terminal_size(sys.stdout.fileno()).columns if _stdout_is_terminal() else None
+    # What the parent loaded (torch, the first jobs' lazy set-up) is shared with the workers
+    # copy-on-write: frozen, the collector never scans it in a worker, so never copies it.
+    gc.freeze()
     context = multiprocessing.get_context("fork")
     with context.Pool(workers, initializer=_start_worker, initargs=(width,)) as pool:
         yield from pool.imap(function, items, chunksize=1)

@@ -8,6 +8,7 @@ definitions. Commands declare these options by type and gather them in a
 
 from __future__ import annotations
 
+import importlib
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -19,6 +20,7 @@ import typer
 from autograd_cli.cli.app import spelled, warn
 from autograd_cli.defaults import DEFAULT_MAX_ELEMENTS
 from autograd_cli.errors import UsageError
+from autograd_cli.gcpause import freeze_once
 from autograd_cli.program.device import Device
 
 if TYPE_CHECKING:
@@ -144,6 +146,13 @@ DeviceOption = Annotated[
 ]
 
 
+def torch_imported() -> None:
+    """Import torch before the layers that use it, and exempt what its import made from
+    the garbage collector's scans (`gcpause.freeze_once`)."""
+    importlib.import_module("torch")
+    freeze_once()
+
+
 @dataclass(frozen=True)
 class ProgramOptions:
     """`--file`, `--code` and `--trust`: a PyTorch program as the input; `--device`, where
@@ -183,6 +192,7 @@ class ProgramOptions:
             )
         if not self.given and self.lesson is None:
             raise UsageError("--trust needs --file FILE")
+        torch_imported()
         from autograd_cli.inspection.modules import ModuleRecorder
         from autograd_cli.program.device import check_device, default_device
         from autograd_cli.program.interpreter import Limits
@@ -261,10 +271,11 @@ class ComputationOptions:
             return self._ran(root, lesson)
         if self.expr is None:
             self._refuse_expr_options()
+            if not rerun and default is None:
+                return self._ran(root or "loss", lesson)
+            torch_imported()
             if default is not None:
                 return default()
-            if not rerun:
-                return self._ran(root or "loss", lesson)
             from autograd_cli.build.computation import lesson_computation
 
             return lesson_computation(self.seed, root or "loss")
@@ -275,6 +286,7 @@ class ComputationOptions:
             )
         from autograd_cli.build.expression import expression_computation
 
+        # it reads the text before it imports torch: a hostile one never loads it
         computation = expression_computation(
             self.expr,
             self.var or [],
@@ -284,6 +296,7 @@ class ComputationOptions:
             seed=self.seed,
             max_elements=self._max_elements,
         )
+        freeze_once()
         for warning in computation.warnings:
             warn(warning)
         return computation
