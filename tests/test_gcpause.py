@@ -7,7 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from autograd_cli.gcpause import BULK, paused_gc
+from autograd_cli import gcpause
+from autograd_cli.gcpause import BULK, freeze_once, paused_gc
 
 
 @pytest.fixture
@@ -70,3 +71,21 @@ def test_a_collector_switched_off_stays_off() -> None:
     finally:
         if was:
             gc.enable()
+
+
+def test_freeze_once_freezes_on_the_first_call_only_and_walks_no_frozen_object(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Every job of a batch reaches `freeze_once`: the later calls must cost nothing (no
+    `gc.get_freeze_count`, a walk over every frozen object) and freeze no job's garbage."""
+    freezes: list[None] = []
+
+    def counted() -> int:
+        raise AssertionError("a walk over every frozen object, in every job")
+
+    monkeypatch.setattr(gcpause, "_frozen", False)
+    monkeypatch.setattr(gc, "freeze", lambda: freezes.append(None))
+    monkeypatch.setattr(gc, "get_freeze_count", counted)
+    for _ in range(3):
+        freeze_once()
+    assert len(freezes) == 1
