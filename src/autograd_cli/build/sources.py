@@ -66,6 +66,12 @@ def readable(tensor: torch.Tensor) -> bool:
     return True
 
 
+def version_of(tensor: torch.Tensor) -> int | None:
+    """The tensor's version counter, or None for an inference tensor, which has none
+    (torch raises on reading `_version` of a tensor made under `inference_mode`)."""
+    return None if tensor.is_inference() else tensor._version
+
+
 def node_key(node: Any) -> tuple[int, int]:
     """A node's identity that does not keep it alive (nodes take no weak references).
 
@@ -113,8 +119,12 @@ class SourceMap:
         self.cuts.append(PathCut(kind, source, output, tracked))
 
     def changed(self, tensor: torch.Tensor, source: Source) -> None:
-        """Right after an in-place operation on `tensor`: its version, and the node it made."""
-        self.changes.append(InPlaceChange(source, tensor, tensor._version))
+        """Right after an in-place operation on `tensor`: its version, and the node it made.
+        An inference tensor has no version and is never saved for backward: not a change
+        that can make a saved tensor stale."""
+        version = version_of(tensor)
+        if version is not None:
+            self.changes.append(InPlaceChange(source, tensor, version))
         self.record(tensor, source)
 
     def get(self, node: Any) -> Source | None:

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from autograd_cli.build.sources import InPlaceChange, PathCut, SourceMap
+from autograd_cli.build.sources import InPlaceChange, PathCut, SourceMap, version_of
 from autograd_cli.errors import UsageError, backward_error, param
 from autograd_cli.expr.parser import suggestion
 from autograd_cli.inspection.flow import grad_record
@@ -211,7 +211,7 @@ class _Explainer:
         for change in self.sources.changes:
             tensor = change.tensor
             same_shape = stale.shape is None or tuple(tensor.shape) == stale.shape
-            if tensor._version == stale.now and change.version > stale.expected and same_shape:
+            if version_of(tensor) == stale.now and change.version > stale.expected and same_shape:
                 return change
         return None
 
@@ -223,7 +223,7 @@ class _Explainer:
             return None
         for name, tensor in self.computation.named.items():
             same_shape = stale.shape is None or tuple(tensor.shape) == stale.shape
-            if tensor._version == stale.now > 0 and same_shape:
+            if version_of(tensor) == stale.now > 0 and same_shape:
                 return name
         return None
 

@@ -319,7 +319,8 @@ class Interpreter:
                     )
                 self.run_torch(item.context_expr, stack.enter_context, (manager,))
                 self.recorder.mode_changes.clear()
-                if event is not None:
+                # set_grad_enabled(flag) said its switch when it was made (see `call`)
+                if event is not None and not isinstance(manager, torch.set_grad_enabled):
                     event.modes.append(_mode_words(manager, torch))
                 self.end(event)
             self.block(node.body)

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from autograd_cli.build.sources import SourceMap, grad_fn_of, node_key
+from autograd_cli.build.sources import SourceMap, grad_fn_of, node_key, version_of
 from autograd_cli.inspection.graph import dtype_name, short_name
 from autograd_cli.inspection.modules import active_modules
 from autograd_cli.inspection.tensors import numbers
@@ -312,7 +312,7 @@ class Recorder:
         if self.step is not None:
             name = self.tensor_name(tensor)  # an unnamed one (w.grad) shows in the grad scan
             if name is not None:
-                self.step.versions.append(VersionBump(name, op.strip("_"), tensor._version))
+                self.step.versions.append(VersionBump(name, op.strip("_"), version_of(tensor)))
 
     def set_grad(self, tensor: torch.Tensor, assign: Callable[[], Any]) -> Any:
         """`t.grad = value`, noted with the gradient before and after."""
@@ -344,7 +344,7 @@ class Recorder:
                 requires_grad=tensor.requires_grad,
                 is_leaf=tensor.is_leaf,
                 grad_fn=self.label(node) if node is not None else None,
-                version=tensor._version,
+                version=version_of(tensor),
             )
 
     # --- backward -------------------------------------------------------------------------

@@ -141,7 +141,7 @@ METHODS: dict[str, Op] = {
         ),
         *_ops(Grow.REPEAT, "repeat expand", "Tensor."),
         *_ops(Grow.SCALAR, "backward item size dim numel is_floating_point", "Tensor."),
-        *_ops(Grow.SCALAR, "allclose equal is_contiguous", "Tensor."),
+        *_ops(Grow.SCALAR, "allclose equal is_contiguous is_inference", "Tensor."),
     )
 }
 
@@ -158,7 +158,6 @@ TENSOR_ATTRIBUTES = {
     "T": "the transpose (all dims reversed)",
     "mT": "the transpose of the last two dims",
     "device": "where it lives",
-    "is_inference": "made under inference_mode",
 }
 #: What a program may assign: `x.grad = None`, `x.requires_grad = True`.
 TENSOR_SETTABLE = ("grad", "requires_grad")

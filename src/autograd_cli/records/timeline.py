@@ -22,7 +22,7 @@ class TensorState:
     requires_grad: bool
     is_leaf: bool
     grad_fn: str | None  # the node's label, `#3 MulBackward0`
-    version: int
+    version: int | None  # None: an inference tensor, which has no version counter
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +53,7 @@ class VersionBump:
 
     tensor: str
     op: str
-    version: int
+    version: int | None  # None: an inference tensor, which has no version counter
 
 
 @dataclass(slots=True)

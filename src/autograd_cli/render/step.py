@@ -85,7 +85,10 @@ def _event(event: StepEvent) -> list[RenderableType]:
     for change in event.grads:
         body += _grad_lines(change)
     for bump in event.versions:
-        body.append(Text(f"{bump.tensor} changed in place ({bump.op}): version {bump.version}"))
+        version = (
+            "an inference tensor: no version" if bump.version is None else f"version {bump.version}"
+        )
+        body.append(Text(f"{bump.tensor} changed in place ({bump.op}): {version}"))
     body += [Text.assemble(("| ", "dim"), line) for line in event.printed]
     return [head, Indented(*body, indent=9)] if body else [head]
 
