@@ -1,4 +1,4 @@
-"""The grad modes of PyTorch's "Autograd mechanics" notes, pasted as programs.
+"""Snippets of PyTorch's autograd tutorials and "Autograd mechanics" notes, as programs.
 
 Each program's printed lines are checked against the same code run by plain PyTorch in
 this process, after the same seed.
@@ -73,3 +73,49 @@ def test_set_grad_enabled_in_a_with_says_its_switch_once(cli: Invoke) -> None:
     doc = run_json(cli, "step", "--code", MODES)
     (entry,) = [e for e in statements(doc) if e["code"].startswith("with torch.set_grad")]
     assert entry["modes"] == ["grad mode off (set_grad_enabled)"]
+
+
+UNNAMED_ROOT = textwrap.dedent(
+    """\
+    import torch
+    x = torch.ones(3, requires_grad=True)
+    y = x * 3
+    y.sum().backward()
+    """
+)
+
+
+@pytest.mark.parametrize("trust", [False, True])
+def test_a_backward_root_without_a_name_is_the_default_root(
+    cli: Invoke, tmp_path: Path, trust: bool
+) -> None:
+    """`y.sum().backward()`: the commands start from y.sum(), not from y (whose backward
+    needs a gradient, and whose error pointed at --vector, refused on a program)."""
+    program = tmp_path / "unnamed.py"
+    program.write_text(UNNAMED_ROOT, "utf-8")
+    flags = (str(program), "--trust") if trust else (str(program),)
+    root = "y.sum().backward()" if trust else "y.sum()"  # a trusted file credits its line
+    graph = run_json(cli, "graph", "-f", *flags)
+    top = graph["nodes"][graph["root"]]
+    assert (top["tensor"], top["name"]) == (root, "SumBackward0")
+    steps = run_json(cli, "backward", "-f", *flags)
+    names = [steps["graph"]["nodes"][s["node"]]["name"] for s in steps["steps"]]
+    assert steps["result"] == root and names == ["SumBackward0", "MulBackward0", "AccumulateGrad"]
+    why = cli("why", "x", "-f", *flags)
+    assert why.exit_code == 0, why.stderr
+    assert f"and {root} depends on it" in " ".join(why.stdout.split())
+
+
+def test_backward_of_a_leaf_root_in_a_trusted_file_is_a_usage_error(
+    cli: Invoke, tmp_path: Path
+) -> None:
+    """The tool's own refusal, raised inside a trusted run, is not the file's failure."""
+    program = tmp_path / "leaf.py"
+    program.write_text(
+        "import torch\nv = torch.zeros(3, requires_grad=True)\nv.backward(torch.ones(3))\n",
+        "utf-8",
+    )
+    for trust in ([], ["--trust"]):
+        result = cli("backward", "-f", str(program), *trust)
+        assert result.exit_code == 2, result.stderr
+        assert result.stderr.startswith("error: the root is a leaf tensor")

@@ -55,15 +55,22 @@ class ProgramRun:
                 return name
         return None
 
-    def default_root(self) -> str:
-        """The tensor backward last ran on, else the last bound tensor with a grad_fn."""
-        for root in reversed(self.recorder.backward_roots):
-            name = self.name_of(root)
+    def default_root(self) -> tuple[str, torch.Tensor]:
+        """The tensor backward last ran on, else the last bound tensor with a grad_fn.
+        A root the program gave no name (`y.sum().backward()`) goes by the code that made
+        it (`y.sum()`), else by its node's label (`#3 SumBackward0`), as `step` calls it."""
+        roots = [r for r in self.recorder.backward_roots if readable(r)]
+        if roots:
+            name = self.name_of(roots[-1])
             if name is not None:
-                return name
+                return name, roots[-1]
+            node = roots[-1].grad_fn
+            if node is not None:
+                made = self.sources.get(node)
+                return (made.text if made else self.recorder.label(node)), roots[-1]
         for name, tensor in reversed(list(self.tensors().items())):
             if tensor.grad_fn is not None:
-                return name
+                return name, tensor
         raise UsageError(
             f"{self.program.name} leaves no tensor with a grad_fn to start from",
             f"create a tensor with requires_grad=True and compute with it, or give {param('root')}",
@@ -72,14 +79,15 @@ class ProgramRun:
     def root(self, name: str | None) -> tuple[str, torch.Tensor]:
         from autograd_cli.expr.parser import suggestion
 
-        chosen = name or self.default_root()
+        if name is None:
+            return self.default_root()
         tensors = self.tensors()
-        if chosen not in tensors:
+        if name not in tensors:
             raise UsageError(
-                f"{param('root')} {chosen}: the program binds no tensor called {chosen!r}",
-                suggestion(chosen, tensors, f"its tensors: {', '.join(tensors) or 'none'}"),
+                f"{param('root')} {name}: the program binds no tensor called {name!r}",
+                suggestion(name, tensors, f"its tensors: {', '.join(tensors) or 'none'}"),
             )
-        return chosen, tensors[chosen]
+        return name, tensors[name]
 
     def computation(self, root: str | None = None) -> Computation:
         """The program's final state as the computation the graph views inspect."""

@@ -23,7 +23,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from autograd_cli.build.sources import SourceMap, readable
-from autograd_cli.errors import CliWarning, ProgramFailed
+from autograd_cli.errors import CliError, CliWarning, ProgramFailed
 from autograd_cli.program.folding import LoopFold, Sink, loop_value
 from autograd_cli.program.recorder import Recorder
 from autograd_cli.program.source import Program
@@ -478,6 +478,8 @@ def run_trusted(
     except SystemExit as stop:
         status = stop.code
         run.exit_code = status if isinstance(status, int) else (0 if status is None else 1)
+    except CliError:  # the tool's own, from a hook of its own (`backward` of a leaf)
+        raise
     except Exception as error:  # the user's code raised: a failed program, as Python says
         line = _line_in(error, filename)
         run.error = ProgramFailed(
