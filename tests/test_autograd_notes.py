@@ -119,3 +119,41 @@ def test_backward_of_a_leaf_root_in_a_trusted_file_is_a_usage_error(
         result = cli("backward", "-f", str(program), *trust)
         assert result.exit_code == 2, result.stderr
         assert result.stderr.startswith("error: the root is a leaf tensor")
+
+
+NO_GRAD = textwrap.dedent(
+    """\
+    import torch
+    x = torch.ones(5)
+    w = torch.randn(5, 3, requires_grad=True)
+    b = torch.randn(3, requires_grad=True)
+    with torch.no_grad():
+        z = torch.matmul(x, w) + b
+    print(z.requires_grad)
+    c = torch.ones(3)
+    loss = (torch.matmul(x, w) + b).sum()
+    loss.backward()
+    """
+)
+
+
+def test_why_names_no_grad_for_a_tensor_a_program_made_under_it(cli: Invoke) -> None:
+    """The tutorial's `with torch.no_grad(): z = ...`: `why z` said "a constant"."""
+    doc = run_json(cli, "why", "z", "--code", NO_GRAD)
+    assert doc["reason"] == "no_grad" and doc["source"]["line"] == 6
+    assert "made by no_grad at `torch.matmul(x, w) + b`" in doc["explanation"]
+    assert run_json(cli, "why", "c", "--code", NO_GRAD)["reason"] == "constant"
+
+
+def test_a_cut_made_by_the_same_code_again_replaces_the_first() -> None:
+    """An op run in a loop under no_grad keeps its latest output alive, not every one."""
+    from autograd_cli.build.sources import SourceMap
+    from autograd_cli.records.source import Source
+
+    sources, at = SourceMap(), Source("w - 0.1 * g")
+    w = torch.ones(2, requires_grad=True)
+    outputs = [w.detach() * k for k in range(3)]
+    for out in outputs:
+        sources.cut_at("no_grad", out, at, (w,))
+    (cut,) = sources.cuts
+    assert cut.output is outputs[-1] and cut.inputs == (w,)

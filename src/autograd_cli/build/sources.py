@@ -90,6 +90,7 @@ class SourceMap:
         self._by_node: dict[tuple[int, int], Source] = {}
         self._leaves: dict[int, Source] = {}  # id(leaf tensor) -> where it was defined
         self.cuts: list[PathCut] = []
+        self._cut_at: dict[int, int] = {}  # id(source) -> its cut's index (`cut_at`)
         self.changes: list[InPlaceChange] = []  # in the order they ran
 
     def define_leaf(self, leaf: torch.Tensor, source: Source) -> None:
@@ -117,6 +118,19 @@ class SourceMap:
         """`output` was made by `detach()` or under `no_grad`/`inference_mode` from `inputs`."""
         tracked = tuple(t for t in inputs if t.requires_grad)
         self.cuts.append(PathCut(kind, source, output, tracked))
+
+    def cut_at(
+        self, kind: str, output: torch.Tensor, source: Source, inputs: tuple[torch.Tensor, ...]
+    ) -> None:
+        """`cut`, keeping only the latest cut made by the code `source` (the same object
+        each time the code runs), so an op run in a loop under `no_grad` keeps one output
+        alive, not one per iteration."""
+        cut = PathCut(kind, source, output, tuple(t for t in inputs if t.requires_grad))
+        if id(source) in self._cut_at:
+            self.cuts[self._cut_at[id(source)]] = cut
+        else:
+            self._cut_at[id(source)] = len(self.cuts)
+            self.cuts.append(cut)
 
     def changed(self, tensor: torch.Tensor, source: Source) -> None:
         """Right after an in-place operation on `tensor`: its version, and the node it made.
