@@ -307,19 +307,21 @@ class ModuleRecorder:
         """The index of the module that created each node, None for a node made outside
         every module; given each node's op name and, when read already, its number
         (`_sequence_nr()`). One loop for all: it runs once per node of the graph."""
-        params, starts, spans = self._known.parameters, self._seqs, self._owners
+        params, starts = self._known.parameters, self._seqs
+        # the owner of the span a number falls in, by bisect_left's answer: None before the
+        # first span and for a span outside every module
+        owner = [None, *(None if index < 0 else index for index in self._owners)]
         find = bisect.bisect_left
+        if numbers is None:
+            numbers = [node._sequence_nr() for node in order]
         found: list[int | None] = []
         add = found.append
-        for position, (node, name) in enumerate(zip(order, names, strict=True)):
+        for node, name, number in zip(order, names, numbers, strict=True):
             if name == "AccumulateGrad":  # no number of its own: its parameter's module
                 param = params.get(id(node.variable))
                 add(None if param is None else param.module)
-                continue
-            number = node._sequence_nr() if numbers is None else numbers[position]
-            span = find(starts, number) - 1
-            index = spans[span] if span >= 0 else -1
-            add(None if index < 0 else index)
+            else:
+                add(owner[find(starts, number)])
         return found
 
     def label(self, order: list[Any], nodes: list[NodeRecord]) -> None:
