@@ -100,3 +100,59 @@ def test_grad_points_at_why_for_a_parameter_without_gradient(cli: Invoke, progra
     assert done.exit_code == 0, done.stderr
     # the first parameter flagged: side's (called first), named as `why` finds it
     assert "by the program's lines: autograd-cli why weight" in " ".join(done.stdout.split())
+
+
+LOOP = """\
+import torch
+from torch import nn
+
+torch.manual_seed(0)
+first = nn.Linear(4, 1)
+later = nn.Linear(4, 1)
+x = torch.randn(8, 4)
+loss = first(x).sum()
+loss.backward()
+for step in range(3):
+    loss = later(x).sum()
+    loss.backward()
+"""
+
+
+@pytest.mark.parametrize("trusted", [False, True])
+def test_the_program_lets_go_of_each_backward_root_as_plain_pytorch_does(
+    tmp_path: Path, trusted: bool
+) -> None:
+    """A training loop's earlier losses, and their graphs, are freed once the program
+    rebinds `loss` (the recorder keeps no root alive: N steps would keep N graphs), while
+    `why` still names the backward that filled a parameter's `.grad` long ago."""
+    from autograd_cli.inspection.modules import ModuleRecorder
+    from autograd_cli.program.run import run_program
+    from autograd_cli.program.source import read_program
+
+    path = tmp_path / "loop.py"
+    path.write_text(LOOP)
+    with ModuleRecorder():
+        run = run_program(read_program(str(path), None), seed=0, trusted=trusted)
+    assert run.error is None
+    roots = [ref() for ref in run.recorder.backward_roots]
+    assert len(roots) == 4
+    assert roots[:3] == [None, None, None] and roots[3] is run.scope["loss"]
+    assert [id(run.scope["first"].weight) in r for r in run.recorder.backward_reached] == [
+        True,
+        False,
+        False,
+        False,
+    ]
+
+
+@pytest.mark.parametrize("trust", [[], ["--trust"]])
+def test_a_parameter_filled_by_an_earlier_backward_names_it(
+    cli: Invoke, tmp_path: Path, trust: list[str]
+) -> None:
+    path = tmp_path / "loop.py"
+    path.write_text(LOOP)
+    doc = why(cli, path, "first.weight", *trust)
+    assert doc["reason"] == "has_grad"
+    source = doc["source"]
+    assert isinstance(source, dict) and source["line"] == 9
+    assert "backward from the result (`loss.backward()` at line 9)" in str(doc["explanation"])

@@ -122,8 +122,10 @@ class ModuleRecorder:
 
     # --- recording -----------------------------------------------------------------
 
-    def before_backward(self, root: torch.Tensor) -> None:
-        """Count the saved bytes of `root`'s graph per node, before backward frees them.
+    def before_backward(self, root: torch.Tensor) -> frozenset[int]:
+        """Count the saved bytes of `root`'s graph per node, before backward frees them;
+        and give the leaves it reaches (the ids of their tensors), which `why` asks of each
+        backward once the program has let go of its roots.
 
         Called by whoever runs the program (its recorder sees every `backward()`); only
         where a model ran, so a program without modules pays nothing.
@@ -131,7 +133,7 @@ class ModuleRecorder:
         from autograd_cli.inspection.saved import first_saved
 
         if not self._known.records or root.grad_fn is None:
-            return
+            return frozenset()
         order = nodes(root.grad_fn)
         counted, _ = first_saved(order)
         self._at_backward = {
@@ -139,6 +141,7 @@ class ModuleRecorder:
             for node, nbytes in zip(order, counted, strict=True)
             if nbytes
         }
+        return frozenset(id(node.variable) for node in order if hasattr(node, "variable"))
 
     def __enter__(self) -> ModuleRecorder:
         import torch

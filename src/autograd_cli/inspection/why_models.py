@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 
 from autograd_cli.records.source import Source
 from autograd_cli.records.why import Reason, WhyRecord
-from autograd_cli.walk import nodes
 
 if TYPE_CHECKING:
     import torch
@@ -80,12 +79,12 @@ def explain_parameter(
     recorder = run.recorder
     roots = recorder.backward_roots
     # the last backward whose graph holds it, looked for from the end: a training loop
-    # keeps one root per step
+    # runs one per step
     last_reached = next(
         (
             index
             for index in reversed(range(len(roots)))
-            if roots[index].grad_fn is not None and _holds(roots[index], tensor)
+            if id(tensor) in recorder.backward_reached[index]
         ),
         None,
     )
@@ -164,7 +163,7 @@ def explain_parameter(
             recorder.backward_sources[-1],
         )
     ran = f" at {_code_words(called_at)}" if called_at is not None else ""
-    root = run.name_of(roots[-1]) or "the result"
+    root = _root_name(run, len(roots) - 1)
     return WhyRecord(
         name,
         False,
@@ -175,11 +174,6 @@ def explain_parameter(
     )
 
 
-def _holds(root: torch.Tensor, tensor: torch.Tensor) -> bool:
-    """Whether `root`'s graph has `tensor`'s AccumulateGrad: backward from it reaches it."""
-    return any(getattr(node, "variable", None) is tensor for node in nodes(root.grad_fn))
-
-
 def _code_words(source: Source) -> str:
     """`` `model[0].requires_grad_(False)` at line 6 ``: the whole line, as it reads."""
     text = source.code.strip()
@@ -188,8 +182,15 @@ def _code_words(source: Source) -> str:
 
 def _backward_words(run: ProgramRun, index: int) -> str:
     """`backward from loss (`loss.backward()` at line 9)`."""
-    root = run.name_of(run.recorder.backward_roots[index]) or "the result"
+    root = _root_name(run, index)
     return f"backward from {root} ({_code_words(run.recorder.backward_sources[index])})"
+
+
+def _root_name(run: ProgramRun, index: int) -> str:
+    """The program's name for the root of its `index`-th backward; `the result` when it has
+    none, or let go of it (the recorder holds roots weakly)."""
+    root = run.recorder.backward_roots[index]()
+    return (None if root is None else run.name_of(root)) or "the result"
 
 
 def _module_words(run: ProgramRun, modules: ModuleRecorder, module: ModuleRecord) -> str:

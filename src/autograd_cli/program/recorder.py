@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import sys
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -89,8 +90,17 @@ class Recorder:
         self.locate: Callable[[], Source] | None = None  # or how to find it, when asked
         self.step: StepEvent | None = None  # None: not kept (a folded loop iteration)
         self.numbers: dict[tuple[int, int], int] = {}  # node key -> creation number
-        self.backward_roots: list[torch.Tensor] = []  # in the order backward ran on them
+        #: Each backward's root, in the order backward ran on them, held weakly: a training
+        #: loop of N steps would otherwise keep N graphs alive (65 KiB a step for a small
+        #: MLP), where plain PyTorch frees each when the program lets go of its loss.
+        self.backward_roots: list[weakref.ref[torch.Tensor]] = []
+        #: The last of them, held: every command starts from it by default, named or not
+        #: (`y.sum().backward()`). One graph at most, where plain Python would free it.
+        self.last_root: torch.Tensor | None = None
         self.backward_sources: list[Source] = []  # the code of each, in the same order
+        #: The leaves each backward's graph reached (ids of their tensors), where a model ran:
+        #: `why` names the backward that filled a parameter's `.grad` from these.
+        self.backward_reached: list[frozenset[int]] = []
         #: id(tensor) -> (the tensor, where): the last code that switched requires_grad off
         #: (`requires_grad_(False)`, `.requires_grad = False`), and that set `.grad` to None
         #: (`zero_grad()`, `.grad = None`); `why` names them.
@@ -355,12 +365,14 @@ class Recorder:
         root = args[0]
         self.claim(root)
         modules = active_modules()
-        if modules is not None:  # a model ran: count its saved bytes before backward frees them
-            modules.before_backward(root)
+        # a model ran: its saved bytes, before backward frees them, and the leaves it reaches
+        reached = modules.before_backward(root) if modules is not None else frozenset()
         retain = kwargs.get("retain_graph", args[2] if len(args) > 2 else None)
         create = bool(kwargs.get("create_graph", args[3] if len(args) > 3 else False))
-        self.backward_roots.append(root)
+        self.backward_roots.append(weakref.ref(root))
+        self.last_root = root
         self.backward_sources.append(self.source())
+        self.backward_reached.append(reached)
         self.backward_calls += 1
         kept = retain if retain is not None else create
         if self.watch is not None and self.watch[0] == len(self.backward_roots):

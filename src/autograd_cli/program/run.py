@@ -59,15 +59,15 @@ class ProgramRun:
         """The tensor backward last ran on, else the last bound tensor with a grad_fn.
         A root the program gave no name (`y.sum().backward()`) goes by the code that made
         it (`y.sum()`), else by its node's label (`#3 SumBackward0`), as `step` calls it."""
-        roots = [r for r in self.recorder.backward_roots if readable(r)]
-        if roots:
-            name = self.name_of(roots[-1])
+        last = self.recorder.last_root
+        if last is not None and readable(last):
+            name = self.name_of(last)
             if name is not None:
-                return name, roots[-1]
-            node = roots[-1].grad_fn
+                return name, last
+            node = last.grad_fn
             if node is not None:
                 made = self.sources.get(node)
-                return (made.text if made else self.recorder.label(node)), roots[-1]
+                return (made.text if made else self.recorder.label(node)), last
         for name, tensor in reversed(list(self.tensors().items())):
             if tensor.grad_fn is not None:
                 return name, tensor
@@ -234,7 +234,7 @@ def watch_last_backward(
     if first.error is not None:
         raise first.error
     name, tensor = first.root(root)
-    calls = [n for n, r in enumerate(first.recorder.backward_roots, 1) if r is tensor]
+    calls = [n for n, ref in enumerate(first.recorder.backward_roots, 1) if ref() is tensor]
     if not calls:
         return first, run_backward(first.computation(name), detect_anomaly=detect_anomaly)
     watched: list[BackwardRecord] = []
