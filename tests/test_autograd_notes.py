@@ -157,3 +157,12 @@ def test_a_cut_made_by_the_same_code_again_replaces_the_first() -> None:
         sources.cut_at("no_grad", out, at, (w,))
     (cut,) = sources.cuts
     assert cut.output is outputs[-1] and cut.inputs == (w,)
+
+
+def test_register_hook_is_refused_with_a_pointer_to_trust(cli: Invoke) -> None:
+    code = "import torch\nv = torch.zeros(3, requires_grad=True)\nh = v.register_hook(print)\n"
+    result = cli("step", "--code", code)
+    assert result.exit_code == 2 and result.stdout == ""
+    first, *_, last = result.stderr.splitlines()
+    assert first.startswith("error: line 3: `.register_hook()` calls a function of yours")
+    assert last.startswith("hint: run your own file as Python with --trust")

@@ -17,6 +17,7 @@ import functools
 from dataclasses import dataclass
 from enum import Enum
 
+from autograd_cli.errors import param
 from autograd_cli.expr.whitelist import FUNCTIONS, Function
 
 
@@ -175,6 +176,11 @@ REFUSED_ATTRIBUTES = {
         "`.data` bypasses autograd: changes through it are invisible to the graph and "
         "torch cannot check them",
         "use .detach() for a value without history, or change it under `with torch.no_grad():`",
+    ),
+    "register_hook": (
+        "`.register_hook()` calls a function of yours with the gradient, and a program "
+        "defines no function (`def`, `lambda`)",
+        f"run your own file as Python with {param('trust')} (it then runs with no bounds)",
     ),
 }
 
