@@ -79,15 +79,21 @@ class Indented:
     """Renderables indented by `indent` columns, in the width left.
 
     Unlike `rich.padding.Padding`, no line is padded with spaces to the full width, so
-    text files and golden files carry no trailing blanks.
+    text files and golden files carry no trailing blanks. `lead` (in `style`) stands in
+    the indent of every line, those a long line wraps onto included: `| ` before what a
+    program printed.
     """
 
-    def __init__(self, *parts: RenderableType, indent: int = 2) -> None:
+    def __init__(
+        self, *parts: RenderableType, indent: int = 2, lead: str = "", style: str = ""
+    ) -> None:
         self.parts = parts
         self.indent = indent
+        self.lead = lead
+        self.style = style
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        pad = Segment(" " * self.indent)
+        pad = Segment(self.lead.ljust(self.indent), console.get_style(self.style))
         inner = options.update_width(max(options.max_width - self.indent, 20))
         for part in self.parts:
             for line in console.render_lines(part, inner, pad=False):

@@ -89,7 +89,8 @@ def _event(event: StepEvent) -> list[RenderableType]:
             "an inference tensor: no version" if bump.version is None else f"version {bump.version}"
         )
         body.append(Text(f"{bump.tensor} changed in place ({bump.op}): {version}"))
-    body += [Text.assemble(("| ", "dim"), line) for line in event.printed]
+    if event.printed:  # as printed: a long line wraps under the `| `, not under the margin
+        body.append(Indented(*(Text(line) for line in event.printed), lead="| ", style="dim"))
     return [head, Indented(*body, indent=9)] if body else [head]
 
 
