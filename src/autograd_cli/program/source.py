@@ -191,9 +191,8 @@ def _check_brackets(program: Program) -> None:
 
 # --- the checker ------------------------------------------------------------------------
 
-_TRUST_HINT = f"run your own file as Python with {param('trust')} (it then runs with no bounds)"
 #: The hint of a refusal that has none of its own.
-REFUSED_HINT = f"docs/programs.md lists what a program may contain; {_TRUST_HINT}"
+REFUSED_HINT = f"docs/programs.md lists what a program may contain; {wl.TRUST_HINT}"
 
 _STATEMENTS = (
     ast.Import,
@@ -211,21 +210,21 @@ _STATEMENTS = (
     ast.Continue,
 )
 _REFUSED_STATEMENTS = {
-    "FunctionDef": ("`def` (functions) is not interpreted", _TRUST_HINT),
-    "AsyncFunctionDef": ("`async def` is not interpreted", _TRUST_HINT),
-    "ClassDef": ("`class` is not interpreted", _TRUST_HINT),
+    "FunctionDef": ("`def` (functions) is not interpreted", wl.TRUST_HINT),
+    "AsyncFunctionDef": ("`async def` is not interpreted", wl.TRUST_HINT),
+    "ClassDef": ("`class` is not interpreted", wl.TRUST_HINT),
     "While": (
         "`while` loops are not interpreted: they have no bound",
-        "use `for i in range(N):`, or " + _TRUST_HINT,
+        "use `for i in range(N):`, or " + wl.TRUST_HINT,
     ),
-    "Try": ("`try` is not interpreted", _TRUST_HINT),
-    "TryStar": ("`try` is not interpreted", _TRUST_HINT),
+    "Try": ("`try` is not interpreted", wl.TRUST_HINT),
+    "TryStar": ("`try` is not interpreted", wl.TRUST_HINT),
     "Raise": ("`raise` is not interpreted", "use `assert CONDITION, 'message'`"),
     "Return": ("`return` outside a function", None),
     "Global": ("`global` is not interpreted", None),
     "Nonlocal": ("`nonlocal` is not interpreted", None),
     "AnnAssign": ("annotated assignments are not interpreted", "write `name = value`"),
-    "Match": ("`match` is not interpreted", _TRUST_HINT),
+    "Match": ("`match` is not interpreted", wl.TRUST_HINT),
     "AsyncFor": ("`async for` is not interpreted", None),
     "AsyncWith": ("`async with` is not interpreted", None),
 }
@@ -324,7 +323,7 @@ def check_program(program: Program, tree: ast.Module, known: set[str] | None = N
             elif isinstance(node, ast.For) and node.orelse:
                 raise _refuse(program, node, "`for ... else` is not interpreted", None)
         elif kind in _REFUSED_EXPRESSIONS:
-            raise _refuse(program, node, _REFUSED_EXPRESSIONS[kind], _TRUST_HINT)
+            raise _refuse(program, node, _REFUSED_EXPRESSIONS[kind], wl.TRUST_HINT)
         elif not isinstance(node, _EXPRESSIONS):
             raise _refuse(program, node, f"`{kind}` is not interpreted", None)
         else:
@@ -376,7 +375,7 @@ def _check_import(program: Program, node: ast.Import | ast.ImportFrom, checked: 
                     node,
                     f"`import {alias.name}` is not allowed",
                     "programs import torch only (torch, torch.nn, torch.nn.functional, "
-                    "torch.optim, torch.autograd); " + _TRUST_HINT,
+                    "torch.optim, torch.autograd); " + wl.TRUST_HINT,
                 )
             if alias.asname:
                 checked.imports[alias.asname] = alias.name
@@ -397,7 +396,7 @@ def _check_import(program: Program, node: ast.Import | ast.ImportFrom, checked: 
                 node,
                 f"`from {module} import {alias.name}` is not allowed",
                 "programs import torch only: `from torch import nn`, "
-                "`import torch.nn.functional as F`; " + _TRUST_HINT,
+                "`import torch.nn.functional as F`; " + wl.TRUST_HINT,
             )
         checked.imports[alias.asname or alias.name] = full
 

@@ -166,6 +166,9 @@ TENSOR_SETTABLE = ("grad", "requires_grad")
 #: The fields of what `x.max(dim)`, `x.min(dim)` and the like return (torch.return_types).
 RESULT_FIELDS = ("values", "indices")
 
+#: Where a program stops and your own Python starts: the hint of what a program cannot do.
+TRUST_HINT = f"run your own file as Python with {param('trust')} (it then runs with no bounds)"
+
 #: A grad_fn node: `y.grad_fn.name()`, `.next_functions`, AccumulateGrad's `.variable`.
 NODE_ATTRIBUTES = ("next_functions", "variable", "metadata")
 NODE_METHODS = ("name",)
@@ -180,7 +183,7 @@ REFUSED_ATTRIBUTES = {
     "register_hook": (
         "`.register_hook()` calls a function of yours with the gradient, and a program "
         "defines no function (`def`, `lambda`)",
-        f"run your own file as Python with {param('trust')} (it then runs with no bounds)",
+        TRUST_HINT,
     ),
 }
 
