@@ -125,12 +125,10 @@ class SourceMap:
         """`cut`, keeping only the latest cut made by the code `source` (the same object
         each time the code runs), so an op run in a loop under `no_grad` keeps one output
         alive, not one per iteration."""
-        cut = PathCut(kind, source, output, tuple(t for t in inputs if t.requires_grad))
-        if id(source) in self._cut_at:
-            self.cuts[self._cut_at[id(source)]] = cut
-        else:
-            self._cut_at[id(source)] = len(self.cuts)
-            self.cuts.append(cut)
+        index = self._cut_at.setdefault(id(source), len(self.cuts))
+        self.cut(kind, output, source, inputs)
+        if index < len(self.cuts) - 1:  # the code cut before: its new cut takes the old place
+            self.cuts[index] = self.cuts.pop()
 
     def changed(self, tensor: torch.Tensor, source: Source) -> None:
         """Right after an in-place operation on `tensor`: its version, and the node it made.
