@@ -31,6 +31,12 @@ def short_name(node: Any) -> str:
     return name
 
 
+def short_names(nodes: list[Any]) -> list[str]:
+    """`short_name` of each node: one comprehension over the cache, no call per node."""
+    name_of = _names.get
+    return [name_of(type(node)) or short_name(node) for node in nodes]
+
+
 _dtype_names: dict[Any, str] = {}  # str(dtype) costs twice a lookup, per node or parameter
 
 

@@ -132,9 +132,17 @@ def first_saved(order: list[Any], numbers: list[int] | None = None) -> tuple[lis
     freed = False
     if numbers is None:
         numbers = [node._sequence_nr() for node in order]
-    for position in sorted(range(len(order)), key=numbers.__getitem__):
+    saving: list[tuple[int, int, tuple[tuple[str, str], ...]]] = []
+    for position, node in enumerate(order):  # the nodes that save anything, by number
+        attributes = _attributes.get(type(node))  # saved_attributes' cache, without a call
+        if attributes is None:
+            attributes = saved_attributes(node)
+        if attributes:
+            saving.append((numbers[position], position, attributes))
+    saving.sort()
+    for _, position, attributes in saving:
         node = order[position]
-        for _, attribute in saved_attributes(node):
+        for _, attribute in attributes:
             try:
                 value = getattr(node, attribute)
             except RuntimeError as error:

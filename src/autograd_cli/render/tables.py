@@ -97,6 +97,8 @@ def _segments(text: Text, console: Console) -> Iterable[Segment]:
 
 
 def _styled(cell: RenderableType, style: Style) -> Text:
+    if isinstance(cell, str):  # a style without spans: one segment, no `Text.render`
+        return Text(cell, style=style)
     text = _cell(cell).copy()
     text.stylize(style)
     return text
