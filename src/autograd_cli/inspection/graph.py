@@ -84,7 +84,8 @@ def release(walk: Walk) -> None:
     the rest are still held, frees one node at a time (when nothing else holds the root).
     """
     order, ids = walk
-    order.clear()  # `ids` still holds every node
+    order.reverse()  # `clear` drops a list's items last first: now the root first
+    order.clear()  # `ids` may still hold every node
     ids.clear()  # in insertion order: the root first
 
 

@@ -398,8 +398,7 @@ class ModuleRecorder:
         ops = short_names(order)
         numbers = [node._sequence_nr() for node in order]
         owners = self.owners_of(order, ops, numbers)
-        # `release` drops the nodes root first
-        return (order, dict.fromkeys(order, 0)), owners, ops, numbers
+        return (order, {}), owners, ops, numbers  # the order alone: `release` needs no ids
 
     def _model(self, owners: list[int | None], ops: list[str], saved: list[int]) -> ModelRecord:
         """The model's figures from each node's owner, op name and first-saved bytes."""

@@ -102,18 +102,18 @@ def _data_ptr(tensor: torch.Tensor) -> int:
         return 0
 
 
-def _storage(tensor: torch.Tensor) -> tuple[int, int] | None:
-    """The memory a tensor keeps alive: its storage, whose views share it, as (key, bytes).
+def _storage(tensor: torch.Tensor) -> torch.UntypedStorage | None:
+    """The memory a tensor keeps alive: its storage, which its views share; None for a
+    tensor without one.
 
-    The key is the storage object's own address (`_cdata`), not its data pointer: every
-    meta storage has `data_ptr() == 0`, and would otherwise count as one. The saved
-    tensors hold their storages while we look, so no address is reused meanwhile.
+    Storages are told apart by the storage object's own address (`_cdata`), not their data
+    pointer: every meta storage has `data_ptr() == 0`, and would otherwise count as one.
+    The saved tensors hold their storages while we look, so no address is reused meanwhile.
     """
     try:
-        storage = tensor.untyped_storage()
+        return tensor.untyped_storage()
     except (RuntimeError, NotImplementedError):
         return None
-    return storage._cdata, storage.nbytes()
 
 
 def first_saved(order: list[Any], numbers: list[int] | None = None) -> tuple[list[int], bool]:
@@ -151,9 +151,12 @@ def first_saved(order: list[Any], numbers: list[int] | None = None) -> tuple[lis
             for item in value if isinstance(value, _SEQUENCES) else (value,):
                 if isinstance(item, torch.Tensor):
                     storage = _storage(item)
-                    if storage is not None and storage[0] not in seen:
-                        seen.add(storage[0])
-                        result[position] += storage[1]
+                    if storage is None:
+                        continue
+                    key = storage._cdata
+                    if key not in seen:
+                        seen.add(key)
+                        result[position] += storage.nbytes()
     return result, freed
 
 
@@ -165,7 +168,7 @@ def saved_tensors(
 
     order = walk[0]
     aliases = _Aliases(walk, names)
-    storages: dict[tuple[int, int], int] = {}
+    storages: dict[int, int] = {}
     result: list[tuple[SavedRecord, ...]] = []
     for node in order:
         records: list[SavedRecord] = []
@@ -196,6 +199,6 @@ def saved_tensors(
                 )
                 storage = _storage(tensor)
                 if storage is not None:
-                    storages[storage] = storage[1]
+                    storages[storage._cdata] = storage.nbytes()
         result.append(tuple(records))
     return result, sum(storages.values())
