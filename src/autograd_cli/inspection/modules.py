@@ -460,8 +460,12 @@ class ModuleRecorder:
         )
 
     def _device(self) -> str:
-        devices = {p.tensor.device for p in self._known.parameters.values()}  # .type costs 5x
-        return ",".join(sorted({device.type for device in devices})) or "cpu"
+        # `is_cpu` and `is_meta` answer without making a `torch.device` a parameter
+        types = {
+            "cpu" if tensor.is_cpu else "meta" if tensor.is_meta else tensor.device.type
+            for tensor in (p.tensor for p in self._known.parameters.values())
+        }
+        return ",".join(sorted(types)) or "cpu"
 
     def parameters(self) -> list[ParameterRecord]:
         """Every parameter in module order, with its gradient's health as `.grad` is now.
