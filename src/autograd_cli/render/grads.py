@@ -186,4 +186,7 @@ def grad_view(report: GradReport) -> Group:
         parts += _check(report.check)
     if report.hessian is not None:
         parts += _hessian(report.hessian, result)
+    # Each section ends with a blank line, to part it from the next: none after the last.
+    while isinstance(parts[-1], Text) and not parts[-1].plain:
+        parts.pop()
     return Group(*parts)
