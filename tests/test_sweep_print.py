@@ -28,3 +28,23 @@ def test_a_printed_line_wider_than_the_terminal_keeps_its_mark_on_every_line(
     marked = [line.strip() for line in result.stdout.splitlines() if line.strip().startswith("|")]
     assert len(marked) > 1  # it did wrap
     assert " ".join(line.removeprefix("| ") for line in marked) == words
+
+
+def test_a_step_code_line_wider_than_the_terminal_wraps_under_its_code(cli: Invoke) -> None:
+    """A long statement wraps under its own first column (a hanging indent), not to the
+    margin under the step numbers, where it read as lines of its own."""
+    statement = "y = (" + " + ".join(f"x * {k}" for k in range(2, 40)) + ").sum()"
+    code = f"import torch; x = torch.ones(3, requires_grad=True); {statement}"
+    result = cli("step", "--code", code)
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    start = next(k for k, line in enumerate(lines) if "y = (" in line)
+    column = lines[start].index("y = (")
+    wrapped = []
+    for line in lines[start + 1 :]:
+        if line.strip().startswith("y "):  # the facts of y: the step's own next line
+            break
+        wrapped.append(line)
+    assert wrapped  # it did wrap
+    assert all(line[:column].strip() == "" for line in wrapped)
+    assert " ".join(line.strip() for line in [lines[start][column:], *wrapped]) == statement

@@ -81,19 +81,27 @@ class Indented:
     Unlike `rich.padding.Padding`, no line is padded with spaces to the full width, so
     text files and golden files carry no trailing blanks. `lead` (in `style`) stands in
     the indent of every line, those a long line wraps onto included: `| ` before what a
-    program printed.
+    program printed. `head` stands in the indent of the first line only, which makes a
+    hanging indent: a step's number and line, with its code wrapped under the code.
     """
 
     def __init__(
-        self, *parts: RenderableType, indent: int = 2, lead: str = "", style: str = ""
+        self,
+        *parts: RenderableType,
+        indent: int = 2,
+        lead: str = "",
+        style: str = "",
+        head: Text | None = None,
     ) -> None:
         self.parts = parts
         self.indent = indent
         self.lead = lead
         self.style = style
+        self.head = head
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         pad = Segment(self.lead.ljust(self.indent), console.get_style(self.style))
+        head = None if self.head is None else list(self.head.render(console))
         inner = options.update_width(max(options.max_width - self.indent, 20))
         for part in self.parts:
             for line in console.render_lines(part, inner, pad=False):
@@ -102,7 +110,11 @@ class Indented:
                 if line:
                     last = line[-1]
                     line[-1] = Segment(last.text.rstrip(), last.style, last.control)
-                yield pad
+                if head is None:
+                    yield pad
+                else:
+                    yield from head
+                    head = None
                 yield from line
                 yield Segment.line()
 

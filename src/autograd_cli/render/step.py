@@ -60,12 +60,10 @@ def _grad_lines(change: GradChange) -> list[Text]:
 
 def _event(event: StepEvent) -> list[RenderableType]:
     loop = "  ".join(f"{name}={value}" for name, value in event.loop)
-    head = Text.assemble(
-        (f"{event.index:>3} ", "dim"),
-        (f"line {event.line:<3} ", "cyan"),
-        event.code,
-        (f"   [{loop}]" if loop else "", "dim"),
-    )
+    # the number and line, then the code wrapped under itself (a hanging indent)
+    number = Text.assemble((f"{event.index:>3} ", "dim"), (f"line {event.line:<3} ", "cyan"))
+    code = Text.assemble(event.code, (f"   [{loop}]" if loop else "", "dim"))
+    head = Indented(code, indent=number.cell_len, head=number)
     body: list[RenderableType] = []
     body += [Text(mode, "magenta") for mode in event.modes]
     body += [_tensor_line(state) for state in event.bound]
