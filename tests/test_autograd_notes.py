@@ -145,6 +145,34 @@ def test_why_names_no_grad_for_a_tensor_a_program_made_under_it(cli: Invoke) -> 
     assert run_json(cli, "why", "c", "--code", NO_GRAD)["reason"] == "constant"
 
 
+def test_why_names_no_grad_in_a_trusted_file_too(cli: Invoke, tmp_path: Path) -> None:
+    """A trusted file's tensors made under `no_grad` were called constants: the mode now
+    notes the cut by the file's line, as the interpreter does by its code."""
+    program = tmp_path / "no_grad.py"
+    program.write_text(NO_GRAD, "utf-8")
+    doc = run_json(cli, "why", "z", "-f", str(program), "--trust")
+    assert doc["reason"] == "no_grad" and doc["source"]["line"] == 6
+    assert "made by no_grad at `z = torch.matmul(x, w) + b`" in doc["explanation"]
+    assert run_json(cli, "why", "c", "-f", str(program), "--trust")["reason"] == "constant"
+
+
+def test_a_trusted_loop_under_no_grad_keeps_one_cut_a_line() -> None:
+    """The mode notes a cut for every op run with grad off; by the line that ran it, so a
+    loop of 50 steps keeps one output alive, not 50."""
+    from autograd_cli.build.sources import SourceMap
+    from autograd_cli.program.recorder import Recorder
+    from autograd_cli.records.source import Source
+
+    sources = SourceMap()
+    recorder = Recorder(sources, lambda tensor: None)
+    recorder.where = Source("w2 = w * k", line=4)
+    w = torch.ones(2, requires_grad=True)
+    with recorder.active(), torch.no_grad():
+        outputs = [w * k for k in range(50)]
+    (cut,) = sources.cuts
+    assert cut.kind == "no_grad" and cut.output is outputs[-1] and cut.inputs == (w,)
+
+
 def test_a_cut_made_by_the_same_code_again_replaces_the_first() -> None:
     """An op run in a loop under no_grad keeps its latest output alive, not every one."""
     from autograd_cli.build.sources import SourceMap

@@ -16,7 +16,8 @@ if TYPE_CHECKING:
     from autograd_cli.build.sources import SourceMap
     from autograd_cli.inspection.modules import ModuleRecorder
 
-#: What the walk hands on to saved-tensor inspection: the nodes in preorder, and their ids.
+#: What the walk hands on to saved-tensor inspection: the nodes in preorder, and their ids
+#: (left empty by a walk that only counts saved bytes: `first_saved` reads the order alone).
 Walk = tuple[list[Any], dict[Any, int]]
 
 _names: dict[type, str] = {}  # Node.name() is fixed per node class: ask torch once
@@ -32,7 +33,7 @@ def short_name(node: Any) -> str:
 
 
 def short_names(nodes: list[Any]) -> list[str]:
-    """`short_name` of each node: one comprehension over the cache, no call per node."""
+    """`short_name` of each node: one comprehension over its cache, no Python call a node."""
     name_of = _names.get
     return [name_of(type(node)) or short_name(node) for node in nodes]
 

@@ -398,14 +398,15 @@ class ModuleRecorder:
         ops = short_names(order)
         numbers = [node._sequence_nr() for node in order]
         owners = self.owners_of(order, ops, numbers)
-        return (order, {}), owners, ops, numbers  # the order alone: `release` needs no ids
+        # the order alone, no ids: only `first_saved` and `release` read this walk
+        return (order, {}), owners, ops, numbers
 
     def _model(self, owners: list[int | None], ops: list[str], saved: list[int]) -> ModelRecord:
         """The model's figures from each node's owner, op name and first-saved bytes."""
         records = self._known.records
         count = len(records)
-        # Counted in C (`Counter`); only the nodes that saved anything, about half of a
-        # model's, go through a Python loop.
+        # Counted in C (`Counter`); a comprehension finds the nodes that saved anything,
+        # about half of a model's, and only they go through the loop's body.
         per_owner = Counter(owners)
         nodes = [per_owner.get(index, 0) for index in range(count)]  # [] calls __missing__
         outside = per_owner.get(None, 0)
@@ -437,9 +438,9 @@ class ModuleRecorder:
             numel[parent] += numel[record.index]
             if squares[record.index] is not None:
                 squares[parent] = (squares[parent] or 0.0) + (squares[record.index] or 0.0)
-        stats = [  # positional, as `_health` makes its records: one a module
-            ModuleStats(record, calls, count, size, nbytes, None if square is None else square**0.5)
-            for record, calls, count, size, nbytes, square in zip(
+        stats = [  # positional, as `parameters` makes its records: one a module
+            ModuleStats(record, calls, made, size, nbytes, None if square is None else square**0.5)
+            for record, calls, made, size, nbytes, square in zip(
                 records, self._known.calls, nodes, numel, saved_by, squares, strict=True
             )
         ]

@@ -175,7 +175,7 @@ class _Explainer:
         """`#3 MmBackward0 (from x @ w)`."""
         node = self.order[node_id]
         source = self.sources.get(node)
-        where = f" (from `{source.text}`)" if source is not None else ""
+        where = f" (from {_quoted(source)})" if source is not None else ""
         return f"#{node_id} {short_name(node)}{where}"
 
     def cut_of(self, name: str, tensor: torch.Tensor) -> PathCut | None:
@@ -254,7 +254,7 @@ class _Explainer:
         stale, sentence = found
         change = self.change_of(stale)
         what = self.changed_name(stale, change) or "a tensor"
-        by = f"`{change.source.text}`" if change is not None else "an in-place operation"
+        by = _quoted(change.source) if change is not None else "an in-place operation"
         it = (
             f"saved {what} for backward (its `{stale.saved}`, at version {stale.expected}), "
             f"and {by} changed it afterwards (now at version {stale.now})"
@@ -299,7 +299,7 @@ class _Explainer:
                     False,
                     reason,
                     f"{name} requires grad, but its path to {result} is cut by {words} at "
-                    f"`{cut.source.text}`: nothing flows back to it, so {name}.grad stays "
+                    f"{_quoted(cut.source)}: nothing flows back to it, so {name}.grad stays "
                     "None.",
                     cut.source,
                 )
@@ -372,7 +372,7 @@ class _Explainer:
                 name,
                 False,
                 reason,
-                f"{name} was {made} {words} at `{cut.source.text}`: torch recorded no graph "
+                f"{name} was {made} {words} at {_quoted(cut.source)}: torch recorded no graph "
                 f"for it, so it does not require grad and {name}.grad stays None.",
                 cut.source,
             )
@@ -400,3 +400,8 @@ class _Explainer:
         if not (tensor.is_leaf or tensor.retains_grad) or tensor.grad is None:
             return None
         return grad_record(tensor.grad, with_values=True)
+
+
+def _quoted(source: Source) -> str:
+    """The code in backticks, without the indent a trusted file's whole line has."""
+    return f"`{source.text.strip()}`"

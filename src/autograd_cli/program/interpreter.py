@@ -868,22 +868,9 @@ class Interpreter:
                 raise self.refuse(node, memory.message, memory.hint) from None
             hint = explain_freed(error) or explain_inference_saved(error) or _explain(error)
             raise self.failure(node, torch_message(error), hint) from None
-        self.note_grad_off(node, result, args)
+        if node is not None:
+            self.recorder.note_grad_off(result, args, lambda: self.where(node))
         return result
-
-    def note_grad_off(self, node: ast.AST | None, result: Any, args: tuple[Any, ...]) -> None:
-        """A tensor made with grad mode off from tensors that require grad: a cut `why`
-        names (`no_grad`, or `inference_mode`), not a constant."""
-        import torch
-
-        if torch.is_grad_enabled() or node is None or not isinstance(result, torch.Tensor):
-            return
-        inputs = [a for a in args if isinstance(a, torch.Tensor)]
-        inputs += [t for a in args if isinstance(a, list | tuple) for t in a]
-        tracked = tuple(t for t in inputs if isinstance(t, torch.Tensor) and t.requires_grad)
-        if tracked and not result.requires_grad:
-            kind = "inference_mode" if torch.is_inference_mode_enabled() else "no_grad"
-            self.recorder.sources.cut_at(kind, result, self.where(node), tracked)
 
     def line_of(self, node: ast.AST | None) -> int:
         """The node's line, or the running statement's for a node without one."""

@@ -189,13 +189,13 @@ class Recorder:
                 kwargs: dict[str, Any] | None = None,
             ) -> Any:
                 if not recorder.untraced:
-                    return recorder.dispatch(func, args, kwargs or {})
+                    return recorder.call(func, args, kwargs or {})
                 # While a trace function is set, Python runs every line of every frame
                 # on its slow tracing path, torch's and ours too: off for the call.
                 trace = gettrace()
                 settrace(None)
                 try:
-                    return recorder.dispatch(func, args, kwargs or {})
+                    return recorder.call(func, args, kwargs or {})
                 finally:
                     settrace(trace)
 
@@ -206,6 +206,30 @@ class Recorder:
     def pause(self) -> _Paused:
         """Torch calls of the tool's own (printing a tensor) are not the program's."""
         return self._paused
+
+    def call(self, func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """One torch call of a trusted file, seen by the mode: `dispatch`, then the cut it
+        made if grad mode was off (by the file's line running now)."""
+        result = self.dispatch(func, args, kwargs)
+        self.note_grad_off(result, args, self.source)
+        return result
+
+    def note_grad_off(
+        self, result: Any, args: tuple[Any, ...], where: Callable[[], Source]
+    ) -> None:
+        """A tensor made with grad mode off from tensors that require grad: a cut `why`
+        names (`no_grad`, or `inference_mode`), not a constant. `where()` is the code that
+        made it, the same object each time that code runs: a loop keeps one cut."""
+        import torch
+
+        if torch.is_grad_enabled() or self.paused or not isinstance(result, torch.Tensor):
+            return
+        inputs = [a for a in args if isinstance(a, torch.Tensor)]
+        inputs += [t for a in args if isinstance(a, list | tuple) for t in a]
+        tracked = tuple(t for t in inputs if isinstance(t, torch.Tensor) and t.requires_grad)
+        if tracked and not result.requires_grad:
+            kind = "inference_mode" if torch.is_inference_mode_enabled() else "no_grad"
+            self.sources.cut_at(kind, result, where(), tracked)
 
     def dispatch(self, func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """One torch call: run it, and note what it did to the graph and to `.grad`.
