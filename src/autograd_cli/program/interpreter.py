@@ -868,8 +868,8 @@ class Interpreter:
                 raise self.refuse(node, memory.message, memory.hint) from None
             hint = explain_freed(error) or explain_inference_saved(error) or _explain(error)
             raise self.failure(node, torch_message(error), hint) from None
-        if node is not None:
-            self.recorder.note_grad_off(result, args, lambda: self.where(node))
+        if node is not None:  # `locate` above says where: the recorder's `source`
+            self.recorder.note_grad_off(result, args, self.recorder.source)
         return result
 
     def line_of(self, node: ast.AST | None) -> int:
